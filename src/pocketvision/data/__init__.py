@@ -1,0 +1,1 @@
+"""Getting pictures in: scanning folders, splitting without leaks, sample data."""

@@ -1,0 +1,199 @@
+"""Scan a data folder into labelled samples, and split them without leaks.
+
+Two layouts are accepted::
+
+    DATA/<class>/<files>                          split automatically
+    DATA/train/<class>/<files> + DATA/val/<class>/<files>   split given
+
+Files are found recursively under each class folder. What counts as an image,
+and which broken files are reported, is decided in :mod:`pocketvision.images`.
+
+Splitting never leaks a capture burst (see :mod:`pocketvision.data.grouping`):
+all files of one group land on the same side.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pocketvision.data.grouping import assign_groups, difference_hash
+from pocketvision.errors import DatasetError, ImageError
+from pocketvision.images import has_image_extension, is_ignored, load_rgb
+
+MIN_IMAGES_PER_CLASS = 2
+MIN_CLASSES = 2
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One usable image: where it is, its class, and the hash of its bytes."""
+
+    path: Path
+    label: str
+    sha256: str
+    dhash: bytes = b""  # perceptual hash, for grouping near-duplicates
+    group: str = ""  # capture burst; filled in by assign_groups
+
+
+@dataclass
+class ScanResult:
+    samples: list[Sample]
+    skipped: list[dict] = field(default_factory=list)  # {"path", "reason"}
+    classes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Split:
+    train: list[Sample]
+    val: list[Sample]
+    classes: list[str]
+    skipped: list[dict]
+    explicit: bool  # True when the folder had train/ and val/
+
+    def manifest_hash(self) -> str:
+        """Hash of (side, label, content) for every sample: same data, same hash."""
+        lines = sorted(
+            f"{side}\t{s.label}\t{s.sha256}"
+            for side, samples in (("train", self.train), ("val", self.val))
+            for s in samples
+        )
+        return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def class_folders(root: Path) -> list[Path]:
+    """Sub-folders of ``root`` that name classes, sorted; hidden ones excluded."""
+    if not root.exists():
+        raise DatasetError(f"data folder {root} does not exist")
+    if not root.is_dir():
+        raise DatasetError(f"{root} is a file; pass a folder with one sub-folder per class")
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def scan_folder(root: Path, progress=None) -> ScanResult:
+    """Find every usable image under ``root/<class>/``.
+
+    Broken files are listed in ``skipped`` with a reason and never stop the scan.
+    """
+    result = ScanResult(samples=[], classes=[f.name for f in class_folders(root)])
+    candidates = [
+        (path, folder.name)
+        for folder in class_folders(root)
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and not _inside_hidden(path, folder) and not is_ignored(path)
+    ]
+    for path, label in candidates:
+        sample, problem = _check_file(path, label)
+        if sample is not None:
+            result.samples.append(sample)
+        elif problem is not None:
+            result.skipped.append({"path": str(path), "reason": problem})
+        if progress is not None:
+            progress()
+    return result
+
+
+def _inside_hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def _check_file(path: Path, label: str) -> tuple[Sample | None, str | None]:
+    """Decode once to prove the file is usable; hash its bytes for caching."""
+    try:
+        image = load_rgb(path)
+    except ImageError as error:
+        if not has_image_extension(path) and "not an image" in str(error):
+            return None, None  # an unknown file type that is not an image: ignore
+        return None, str(error).split(": ", 1)[-1]
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return Sample(path=path, label=label, sha256=digest, dhash=difference_hash(image)), None
+
+
+def check_classes(scan: ScanResult, root: Path) -> None:
+    """Raise a DatasetError naming the first class that cannot be trained."""
+    counts = {name: 0 for name in scan.classes}
+    for sample in scan.samples:
+        counts[sample.label] += 1
+    if len(counts) < MIN_CLASSES:
+        found = ", ".join(counts) or "none"
+        raise DatasetError(
+            f"{root} has {len(counts)} class folder(s) ({found}); make at least "
+            f"{MIN_CLASSES} sub-folders, one per class, each with images"
+        )
+    for name, count in counts.items():
+        if count < MIN_IMAGES_PER_CLASS:
+            raise DatasetError(
+                f"class {name!r} in {root} has {count} usable image(s); each class "
+                f"needs at least {MIN_IMAGES_PER_CLASS}: add images to {root / name}"
+            )
+
+
+def load_split(root: Path, val_fraction: float = 0.2, seed: int = 0, progress=None) -> Split:
+    """Scan ``root`` and return train/val samples (explicit or automatic split)."""
+    root = Path(root)
+    names = {f.name for f in class_folders(root)}
+    if {"train", "val"} <= names:
+        return _explicit_split(root, progress)
+    scan = scan_folder(root, progress)
+    check_classes(scan, root)
+    train, val = split_by_group(assign_groups(scan.samples), val_fraction, seed)
+    return Split(train, val, scan.classes, scan.skipped, explicit=False)
+
+
+def _explicit_split(root: Path, progress) -> Split:
+    train = scan_folder(root / "train", progress)
+    check_classes(train, root / "train")
+    val = scan_folder(root / "val", progress)
+    unknown = sorted(set(val.classes) - set(train.classes))
+    if unknown:
+        raise DatasetError(
+            f"{root / 'val'} has classes not in train/: {', '.join(unknown)}; "
+            "rename or remove them so both sides use the same class names"
+        )
+    skipped = train.skipped + val.skipped
+    return Split(train.samples, val.samples, train.classes, skipped, explicit=True)
+
+
+def split_by_group(
+    samples: list[Sample], val_fraction: float, seed: int
+) -> tuple[list[Sample], list[Sample]]:
+    """Per class, move whole groups to val until about ``val_fraction`` is there.
+
+    A class keeps at least one group for training; a class with a single group
+    (one burst) has no validation images rather than a leaking one. Groups are
+    shuffled with ``seed``, so the split is reproducible.
+    """
+    if not 0.0 <= val_fraction < 1.0:
+        raise DatasetError(f"val fraction must be in [0, 1), got {val_fraction}")
+    rng = random.Random(seed)
+    train: list[Sample] = []
+    val: list[Sample] = []
+    for label in sorted({s.label for s in samples}):
+        members = [s for s in samples if s.label == label]
+        val_groups = _pick_val_groups(members, val_fraction, rng)
+        for sample in members:
+            (val if sample.group in val_groups else train).append(sample)
+    return train, val
+
+
+def _pick_val_groups(members: list[Sample], val_fraction: float, rng: random.Random) -> set[str]:
+    sizes: dict[str, int] = {}
+    for sample in members:
+        sizes[sample.group] = sizes.get(sample.group, 0) + 1
+    groups = sorted(sizes)
+    rng.shuffle(groups)
+    target = val_fraction * len(members)
+    chosen: set[str] = set()
+    taken = 0
+    for group in groups:
+        # Take a group when that brings val closer to the target; keep one for train.
+        if taken + sizes[group] / 2 <= target and len(chosen) < len(groups) - 1:
+            chosen.add(group)
+            taken += sizes[group]
+    if not chosen and target > 0 and len(groups) > 1:
+        smallest = min(groups, key=lambda g: sizes[g])
+        if sizes[smallest] <= len(members) / 2:
+            chosen.add(smallest)
+    return chosen

@@ -1,0 +1,31 @@
+"""The trained classifier: a frozen backbone and a linear head, as one module."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from pocketvision.backbones import Backbone
+
+
+class Classifier(nn.Module):
+    """images (B, 3, H, W), normalized -> logits (B, classes)."""
+
+    def __init__(self, backbone: Backbone, head: nn.Linear):
+        super().__init__()
+        self.backbone = backbone
+        self.head = head
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone(images))
+
+
+def softmax(logits: torch.Tensor | "np.ndarray"):
+    """Softmax over the last axis for tensors or numpy arrays (float64 for numpy)."""
+    import numpy as np
+
+    if isinstance(logits, torch.Tensor):
+        return logits.softmax(dim=-1)
+    shifted = np.asarray(logits, np.float64) - np.max(logits, axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)

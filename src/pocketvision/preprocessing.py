@@ -1,0 +1,84 @@
+"""The one preprocessing spec, implemented once for Python.
+
+Every image goes through the same steps, in this order, wherever it is used
+(training, evaluation, prediction, export checks):
+
+1. decode to 8-bit RGB (see :mod:`pocketvision.images`);
+2. resize so the shorter side is ``resize`` pixels, the longer side
+   ``int(resize * long / short)`` (truncated), with Pillow's antialiased bilinear
+   filter (a triangle filter whose support grows with the reduction);
+3. centre-crop ``crop`` x ``crop``; the left/top offset is
+   ``int(round((size - crop) / 2))``;
+4. scale to 0..1 (divide by 255), then ``(x - mean) / std`` per channel;
+5. lay out as (3, crop, crop), channels in RGB order.
+
+The JavaScript twin in the browser must follow the same rules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How a picture becomes the model's input tensor; stored in every bundle."""
+
+    resize: int
+    crop: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    interpolation: str = "bilinear"
+    channel_order: str = "RGB"
+    layout: str = "NCHW"
+    input_range: tuple[float, float] = (0.0, 1.0)
+
+    @property
+    def input_shape(self) -> tuple[int, int, int, int]:
+        return (1, 3, self.crop, self.crop)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["input_shape"] = list(self.input_shape)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Preprocessing":
+        fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        for key in ("mean", "std", "input_range"):
+            fields[key] = tuple(float(v) for v in fields[key])
+        return cls(**fields)
+
+    def fingerprint(self) -> str:
+        """Short stable hash, part of the feature-cache key."""
+        text = json.dumps(self.to_dict(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def resize_and_crop(image: Image.Image, spec: Preprocessing) -> Image.Image:
+    """Steps 2 and 3: shorter side to ``spec.resize``, then a centre crop."""
+    width, height = image.size
+    short, long = min(width, height), max(width, height)
+    new_long = int(spec.resize * long / short)
+    size = (spec.resize, new_long) if width <= height else (new_long, spec.resize)
+    if size != image.size:
+        image = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=None)
+    width, height = image.size
+    left = int(round((width - spec.crop) / 2.0))
+    top = int(round((height - spec.crop) / 2.0))
+    return image.crop((left, top, left + spec.crop, top + spec.crop))
+
+
+def to_tensor(image: Image.Image, spec: Preprocessing) -> torch.Tensor:
+    """Steps 2-5 for one RGB image: returns a float32 tensor (3, crop, crop)."""
+    pixels = np.asarray(resize_and_crop(image, spec), dtype=np.float32) / 255.0  # (H, W, 3)
+    mean = np.asarray(spec.mean, dtype=np.float32)
+    std = np.asarray(spec.std, dtype=np.float32)
+    normalized = (pixels - mean) / std
+    return torch.from_numpy(np.ascontiguousarray(normalized.transpose(2, 0, 1)))

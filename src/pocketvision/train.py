@@ -1,0 +1,113 @@
+"""Train a classifier from a folder of images: the library's main job.
+
+data folder -> split (no leaks) -> cached backbone features -> linear head
+(-> optional fine-tuning) -> validation metrics -> bundle.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pocketvision.backbones import create_backbone
+from pocketvision.bundle import save_bundle
+from pocketvision.config import TrainConfig
+from pocketvision.data.dataset import Sample, Split, load_split
+from pocketvision.features import FeatureCache, FeatureStats, Item, extract_features
+from pocketvision.head import fit_linear_head
+from pocketvision.metrics import summarize
+from pocketvision.model import Classifier, softmax
+
+
+@dataclass
+class TrainResult:
+    """What ``train`` did; ``to_json`` is the CLI's ``--json`` document."""
+
+    bundle: Path
+    classes: list[str]
+    train_images: int
+    val_images: int
+    val_accuracy: float | None
+    skipped: list[dict]
+    seconds: float
+    metrics: dict = field(default_factory=dict)
+    features: FeatureStats = field(default_factory=FeatureStats)
+
+    def to_json(self) -> dict:
+        return {"bundle": str(self.bundle), "classes": self.classes,
+                "train_images": self.train_images, "val_images": self.val_images,
+                "val_accuracy": self.val_accuracy, "skipped": self.skipped,
+                "seconds": round(self.seconds, 3),
+                "features_computed": self.features.computed,
+                "features_cached": self.features.cached}
+
+
+def train(data: Path | str, out: Path | str, config: TrainConfig = TrainConfig(),
+          cache_dir: Path | None = None) -> TrainResult:
+    """Train on ``data`` (``<class>/`` folders, or ``train/`` + ``val/``) and write
+    the bundle to ``out``. The previous file at ``out`` survives any failure."""
+    started = time.perf_counter()
+    split = load_split(Path(data), config.val_fraction, config.seed)
+    backbone = create_backbone(config.backbone, config.weights)
+    stats = FeatureStats()
+    cache = FeatureCache(backbone, cache_dir)
+    labels = split.classes
+    x_train, y_train = _training_features(backbone, split.train, labels, config, cache, stats)
+    head = fit_linear_head(x_train, y_train, len(labels), config.weight_decay,
+                           config.max_iterations)
+    model = Classifier(backbone, head)
+    if config.fine_tune:
+        from pocketvision.finetune import fine_tune
+
+        fine_tune(model, split.train, labels, config)
+    val_probabilities = _val_probabilities(model, split.val, cache, stats, config)
+    metrics = summarize(_targets(split.val, labels), val_probabilities, labels)
+    path = save_bundle(Path(out), model, labels, _describe(model, split, config, metrics))
+    return TrainResult(bundle=path, classes=labels, train_images=len(split.train),
+                       val_images=len(split.val), val_accuracy=metrics["accuracy"],
+                       skipped=split.skipped, seconds=time.perf_counter() - started,
+                       metrics=metrics, features=stats)
+
+
+def _targets(samples: list[Sample], labels: list[str]) -> np.ndarray:
+    index = {name: k for k, name in enumerate(labels)}
+    return np.array([index[s.label] for s in samples], dtype=np.int64)
+
+
+def _training_features(backbone, samples, labels, config, cache, stats):
+    """Features of every training image, plus ``config.augment`` views of each."""
+    views = range(config.augment + 1)
+    items = [Item(s.path, s.sha256, view) for view in views for s in samples]
+    features = extract_features(backbone, items, cache, stats)  # (N * views, F)
+    targets = np.tile(_targets(samples, labels), len(views))
+    return features, targets
+
+
+def _val_probabilities(model: Classifier, samples, cache, stats, config) -> np.ndarray:
+    items = [Item(s.path, s.sha256) for s in samples]
+    if config.fine_tune:  # the backbone changed: its features are new, not cached
+        cache = FeatureCache(model.backbone, cache.dir.parent.parent)
+    features = extract_features(model.backbone, items, cache, stats)  # (N, F)
+    with torch.inference_mode():
+        logits = model.head(torch.from_numpy(features))
+    return softmax(logits).numpy()
+
+
+def _describe(model: Classifier, split: Split, config: TrainConfig, metrics: dict) -> dict:
+    backbone = model.backbone
+    return {
+        "backbone": {"name": backbone.spec.name, "weights_hash": backbone.weights_hash(),
+                     "feature_dim": backbone.spec.feature_dim},
+        "training": config.to_dict(),
+        "metrics": {k: v for k, v in metrics.items() if k != "calibration_bins"},
+        "dataset": {"manifest_sha256": split.manifest_hash(), "explicit_split": split.explicit,
+                    "train_images": len(split.train), "val_images": len(split.val),
+                    "skipped": len(split.skipped)},
+        "validation_images": [{"path": str(s.path.resolve()), "label": s.label,
+                               "sha256": s.sha256} for s in split.val],
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
