@@ -30,7 +30,7 @@ class TrainConfig:
     val_fraction: float = 0.2
     seed: int = 0
     augment: int = 0
-    weight_decay: float = 1e-3
+    weight_decay: float = 0.05
     max_iterations: int = 200
     fine_tune: int = 0
     fine_tune_epochs: int = 3

@@ -91,20 +91,21 @@ def extract_features(
     stats.cached += len(items) - len(missing)
     stats.computed += len(missing)
     with progress_bar("Computing features", len(missing)) as advance:
-        for batch, features in _forward_in_batches(backbone, [items[k] for k in missing]):
-            for k, item, vector in zip(batch, (items[k] for k in batch), features):
+        for positions, features in _forward_in_batches(backbone, [items[k] for k in missing]):
+            for position, vector in zip(positions, features):
+                k = missing[position]
                 vectors[k] = vector
                 if cache is not None:
-                    cache.put(item, vector)
-            advance(len(batch))
+                    cache.put(items[k], vector)
+            advance(len(positions))
     if not vectors:
         return np.zeros((0, backbone.spec.feature_dim), np.float32)
     return np.stack(vectors).astype(np.float32)
 
 
 def _forward_in_batches(backbone: Backbone, items: list[Item]):
-    """Yield (positions, features) per batch; images decode on a worker thread
-    while the previous batch runs through the network."""
+    """Yield (positions in ``items``, features (B, F)) per batch; images decode on
+    a worker thread while the previous batch runs through the network."""
     spec = backbone.preprocessing
     positions = list(range(len(items)))
     with ThreadPoolExecutor(max_workers=1) as pool, torch.inference_mode():

@@ -15,7 +15,7 @@ from torch import nn
 
 def fit_linear_head(
     features: np.ndarray, targets: np.ndarray, num_classes: int,
-    weight_decay: float = 1e-3, max_iterations: int = 200,
+    weight_decay: float = 0.05, max_iterations: int = 200,
 ) -> nn.Linear:
     """Return a Linear(F, num_classes) fitted to ``features`` (N, F), ``targets`` (N,)."""
     x = torch.from_numpy(np.asarray(features, np.float64))

@@ -36,6 +36,7 @@ class TrainResult:
     seconds: float
     metrics: dict = field(default_factory=dict)
     features: FeatureStats = field(default_factory=FeatureStats)
+    split: Split | None = field(default=None, repr=False)
 
     def to_json(self) -> dict:
         return {"bundle": str(self.bundle), "classes": self.classes,
@@ -70,7 +71,7 @@ def train(data: Path | str, out: Path | str, config: TrainConfig = TrainConfig()
     return TrainResult(bundle=path, classes=labels, train_images=len(split.train),
                        val_images=len(split.val), val_accuracy=metrics["accuracy"],
                        skipped=split.skipped, seconds=time.perf_counter() - started,
-                       metrics=metrics, features=stats)
+                       metrics=metrics, features=stats, split=split)
 
 
 def _targets(samples: list[Sample], labels: list[str]) -> np.ndarray:

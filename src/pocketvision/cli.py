@@ -1,0 +1,166 @@
+"""The ``pocketvision`` command: parse, call one library function, print.
+
+Exit codes: 0 success; 2 a mistake the user can fix (one line on stderr, no
+traceback); 1 an unexpected failure (with traceback); 130 interrupted.
+With ``--json`` each command prints exactly one JSON document on stdout.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from pocketvision.errors import PocketVisionError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Train your own image classifier in seconds and put it on a phone.")
+
+JSON_OPTION = typer.Option(False, "--json", help="Print one JSON document on stdout.")
+
+
+def _user_errors(command):
+    """Turn a PocketVisionError into one line on stderr and exit code 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except PocketVisionError as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted: nothing was written over existing files", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _print_json(document) -> None:
+    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+
+@app.command()
+@_user_errors
+def train(
+    data: Path = typer.Argument(..., help="DATA/<class>/* or DATA/train/<class>/* + DATA/val/<class>/*"),
+    out: Path = typer.Option(Path("model.pvb"), "--out", "-o", help="Bundle file to write."),
+    backbone: str = typer.Option("efficientnet_lite0", help="See 'pocketvision backbones'."),
+    weights: Optional[Path] = typer.Option(None, help="Pretrained weights file for the backbone."),
+    val_fraction: float = typer.Option(0.2, help="Share held out per class when there is no val/."),
+    seed: int = typer.Option(0, help="Seeds the split, augmentation and fine-tuning."),
+    augment: int = typer.Option(0, help="Extra augmented views per training image (cached)."),
+    weight_decay: float = typer.Option(0.05, help="L2 penalty of the linear head."),
+    max_iterations: int = typer.Option(200, help="L-BFGS iterations for the head."),
+    fine_tune: int = typer.Option(0, help="Unfreeze the last N backbone blocks (slow, not cached)."),
+    fine_tune_epochs: int = typer.Option(3, help="Epochs when fine-tuning."),
+    fine_tune_lr: float = typer.Option(1e-4, help="Learning rate when fine-tuning."),
+    as_json: bool = JSON_OPTION,
+):
+    """Train a classifier on a folder of images and write a bundle."""
+    from pocketvision.config import TrainConfig
+    from pocketvision.train import train as run_training
+
+    config = TrainConfig(backbone=backbone, weights=weights, val_fraction=val_fraction, seed=seed,
+                         augment=augment, weight_decay=weight_decay, max_iterations=max_iterations,
+                         fine_tune=fine_tune, fine_tune_epochs=fine_tune_epochs,
+                         fine_tune_lr=fine_tune_lr)
+    result = run_training(data, out, config)
+    if as_json:
+        return _print_json(result.to_json())
+    from pocketvision.cli_text import print_training
+
+    print_training(result, backbone)
+
+
+@app.command()
+@_user_errors
+def evaluate(
+    bundle: Path = typer.Argument(..., help="A .pvb bundle."),
+    data: Path = typer.Argument(..., help="Labelled images: DATA/<class>/*"),
+    report: Optional[Path] = typer.Option(None, help="Folder for the PNG report."),
+    as_json: bool = JSON_OPTION,
+):
+    """Measure a bundle on labelled images; optionally draw the report."""
+    from pocketvision.evaluate import evaluate as run_evaluation
+
+    evaluation = run_evaluation(bundle, data, report_dir=report)
+    if as_json:
+        return _print_json(evaluation.to_json())
+    from pocketvision.cli_text import print_evaluation
+
+    print_evaluation(evaluation)
+
+
+@app.command()
+@_user_errors
+def predict(
+    inputs: List[Path] = typer.Argument(..., help="[BUNDLE] then image files or folders."),
+    backbone: Optional[str] = typer.Option(None, help="Use this backbone's ImageNet classifier instead of a bundle."),
+    weights: Optional[Path] = typer.Option(None, help="Weights file for --backbone."),
+    top: Optional[int] = typer.Option(None, help="Keep the K most likely labels."),
+    threshold: Optional[float] = typer.Option(None, help="Label 'uncertain' below this probability."),
+    as_json: bool = JSON_OPTION,
+):
+    """Classify images with a bundle (or with --backbone's ImageNet classes)."""
+    from pocketvision import predict as predicting
+
+    if backbone:
+        results = predicting.predict_imagenet(backbone, inputs, top or 5, weights, threshold)
+    elif len(inputs) < 2:
+        raise PocketVisionError("pass a bundle and at least one image: pocketvision predict model.pvb photo.jpg")
+    else:
+        results = predicting.predict(inputs[0], inputs[1:], top, threshold)
+    if as_json:
+        return _print_json(results)
+    from pocketvision.cli_text import print_predictions
+
+    print_predictions(results)
+
+
+@app.command()
+@_user_errors
+def backbones(as_json: bool = JSON_OPTION):
+    """List the backbones and whether their weights are available offline now."""
+    from pocketvision.backbones import list_backbones, weights_status
+
+    rows = []
+    for spec in list_backbones():
+        available, where = weights_status(spec)
+        rows.append({"name": spec.name, "description": spec.description,
+                     "feature_dim": spec.feature_dim, "input_size": spec.preprocessing.crop,
+                     "weights_available": available, "weights": where})
+    if as_json:
+        return _print_json(rows)
+    from pocketvision.cli_text import print_backbones
+
+    print_backbones(rows)
+
+
+@app.command()
+@_user_errors
+def demo(
+    out: Path = typer.Option(Path("pocketvision-demo"), "--out", "-o", help="Folder for the results."),
+    as_json: bool = JSON_OPTION,
+):
+    """Train, evaluate and predict on the bundled sample images (offline)."""
+    from pocketvision.demo import run_demo
+
+    summary = run_demo(out)
+    if as_json:
+        return _print_json(summary)
+    from pocketvision.cli_text import print_demo
+
+    print_demo(summary)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Human-readable output of the CLI (the ``--json`` documents are in cli.py)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+console = Console(soft_wrap=True)
+
+
+def _percent(value) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def print_skipped(skipped: list[dict]) -> None:
+    if skipped:
+        console.print(f"[yellow]Skipped {len(skipped)} unreadable file(s):[/]")
+        for entry in skipped:
+            console.print(f"  {entry['path']}: {entry['reason']}", highlight=False)
+
+
+def print_training(result, backbone: str) -> None:
+    console.print(f"Trained [bold]{backbone}[/] on {result.train_images} images "
+                  f"({result.val_images} for validation) in {result.seconds:.1f} s")
+    console.print(f"  classes: {', '.join(result.classes)}")
+    console.print(f"  validation accuracy: [bold]{_percent(result.val_accuracy)}[/]")
+    console.print(f"  features: {result.features.computed} computed, "
+                  f"{result.features.cached} from cache")
+    print_skipped(result.skipped)
+    console.print(f"Bundle: [bold]{result.bundle}[/]", highlight=False)
+
+
+def print_evaluation(evaluation) -> None:
+    metrics = evaluation.metrics
+    table = Table(title=f"accuracy {_percent(metrics['accuracy'])} on {metrics['count']} images, "
+                        f"calibration error {metrics['ece']:.3f}")
+    for column in ("class", "precision", "recall", "F1", "support"):
+        table.add_column(column, justify="left" if column == "class" else "right")
+    for name, scores in metrics["per_class"].items():
+        table.add_row(name, f"{scores['precision']:.2f}", f"{scores['recall']:.2f}",
+                      f"{scores['f1']:.2f}", str(scores["support"]))
+    console.print(table)
+    print_skipped(evaluation.skipped)
+    for name, path in evaluation.report.items():
+        console.print(f"  {name}: {path}", highlight=False)
+
+
+def print_predictions(results: list[dict]) -> None:
+    for entry in results:
+        if entry.get("error"):
+            console.print(f"[red]{entry['path']}: {entry['error']}[/]", highlight=False)
+            continue
+        ranked = ", ".join(f"{k} {v:.1%}" for k, v in list(entry["probabilities"].items())[:3])
+        console.print(f"{entry['path']}: [bold]{entry['label']}[/]  ({ranked})", highlight=False)
+
+
+def print_backbones(rows: list[dict]) -> None:
+    table = Table()
+    for column in ("name", "features", "weights", "description"):
+        table.add_column(column, no_wrap=column != "description")
+    for row in rows:
+        status = "[green]available[/]" if row["weights_available"] else "[yellow]missing[/]"
+        table.add_row(row["name"], str(row["feature_dim"]), status, row["description"])
+    console.print(table)
+    console.print("Weights files (present, or where they would be looked for):")
+    for row in rows:
+        console.print(f"  {row['name']}: {row['weights']}", highlight=False)
+    if not all(row["weights_available"] for row in rows):
+        console.print("A missing one is downloaded on first use where there is a network, "
+                      "or pass --weights FILE.")
+
+
+def print_demo(summary: dict) -> None:
+    train = summary["train"]
+    console.print(f"Trained on the bundled sample ({', '.join(train['classes'])}): "
+                  f"{train['train_images']} training images, {train['val_images']} held out")
+    console.print(f"Validation accuracy: [bold]{_percent(train['val_accuracy'])}[/] "
+                  f"in {train['seconds']:.1f} s")
+    console.print(f"Model:  {summary['bundle']}", highlight=False)
+    for name, path in summary["report"].items():
+        console.print(f"Report: {path}", highlight=False)
+    print_predictions(summary["examples"])
+    console.print("Next: pocketvision train YOUR_FOLDER --out model.pvb")

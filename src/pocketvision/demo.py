@@ -1,0 +1,32 @@
+"""``pocketvision demo``: the whole job on the bundled sample images, offline."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+from pocketvision.bundle import load_bundle
+from pocketvision.config import TrainConfig
+from pocketvision.evaluate import evaluate_samples
+from pocketvision.predict import predict
+from pocketvision.report import write_report
+from pocketvision.train import train
+
+
+def sample_data_dir() -> Path:
+    """The bundled Fashion-MNIST sample: ``<class>/`` folders of real images."""
+    return Path(str(files("pocketvision") / "sample_data" / "fashion"))
+
+
+def run_demo(out: Path = Path("pocketvision-demo"), config: TrainConfig = TrainConfig()) -> dict:
+    """Train on the sample, evaluate on its held-out split, write pictures, and
+    classify a few validation images; return what was made and where."""
+    out = Path(out)
+    result = train(sample_data_dir(), out / "model.pvb", config)
+    bundle = load_bundle(result.bundle)
+    evaluation = evaluate_samples(bundle, result.split.val)
+    report = write_report(evaluation, out / "report")
+    examples = predict(bundle, [s.path for s in result.split.val[:: max(1, len(result.split.val) // 3)][:3]])
+    return {"data": str(sample_data_dir()), "bundle": str(result.bundle),
+            "train": result.to_json(), "evaluation": evaluation.to_json(),
+            "report": {k: str(v) for k, v in report.items()}, "examples": examples}

@@ -1,0 +1,88 @@
+"""Classify image files with a bundle, or with a backbone's own ImageNet head."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pocketvision.bundle import Bundle, load_bundle
+from pocketvision.errors import DatasetError, ImageError
+from pocketvision.images import has_image_extension, is_ignored, load_rgb
+from pocketvision.preprocessing import Preprocessing, to_tensor
+
+UNCERTAIN = "uncertain"
+
+
+def expand_inputs(inputs: list[Path | str]) -> list[Path]:
+    """Files as given, folders expanded recursively to their image files."""
+    paths: list[Path] = []
+    for given in map(Path, inputs):
+        if not given.exists():
+            raise DatasetError(f"{given} does not exist; pass image files or folders")
+        if given.is_dir():
+            paths += sorted(p for p in given.rglob("*") if p.is_file() and not is_ignored(p)
+                            and has_image_extension(p))
+        else:
+            paths.append(given)
+    if not paths:
+        raise DatasetError(f"no image files found in {', '.join(map(str, inputs))}")
+    return paths
+
+
+def predict(bundle: Bundle | Path | str, inputs: list[Path | str], top: int | None = None,
+            threshold: float | None = None) -> list[dict]:
+    """One entry per image: ``{"path", "label", "probabilities"}``, probabilities
+    sorted from highest to lowest (the best ``top`` only, if given). With
+    ``threshold``, an image whose best probability is below it gets the label
+    ``"uncertain"``. An unreadable image gets ``{"path", "label": None, "error"}``."""
+    if not isinstance(bundle, Bundle):
+        bundle = load_bundle(bundle)
+
+    def forward(batch: torch.Tensor) -> np.ndarray:
+        return bundle.predict_tensors(batch)
+
+    return _classify(expand_inputs(inputs), bundle.preprocessing, forward, bundle.labels,
+                     top, threshold)
+
+
+def predict_imagenet(backbone_name: str, inputs: list[Path | str], top: int | None = 5,
+                     weights: Path | None = None, threshold: float | None = None) -> list[dict]:
+    """Classify with a backbone's pretrained ImageNet classifier (1,000 categories)."""
+    from pocketvision.backbones import create_backbone, imagenet_categories
+
+    backbone = create_backbone(backbone_name, weights)
+
+    def forward(batch: torch.Tensor) -> np.ndarray:
+        with torch.inference_mode():
+            return backbone.imagenet_head(backbone(batch)).softmax(dim=-1).numpy()
+
+    return _classify(expand_inputs(inputs), backbone.preprocessing, forward,
+                     imagenet_categories(), top, threshold)
+
+
+def _classify(paths, spec: Preprocessing, forward, labels, top, threshold) -> list[dict]:
+    results = []
+    for path in paths:
+        try:
+            tensor = to_tensor(load_rgb(path), spec)
+        except ImageError as error:
+            results.append({"path": str(path), "label": None,
+                            "error": str(error).split(": ", 1)[-1]})
+            continue
+        probabilities = forward(tensor[None])[0]  # (classes,)
+        results.append(_entry(path, probabilities, labels, top, threshold))
+    return results
+
+
+def _entry(path: Path, probabilities: np.ndarray, labels: list[str], top, threshold) -> dict:
+    order = np.argsort(-probabilities, kind="stable")
+    if top is not None:
+        order = order[: max(1, top)]
+    best = int(order[0])
+    label = labels[best]
+    if threshold is not None and probabilities[best] < threshold:
+        label = UNCERTAIN
+    ranked = {labels[k]: round(float(probabilities[k]), 6) for k in order}
+    return {"path": str(path), "label": label, "probabilities": ranked}

@@ -1,0 +1,122 @@
+"""Pictures of an evaluation: confusion matrix, misclassified gallery, calibration."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from pocketvision.images import load_rgb
+
+GALLERY_LIMIT = 36
+INK, MUTED, ACCENT, WRONG = "#1f2933", "#7b8794", "#2563eb", "#dc2626"
+
+
+def write_report(evaluation, out: Path) -> dict[str, Path]:
+    """Write the pictures and ``evaluation.json`` to ``out``; return name -> path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    out.mkdir(parents=True, exist_ok=True)
+    written = {
+        "confusion_matrix": _confusion_png(evaluation, out / "confusion_matrix.png"),
+        "misclassified": _gallery_png(evaluation, out / "misclassified.png"),
+        "calibration": _calibration_png(evaluation, out / "calibration.png"),
+    }
+    summary = dict(evaluation.to_json(), report={k: str(v) for k, v in written.items()})
+    (out / "evaluation.json").write_text(json.dumps(summary, indent=2))
+    written["json"] = out / "evaluation.json"
+    return written
+
+
+def _confusion_png(evaluation, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    classes, confusion = evaluation.classes, np.array(evaluation.metrics["confusion"])
+    rows = confusion.sum(axis=1, keepdims=True)
+    share = np.divide(confusion, rows, out=np.zeros(confusion.shape, float), where=rows > 0)
+    side = max(4.5, 0.7 * len(classes) + 2.5)
+    figure, axes = plt.subplots(figsize=(side + 1, side), dpi=130)
+    image = axes.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    for (i, j), count in np.ndenumerate(confusion):
+        if count or i == j:
+            colour = "white" if share[i, j] > 0.55 else INK
+            axes.text(j, i, str(count), ha="center", va="center", color=colour, fontsize=11)
+    ticks = range(len(classes))
+    axes.set_xticks(ticks, classes, rotation=45, ha="right")
+    axes.set_yticks(ticks, classes)
+    axes.set_xlabel("predicted", color=MUTED)
+    axes.set_ylabel("true", color=MUTED)
+    accuracy = evaluation.metrics["accuracy"]
+    axes.set_title(f"Confusion matrix · accuracy {accuracy:.1%} on {len(evaluation.paths)} images",
+                   color=INK, fontsize=12, pad=12)
+    figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04, label="share of the true class")
+    return _save(figure, path)
+
+
+def _gallery_png(evaluation, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    wrong = evaluation.misclassified()
+    shown = wrong[:GALLERY_LIMIT]
+    if not shown:
+        figure, axes = plt.subplots(figsize=(6, 2), dpi=130)
+        axes.axis("off")
+        axes.text(0.5, 0.5, f"No misclassified images: all {len(evaluation.paths)} correct",
+                  ha="center", va="center", fontsize=13, color=INK)
+        return _save(figure, path)
+    columns = min(6, len(shown))
+    rows = math.ceil(len(shown) / columns)
+    figure, grid = plt.subplots(rows, columns, figsize=(2.3 * columns, 2.75 * rows + 0.6),
+                                dpi=130, squeeze=False)
+    for axes in grid.flat:
+        axes.axis("off")
+    for axes, (image_path, truth, predicted, probability) in zip(grid.flat, shown):
+        axes.imshow(_thumbnail(image_path))
+        axes.set_title(f"true: {truth}\npredicted: {predicted} ({probability:.0%})",
+                       fontsize=9, color=WRONG, loc="left")
+    more = f" (most confident {len(shown)} shown)" if len(wrong) > len(shown) else ""
+    figure.suptitle(f"Misclassified: {len(wrong)} of {len(evaluation.paths)}{more}",
+                    color=INK, fontsize=13, x=0.02, ha="left")
+    return _save(figure, path)
+
+
+def _calibration_png(evaluation, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    bins = evaluation.metrics["calibration_bins"]
+    figure, axes = plt.subplots(figsize=(5, 5), dpi=130)
+    axes.plot([0, 1], [0, 1], linestyle="--", color=MUTED, label="perfectly calibrated")
+    centres = [b["confidence"] for b in bins]
+    axes.plot(centres, [b["accuracy"] for b in bins], marker="o", color=ACCENT, label="model")
+    for b in bins:
+        axes.annotate(str(b["count"]), (b["confidence"], b["accuracy"]), fontsize=8,
+                      color=MUTED, textcoords="offset points", xytext=(4, -10))
+    axes.set_xlim(0, 1.02)
+    axes.set_ylim(0, 1.02)
+    axes.set_xlabel("confidence of the top class")
+    axes.set_ylabel("accuracy")
+    axes.set_title(f"Calibration · expected calibration error {evaluation.metrics['ece']:.3f}",
+                   fontsize=11, color=INK)
+    axes.legend(loc="upper left", frameon=False)
+    return _save(figure, path)
+
+
+def _thumbnail(path: Path, size: int = 160) -> np.ndarray:
+    image = load_rgb(path)
+    image.thumbnail((size, size))
+    if max(image.size) < size // 2:  # tiny images (e.g. 28x28) are easier to see enlarged
+        scale = size // max(image.size)
+        image = image.resize((image.width * scale, image.height * scale), 0)  # nearest
+    return np.asarray(image)
+
+
+def _save(figure, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    figure.tight_layout()
+    figure.savefig(path, facecolor="white")
+    plt.close(figure)
+    return path
