@@ -1,3 +1,54 @@
-"""pocketvision: your own image classifier, trained in seconds, on your phone."""
+"""pocketvision: your own image classifier, trained in seconds, on your phone.
+
+The public API (imported lazily, so ``import pocketvision`` stays fast)::
+
+    import pocketvision as pv
+
+    result = pv.train("photos/", "model.pvb")            # photos/<class>/*.jpg
+    bundle = pv.load_bundle("model.pvb")
+    pv.predict(bundle, ["cat.jpg"])                      # [{"path", "label", "probabilities"}]
+    pv.evaluate(bundle, "photos-val/", report_dir="report/")
+"""
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "train": "pocketvision.training",
+    "TrainResult": "pocketvision.training",
+    "TrainConfig": "pocketvision.config",
+    "load_bundle": "pocketvision.bundle",
+    "save_bundle": "pocketvision.bundle",
+    "Bundle": "pocketvision.bundle",
+    "evaluate": "pocketvision.evaluation",
+    "Evaluation": "pocketvision.evaluation",
+    "predict": "pocketvision.prediction",
+    "predict_imagenet": "pocketvision.prediction",
+    "create_backbone": "pocketvision.backbones",
+    "list_backbones": "pocketvision.backbones",
+    "register_backbone": "pocketvision.backbones",
+    "PocketVisionError": "pocketvision.errors",
+    "DatasetError": "pocketvision.errors",
+    "ImageError": "pocketvision.errors",
+    "BackboneError": "pocketvision.errors",
+    "WeightsUnavailableError": "pocketvision.errors",
+    "BundleError": "pocketvision.errors",
+    "MissingExtraError": "pocketvision.errors",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'pocketvision' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

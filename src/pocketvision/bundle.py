@@ -82,8 +82,7 @@ def save_bundle(path: Path, model: Classifier, labels: list[str], meta: dict) ->
     """
     from safetensors.torch import save_file
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = check_bundle_target(Path(path))
     document = dict(meta, format=FORMAT, format_version=FORMAT_VERSION, labels=list(labels),
                     preprocessing=model.backbone.preprocessing.to_dict(),
                     versions=library_versions())
@@ -96,6 +95,19 @@ def save_bundle(path: Path, model: Classifier, labels: list[str], meta: dict) ->
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+    return path
+
+
+def check_bundle_target(path: Path) -> Path:
+    """Refuse targets that cannot become a bundle, before any work is lost."""
+    if path.is_dir():
+        raise BundleError(f"{path} is a folder; pass a file name such as {path / 'model.pvb'}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BundleError(f"cannot create folder {path.parent} ({error.strerror})") from None
+    if not os.access(path.parent, os.W_OK):
+        raise BundleError(f"folder {path.parent} is not writable; choose another --out")
     return path
 
 

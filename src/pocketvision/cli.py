@@ -63,7 +63,7 @@ def train(
 ):
     """Train a classifier on a folder of images and write a bundle."""
     from pocketvision.config import TrainConfig
-    from pocketvision.train import train as run_training
+    from pocketvision.training import train as run_training
 
     config = TrainConfig(backbone=backbone, weights=weights, val_fraction=val_fraction, seed=seed,
                          augment=augment, weight_decay=weight_decay, max_iterations=max_iterations,
@@ -86,7 +86,7 @@ def evaluate(
     as_json: bool = JSON_OPTION,
 ):
     """Measure a bundle on labelled images; optionally draw the report."""
-    from pocketvision.evaluate import evaluate as run_evaluation
+    from pocketvision.evaluation import evaluate as run_evaluation
 
     evaluation = run_evaluation(bundle, data, report_dir=report)
     if as_json:
@@ -107,7 +107,7 @@ def predict(
     as_json: bool = JSON_OPTION,
 ):
     """Classify images with a bundle (or with --backbone's ImageNet classes)."""
-    from pocketvision import predict as predicting
+    from pocketvision import prediction as predicting
 
     if backbone:
         results = predicting.predict_imagenet(backbone, inputs, top or 5, weights, threshold)

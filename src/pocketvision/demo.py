@@ -7,10 +7,10 @@ from pathlib import Path
 
 from pocketvision.bundle import load_bundle
 from pocketvision.config import TrainConfig
-from pocketvision.evaluate import evaluate_samples
-from pocketvision.predict import predict
+from pocketvision.evaluation import evaluate_samples
+from pocketvision.prediction import predict
 from pocketvision.report import write_report
-from pocketvision.train import train
+from pocketvision.training import train
 
 
 def sample_data_dir() -> Path:

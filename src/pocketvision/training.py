@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from pocketvision.backbones import create_backbone
-from pocketvision.bundle import save_bundle
+from pocketvision.bundle import check_bundle_target, save_bundle
 from pocketvision.config import TrainConfig
 from pocketvision.data.dataset import Sample, Split, load_split
 from pocketvision.features import FeatureCache, FeatureStats, Item, extract_features
@@ -52,6 +52,7 @@ def train(data: Path | str, out: Path | str, config: TrainConfig = TrainConfig()
     """Train on ``data`` (``<class>/`` folders, or ``train/`` + ``val/``) and write
     the bundle to ``out``. The previous file at ``out`` survives any failure."""
     started = time.perf_counter()
+    check_bundle_target(Path(out))  # fail before the work, not after it
     split = load_split(Path(data), config.val_fraction, config.seed)
     backbone = create_backbone(config.backbone, config.weights)
     stats = FeatureStats()

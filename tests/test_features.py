@@ -1,0 +1,101 @@
+"""Feature extraction and its on-disk cache."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from pocketvision.backbones import create_backbone
+from pocketvision.data.dataset import scan_folder
+from pocketvision.features import FeatureCache, FeatureStats, Item, extract_features
+from pocketvision.images import load_rgb
+from pocketvision.preprocessing import to_tensor
+
+
+@pytest.fixture(scope="module")
+def backbone():
+    return create_backbone("efficientnet_lite0")
+
+
+@pytest.fixture()
+def images(fashion3, tmp_path):
+    folder = tmp_path / "images"
+    shutil.copytree(fashion3 / "train" / "sneaker", folder / "sneaker")
+    return folder
+
+
+def items_of(folder):
+    return [Item(s.path, s.sha256) for s in scan_folder(folder).samples]
+
+
+def test_features_equal_a_direct_forward(backbone, images, tmp_path):
+    items = items_of(images)[:3]
+    features = extract_features(backbone, items, FeatureCache(backbone, tmp_path))
+    batch = torch.stack([to_tensor(load_rgb(i.path), backbone.preprocessing) for i in items])
+    with torch.inference_mode():
+        expected = backbone(batch).numpy()
+    np.testing.assert_allclose(features, expected, atol=1e-5)
+
+
+def test_cache_is_reused_and_only_new_images_are_computed(backbone, images, tmp_path):
+    cache = FeatureCache(backbone, tmp_path)
+    first = FeatureStats()
+    before = extract_features(backbone, items_of(images), cache, first)
+    assert (first.computed, first.cached) == (35, 0)
+    (images / "sneaker" / "zz-new.png").write_bytes(_another_png())  # sorts last
+    second = FeatureStats()
+    after = extract_features(backbone, items_of(images), cache, second)
+    assert (second.computed, second.cached) == (1, 35)
+    np.testing.assert_array_equal(after[:35], before)
+
+
+def _another_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.eye(28, dtype=np.uint8) * 255).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_changed_file_content_invalidates_its_entry(backbone, images, tmp_path):
+    cache = FeatureCache(backbone, tmp_path)
+    extract_features(backbone, items_of(images), cache)
+    victim = sorted((images / "sneaker").iterdir())[5]
+    victim.write_bytes(_another_png())
+    stats = FeatureStats()
+    extract_features(backbone, items_of(images), cache, stats)
+    assert (stats.computed, stats.cached) == (1, 34)
+
+
+def test_new_weights_or_preprocessing_use_a_new_cache(backbone, tmp_path):
+    other = create_backbone("efficientnet_lite0")
+    assert FeatureCache(other, tmp_path).dir == FeatureCache(backbone, tmp_path).dir
+    with torch.no_grad():
+        other.body.conv_head.weight.mul_(1.01)
+    assert FeatureCache(other, tmp_path).dir != FeatureCache(backbone, tmp_path).dir
+
+
+def test_a_corrupt_cache_entry_is_recomputed(backbone, images, tmp_path):
+    cache = FeatureCache(backbone, tmp_path)
+    items = items_of(images)[:2]
+    good = extract_features(backbone, items, cache)
+    for entry in cache.dir.rglob("*.npy"):
+        entry.write_bytes(b"half-written")
+    stats = FeatureStats()
+    again = extract_features(backbone, items, cache, stats)
+    assert stats.computed == 2
+    np.testing.assert_allclose(again, good, atol=1e-6)
+
+
+def test_augmented_views_differ_but_are_reproducible(backbone, images, tmp_path):
+    item = items_of(images)[0]
+    views = [Item(item.path, item.sha256, view) for view in (0, 1, 2)]
+    first = extract_features(backbone, views)
+    second = extract_features(backbone, views)
+    np.testing.assert_allclose(first, second, atol=1e-6)
+    assert not np.allclose(first[0], first[1]) and not np.allclose(first[1], first[2])
