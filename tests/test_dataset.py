@@ -171,3 +171,16 @@ def test_debian_fashion_mnist_reader(tmp_path):
     assert shipped <= {p.name for p in (sample_dir() / "trouser").iterdir()}
     for name in shipped:  # the bundled sample is byte-for-byte what the reader writes
         assert (tmp_path / "trouser" / name).read_bytes() == (sample_dir() / "trouser" / name).read_bytes()
+
+
+def test_rescan_decodes_only_new_files(fashion3, tmp_path, monkeypatch):
+    import pocketvision.data.dataset as dataset
+
+    decoded = []
+    real = dataset.load_rgb
+    monkeypatch.setattr(dataset, "load_rgb", lambda path, **kw: decoded.append(path) or real(path, **kw))
+    scan_folder(fashion3 / "val", cache_dir=tmp_path)
+    assert len(decoded) == 45
+    decoded.clear()
+    again = scan_folder(fashion3 / "val", cache_dir=tmp_path)
+    assert decoded == [] and len(again.samples) == 45

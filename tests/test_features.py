@@ -11,8 +11,7 @@ import torch
 from pocketvision.backbones import create_backbone
 from pocketvision.data.dataset import scan_folder
 from pocketvision.features import FeatureCache, FeatureStats, Item, extract_features
-from pocketvision.images import load_rgb
-from pocketvision.preprocessing import to_tensor
+from pocketvision.preprocessing import load_tensor
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +33,7 @@ def items_of(folder):
 def test_features_equal_a_direct_forward(backbone, images, tmp_path):
     items = items_of(images)[:3]
     features = extract_features(backbone, items, FeatureCache(backbone, tmp_path))
-    batch = torch.stack([to_tensor(load_rgb(i.path), backbone.preprocessing) for i in items])
+    batch = torch.stack([load_tensor(i.path, backbone.preprocessing) for i in items])
     with torch.inference_mode():
         expected = backbone(batch).numpy()
     np.testing.assert_allclose(features, expected, atol=1e-5)

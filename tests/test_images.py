@@ -83,3 +83,13 @@ def test_truncated_jpeg_is_an_error(tmp_path, photos):
 ])
 def test_which_files_are_ignored(tmp_path, name, ignored):
     assert is_ignored(tmp_path / name) is ignored
+
+
+def test_large_jpeg_decodes_reduced_but_never_below_the_requested_size(tmp_path, photos):
+    big = Image.fromarray(photos["astronaut"]).resize((2048, 1536))
+    path = tmp_path / "big.jpg"
+    big.save(path, quality=90)
+    reduced = load_rgb(path, at_least=256)
+    assert reduced.size == (512, 384)  # 1/4 scale: the smallest keeping both sides >= 256
+    assert load_rgb(path).size == (2048, 1536)
+    assert min(load_rgb(path, at_least=400).size) >= 400

@@ -26,9 +26,8 @@ from torch import nn
 
 from pocketvision.backbones import create_backbone
 from pocketvision.errors import BundleError
-from pocketvision.images import load_rgb
 from pocketvision.model import Classifier
-from pocketvision.preprocessing import Preprocessing, to_tensor
+from pocketvision.preprocessing import Preprocessing, load_tensor
 
 FORMAT = "pocketvision-bundle"
 FORMAT_VERSION = 1
@@ -56,7 +55,7 @@ class Bundle:
 
     def predict_images(self, paths: list[Path]) -> np.ndarray:
         """Probabilities (N, classes) for image files (raises ImageError on a bad one)."""
-        tensors = [to_tensor(load_rgb(p), self.preprocessing) for p in paths]
+        tensors = [load_tensor(p, self.preprocessing) for p in paths]
         return self.predict_tensors(torch.stack(tensors))
 
 

@@ -56,7 +56,7 @@ def evaluate(bundle: Bundle | Path | str, data: Path | str, report_dir: Path | N
     """
     if not isinstance(bundle, Bundle):
         bundle = load_bundle(bundle)
-    samples, skipped = _labelled_images(Path(data), bundle.labels)
+    samples, skipped = _labelled_images(Path(data), bundle.labels, cache_dir)
     evaluation = evaluate_samples(bundle, samples, cache_dir)
     evaluation.skipped = skipped
     if report_dir is not None:
@@ -80,10 +80,10 @@ def evaluate_samples(bundle: Bundle, samples: list[Sample], cache_dir: Path | No
                       probabilities=probabilities)
 
 
-def _labelled_images(root: Path, labels: list[str]) -> tuple[list[Sample], list[dict]]:
+def _labelled_images(root: Path, labels: list[str], cache_dir: Path | None) -> tuple[list[Sample], list[dict]]:
     if {"train", "val"} <= {f.name for f in class_folders(root)}:
         root = root / "val"
-    scan = scan_folder(root)
+    scan = scan_folder(root, cache_dir)
     unknown = sorted(set(scan.classes) - set(labels))
     if unknown:
         raise DatasetError(

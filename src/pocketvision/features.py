@@ -11,7 +11,7 @@ Layout: ``<cache>/features/<backbone key>/<aa>/<sha256>-<view>.npy``.
 from __future__ import annotations
 
 import hashlib
-import os
+import io
 import random
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,21 +21,13 @@ import numpy as np
 import torch
 
 from pocketvision.backbones import Backbone
+from pocketvision.cache import default_cache_dir, write_atomically
 from pocketvision.images import load_rgb
-from pocketvision.preprocessing import to_tensor
+from pocketvision.preprocessing import load_tensor, to_tensor
 from pocketvision.progress import progress_bar
 
-CACHE_ENV = "POCKETVISION_CACHE_DIR"
 # Measured on a 2-core CPU: small batches are fastest per image (benchmarks/).
 BATCH_SIZE = 4
-
-
-def default_cache_dir() -> Path:
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("pocketvision"))
 
 
 @dataclass(frozen=True)
@@ -66,12 +58,9 @@ class FeatureCache:
             return None
 
     def put(self, item: Item, vector: np.ndarray) -> None:
-        path = self._path(item)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(temporary, "wb") as f:
-            np.save(f, vector)
-        os.replace(temporary, path)
+        buffer = io.BytesIO()
+        np.save(buffer, vector)
+        write_atomically(self._path(item), buffer.getvalue())
 
 
 @dataclass
@@ -109,17 +98,19 @@ def _forward_in_batches(backbone: Backbone, items: list[Item]):
     spec = backbone.preprocessing
     positions = list(range(len(items)))
     with ThreadPoolExecutor(max_workers=1) as pool, torch.inference_mode():
-        tensors = pool.map(lambda item: to_tensor(view_of(item), spec), items)
+        tensors = pool.map(lambda item: tensor_of(item, spec), items)
         for start in range(0, len(items), BATCH_SIZE):
             batch = positions[start : start + BATCH_SIZE]
             images = torch.stack([next(tensors) for _ in batch])  # (B, 3, H, W)
             yield batch, backbone(images).numpy()  # (B, F)
 
 
-def view_of(item: Item):
-    """The image for ``item``: as decoded for view 0, a fixed augmentation otherwise."""
-    image = load_rgb(item.path)
-    return image if item.view == 0 else augment(image, seed=f"{item.sha256}:{item.view}")
+def tensor_of(item: Item, spec) -> torch.Tensor:
+    """The input for ``item``: the image as is for view 0, a fixed augmentation otherwise."""
+    if item.view == 0:
+        return load_tensor(item.path, spec)
+    image = load_rgb(item.path, at_least=spec.resize)
+    return to_tensor(augment(image, seed=f"{item.sha256}:{item.view}"), spec)
 
 
 def augment(image, seed: str):

@@ -57,7 +57,7 @@ def fine_tune(model: Classifier, samples: list, labels: list[str], config: Train
 def _step(model: Classifier, optimizer, batch: list, targets: dict, epoch: int) -> None:
     spec = model.backbone.preprocessing
     images = torch.stack([
-        to_tensor(augment(load_rgb(s.path), seed=f"{s.sha256}:finetune:{epoch}"), spec)
+        to_tensor(augment(load_rgb(s.path, spec.resize), seed=f"{s.sha256}:finetune:{epoch}"), spec)
         for s in batch
     ])  # (B, 3, H, W)
     y = torch.tensor([targets[s.label] for s in batch])

@@ -9,8 +9,9 @@ import torch
 
 from pocketvision.bundle import Bundle, load_bundle
 from pocketvision.errors import DatasetError, ImageError
-from pocketvision.images import has_image_extension, is_ignored, load_rgb
-from pocketvision.preprocessing import Preprocessing, to_tensor
+from pocketvision.features import BATCH_SIZE
+from pocketvision.images import has_image_extension, is_ignored
+from pocketvision.preprocessing import Preprocessing, load_tensor
 
 UNCERTAIN = "uncertain"
 
@@ -63,17 +64,23 @@ def predict_imagenet(backbone_name: str, inputs: list[Path | str], top: int | No
 
 
 def _classify(paths, spec: Preprocessing, forward, labels, top, threshold) -> list[dict]:
-    results = []
-    for path in paths:
-        try:
-            tensor = to_tensor(load_rgb(path), spec)
-        except ImageError as error:
-            results.append({"path": str(path), "label": None,
-                            "error": str(error).split(": ", 1)[-1]})
-            continue
-        probabilities = forward(tensor[None])[0]  # (classes,)
-        results.append(_entry(path, probabilities, labels, top, threshold))
-    return results
+    """Decode and classify in small batches; a bad file becomes an error entry."""
+    results: list[dict] = []
+    for start in range(0, len(paths), BATCH_SIZE):
+        readable, tensors = [], []
+        for path in paths[start : start + BATCH_SIZE]:
+            try:
+                tensors.append(load_tensor(path, spec))
+                readable.append(path)
+            except ImageError as error:
+                results.append({"path": str(path), "label": None,
+                                "error": str(error).split(": ", 1)[-1]})
+        if tensors:
+            probabilities = forward(torch.stack(tensors))  # (B, classes)
+            results += [_entry(p, row, labels, top, threshold)
+                        for p, row in zip(readable, probabilities)]
+    order = {str(p): k for k, p in enumerate(paths)}
+    return sorted(results, key=lambda entry: order[entry["path"]])
 
 
 def _entry(path: Path, probabilities: np.ndarray, labels: list[str], top, threshold) -> dict:

@@ -3,7 +3,8 @@
 Every image goes through the same steps, in this order, wherever it is used
 (training, evaluation, prediction, export checks):
 
-1. decode to 8-bit RGB (see :mod:`pocketvision.images`);
+1. decode to 8-bit RGB, upright (see :mod:`pocketvision.images`); JPEG files may
+   be decoded at a reduced DCT scale that keeps both sides >= ``resize``;
 2. resize so the shorter side is ``resize`` pixels, the longer side
    ``int(resize * long / short)`` (truncated), with Pillow's antialiased bilinear
    filter (a triangle filter whose support grows with the reduction);
@@ -73,6 +74,13 @@ def resize_and_crop(image: Image.Image, spec: Preprocessing) -> Image.Image:
     left = int(round((width - spec.crop) / 2.0))
     top = int(round((height - spec.crop) / 2.0))
     return image.crop((left, top, left + spec.crop, top + spec.crop))
+
+
+def load_tensor(path, spec: Preprocessing) -> torch.Tensor:
+    """Steps 1-5 for an image file: (3, crop, crop)."""
+    from pocketvision.images import load_rgb
+
+    return to_tensor(load_rgb(path, at_least=spec.resize), spec)
 
 
 def to_tensor(image: Image.Image, spec: Preprocessing) -> torch.Tensor:

@@ -105,7 +105,7 @@ def _calibration_png(evaluation, path: Path) -> Path:
 
 
 def _thumbnail(path: Path, size: int = 160) -> np.ndarray:
-    image = load_rgb(path)
+    image = load_rgb(path, at_least=size)
     image.thumbnail((size, size))
     if max(image.size) < size // 2:  # tiny images (e.g. 28x28) are easier to see enlarged
         scale = size // max(image.size)

@@ -53,7 +53,7 @@ def train(data: Path | str, out: Path | str, config: TrainConfig = TrainConfig()
     the bundle to ``out``. The previous file at ``out`` survives any failure."""
     started = time.perf_counter()
     check_bundle_target(Path(out))  # fail before the work, not after it
-    split = load_split(Path(data), config.val_fraction, config.seed)
+    split = load_split(Path(data), config.val_fraction, config.seed, cache_dir)
     backbone = create_backbone(config.backbone, config.weights)
     stats = FeatureStats()
     cache = FeatureCache(backbone, cache_dir)

@@ -19,12 +19,15 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pocketvision.data.grouping import assign_groups, difference_hash
+from pocketvision.cache import default_cache_dir, write_atomically
+from pocketvision.data.grouping import HASH_BYTES, assign_groups, difference_hash
 from pocketvision.errors import DatasetError, ImageError
 from pocketvision.images import has_image_extension, is_ignored, load_rgb
+from pocketvision.progress import progress_bar
 
 MIN_IMAGES_PER_CLASS = 2
 MIN_CLASSES = 2
+HASH_DECODE_SIZE = 64  # a JPEG decodes at reduced scale for checking and hashing
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ def class_folders(root: Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def scan_folder(root: Path, progress=None) -> ScanResult:
+def scan_folder(root: Path, cache_dir: Path | None = None) -> ScanResult:
     """Find every usable image under ``root/<class>/``.
 
     Broken files are listed in ``skipped`` with a reason and never stop the scan.
@@ -84,14 +87,15 @@ def scan_folder(root: Path, progress=None) -> ScanResult:
         for path in sorted(folder.rglob("*"))
         if path.is_file() and not _inside_hidden(path, folder) and not is_ignored(path)
     ]
-    for path, label in candidates:
-        sample, problem = _check_file(path, label)
-        if sample is not None:
-            result.samples.append(sample)
-        elif problem is not None:
-            result.skipped.append({"path": str(path), "reason": problem})
-        if progress is not None:
-            progress()
+    hashes = PerceptualHashes(cache_dir)
+    with progress_bar(f"Reading {root.name}", len(candidates)) as advance:
+        for path, label in candidates:
+            sample, problem = _check_file(path, label, hashes)
+            if sample is not None:
+                result.samples.append(sample)
+            elif problem is not None:
+                result.skipped.append({"path": str(path), "reason": problem})
+            advance(1)
     return result
 
 
@@ -99,16 +103,41 @@ def _inside_hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
-def _check_file(path: Path, label: str) -> tuple[Sample | None, str | None]:
-    """Decode once to prove the file is usable; hash its bytes for caching."""
-    try:
-        image = load_rgb(path)
-    except ImageError as error:
-        if not has_image_extension(path) and "not an image" in str(error):
-            return None, None  # an unknown file type that is not an image: ignore
-        return None, str(error).split(": ", 1)[-1]
+class PerceptualHashes:
+    """Perceptual hashes of files already proven decodable, keyed by content hash,
+    so a rescan decodes only new files (``<cache>/images/<aa>/<sha256>.dhash``)."""
+
+    def __init__(self, root: Path | None = None):
+        self.dir = (root or default_cache_dir()) / "images"
+
+    def _path(self, sha256: str) -> Path:
+        return self.dir / sha256[:2] / f"{sha256}.dhash"
+
+    def get(self, sha256: str) -> bytes | None:
+        try:
+            value = self._path(sha256).read_bytes()
+        except OSError:
+            return None
+        return value if len(value) == HASH_BYTES else None
+
+    def put(self, sha256: str, value: bytes) -> None:
+        write_atomically(self._path(sha256), value)
+
+
+def _check_file(path: Path, label: str, hashes: PerceptualHashes) -> tuple[Sample | None, str | None]:
+    """Prove the file decodes (once per content) and hash it; or say why not."""
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return Sample(path=path, label=label, sha256=digest, dhash=difference_hash(image)), None
+    dhash = hashes.get(digest)
+    if dhash is None:
+        try:
+            image = load_rgb(path, at_least=HASH_DECODE_SIZE)
+        except ImageError as error:
+            if not has_image_extension(path) and "not an image" in str(error):
+                return None, None  # an unknown file type that is not an image: ignore
+            return None, str(error).split(": ", 1)[-1]
+        dhash = difference_hash(image)
+        hashes.put(digest, dhash)
+    return Sample(path=path, label=label, sha256=digest, dhash=dhash), None
 
 
 def check_classes(scan: ScanResult, root: Path) -> None:
@@ -130,22 +159,23 @@ def check_classes(scan: ScanResult, root: Path) -> None:
             )
 
 
-def load_split(root: Path, val_fraction: float = 0.2, seed: int = 0, progress=None) -> Split:
+def load_split(root: Path, val_fraction: float = 0.2, seed: int = 0,
+               cache_dir: Path | None = None) -> Split:
     """Scan ``root`` and return train/val samples (explicit or automatic split)."""
     root = Path(root)
     names = {f.name for f in class_folders(root)}
     if {"train", "val"} <= names:
-        return _explicit_split(root, progress)
-    scan = scan_folder(root, progress)
+        return _explicit_split(root, cache_dir)
+    scan = scan_folder(root, cache_dir)
     check_classes(scan, root)
     train, val = split_by_group(assign_groups(scan.samples), val_fraction, seed)
     return Split(train, val, scan.classes, scan.skipped, explicit=False)
 
 
-def _explicit_split(root: Path, progress) -> Split:
-    train = scan_folder(root / "train", progress)
+def _explicit_split(root: Path, cache_dir: Path | None) -> Split:
+    train = scan_folder(root / "train", cache_dir)
     check_classes(train, root / "train")
-    val = scan_folder(root / "val", progress)
+    val = scan_folder(root / "val", cache_dir)
     unknown = sorted(set(val.classes) - set(train.classes))
     if unknown:
         raise DatasetError(

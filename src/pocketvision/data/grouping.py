@@ -26,6 +26,7 @@ from PIL import Image
 
 SESSION_NAME = re.compile(r"^(?P<session>\d{8}T\d{6}[^.]*?)-(?P<index>\d+)$")
 HASH_SIDE = 16
+HASH_BYTES = HASH_SIDE * HASH_SIDE // 8
 NEAR_DUPLICATE_BITS = 12  # of 256; measured on Fashion-MNIST and skimage photos
 
 
@@ -39,7 +40,7 @@ def difference_hash(image: Image.Image) -> bytes:
     """256-bit dHash: is each pixel of a 17x16 gray thumbnail brighter than its right neighbour."""
     size = (HASH_SIDE + 1, HASH_SIDE)
     small = np.asarray(image.convert("L").resize(size, Image.Resampling.BILINEAR), np.int16)
-    return np.packbits(small[:, 1:] > small[:, :-1]).tobytes()  # 32 bytes
+    return np.packbits(small[:, 1:] > small[:, :-1]).tobytes()  # HASH_BYTES
 
 
 def assign_groups(samples: list) -> list:
@@ -64,7 +65,7 @@ def _group_near_duplicates(samples: list) -> list:
             i = parent[i]
         return i
 
-    hashes = np.array([np.frombuffer(s.dhash, np.uint8) for s in samples]).reshape(-1, 32)
+    hashes = np.array([np.frombuffer(s.dhash, np.uint8) for s in samples]).reshape(-1, HASH_BYTES)
     for i in range(len(samples)):
         distances = np.unpackbits(hashes[i + 1 :] ^ hashes[i], axis=1).sum(axis=1)
         for j in np.flatnonzero(distances <= NEAR_DUPLICATE_BITS) + i + 1:
