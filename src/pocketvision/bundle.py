@@ -143,7 +143,9 @@ def load_bundle(path: Path | str) -> Bundle:
 
     path = Path(path)
     meta = read_meta(path)
-    backbone = create_backbone(meta["backbone"]["name"], pretrained=False)
+    preprocessing = Preprocessing.from_dict(meta["preprocessing"])
+    backbone = create_backbone(meta["backbone"]["name"], pretrained=False,
+                               preprocessing=preprocessing)
     labels = list(meta["labels"])
     head = nn.Linear(backbone.spec.feature_dim, len(labels))
     model = Classifier(backbone, head)
@@ -152,5 +154,4 @@ def load_bundle(path: Path | str) -> Bundle:
     except (RuntimeError, KeyError) as error:
         raise BundleError(f"{path}: weights do not match {meta['backbone']['name']} ({str(error)[:120]})") from None
     model.eval().requires_grad_(False)
-    preprocessing = Preprocessing.from_dict(meta["preprocessing"])
     return Bundle(model=model, labels=labels, preprocessing=preprocessing, meta=meta, path=path)

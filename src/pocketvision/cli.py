@@ -53,6 +53,7 @@ def train(
     weights: Optional[Path] = typer.Option(None, help="Pretrained weights file for the backbone."),
     val_fraction: float = typer.Option(0.2, help="Share held out per class when there is no val/."),
     seed: int = typer.Option(0, help="Seeds the split, augmentation and fine-tuning."),
+    crop_fraction: float = typer.Option(1.0, help="Share of the shorter side the centre crop keeps (ImageNet: 0.875)."),
     augment: int = typer.Option(0, help="Extra augmented views per training image (cached)."),
     weight_decay: float = typer.Option(0.05, help="L2 penalty of the linear head."),
     max_iterations: int = typer.Option(200, help="L-BFGS iterations for the head."),
@@ -65,8 +66,9 @@ def train(
     from pocketvision.config import TrainConfig
     from pocketvision.training import train as run_training
 
-    config = TrainConfig(backbone=backbone, weights=weights, val_fraction=val_fraction, seed=seed,
-                         augment=augment, weight_decay=weight_decay, max_iterations=max_iterations,
+    config = TrainConfig(backbone=backbone, weights=weights, val_fraction=val_fraction,
+                         seed=seed, crop_fraction=crop_fraction, augment=augment,
+                         weight_decay=weight_decay, max_iterations=max_iterations,
                          fine_tune=fine_tune, fine_tune_epochs=fine_tune_epochs,
                          fine_tune_lr=fine_tune_lr)
     result = run_training(data, out, config)

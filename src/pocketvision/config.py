@@ -15,6 +15,9 @@ class TrainConfig:
         weights: explicit pretrained weights file for the backbone, if any.
         val_fraction: share of each class held out when the folder has no val/.
         seed: seeds the split, augmentation and fine-tuning; same seed, same model.
+        crop_fraction: share of the shorter side the centre crop keeps. 1.0 (the
+            whole centre square) beat ImageNet's 0.875 by 7 points on few-shot
+            Fashion-MNIST, where objects fill the frame (benchmarks/RESULTS.md).
         augment: extra augmented views per training image (cached like the
             originals); 0 trains on the images as they are.
         weight_decay: L2 penalty of the head, on standardized features.
@@ -29,6 +32,7 @@ class TrainConfig:
     weights: Path | None = None
     val_fraction: float = 0.2
     seed: int = 0
+    crop_fraction: float = 1.0
     augment: int = 0
     weight_decay: float = 0.05
     max_iterations: int = 200

@@ -22,6 +22,7 @@ import torch
 
 from pocketvision.backbones import Backbone
 from pocketvision.cache import default_cache_dir, write_atomically
+from pocketvision.compiled import compiled_forward
 from pocketvision.images import load_rgb
 from pocketvision.preprocessing import load_tensor, to_tensor
 from pocketvision.progress import progress_bar
@@ -79,30 +80,37 @@ def extract_features(
     missing = [k for k, v in enumerate(vectors) if v is None]
     stats.cached += len(items) - len(missing)
     stats.computed += len(missing)
+    if not missing:
+        return _stack(vectors, backbone)
+    forward = compiled_forward(backbone, cache.dir if cache else None)
     with progress_bar("Computing features", len(missing)) as advance:
-        for positions, features in _forward_in_batches(backbone, [items[k] for k in missing]):
+        for positions, features in _forward_in_batches(forward, backbone.preprocessing,
+                                                       [items[k] for k in missing]):
             for position, vector in zip(positions, features):
                 k = missing[position]
                 vectors[k] = vector
                 if cache is not None:
                     cache.put(items[k], vector)
             advance(len(positions))
+    return _stack(vectors, backbone)
+
+
+def _stack(vectors: list[np.ndarray], backbone: Backbone) -> np.ndarray:
     if not vectors:
         return np.zeros((0, backbone.spec.feature_dim), np.float32)
     return np.stack(vectors).astype(np.float32)
 
 
-def _forward_in_batches(backbone: Backbone, items: list[Item]):
+def _forward_in_batches(forward, spec, items: list[Item]):
     """Yield (positions in ``items``, features (B, F)) per batch; images decode on
     a worker thread while the previous batch runs through the network."""
-    spec = backbone.preprocessing
     positions = list(range(len(items)))
     with ThreadPoolExecutor(max_workers=1) as pool, torch.inference_mode():
         tensors = pool.map(lambda item: tensor_of(item, spec), items)
         for start in range(0, len(items), BATCH_SIZE):
             batch = positions[start : start + BATCH_SIZE]
             images = torch.stack([next(tensors) for _ in batch])  # (B, 3, H, W)
-            yield batch, backbone(images).numpy()  # (B, F)
+            yield batch, forward(images).numpy()  # (B, F)
 
 
 def tensor_of(item: Item, spec) -> torch.Tensor:

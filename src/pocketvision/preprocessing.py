@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
@@ -55,6 +55,15 @@ class Preprocessing:
         for key in ("mean", "std", "input_range"):
             fields[key] = tuple(float(v) for v in fields[key])
         return cls(**fields)
+
+    def with_crop_fraction(self, fraction: float) -> "Preprocessing":
+        """The same spec with ``resize = round(crop / fraction)``: 1.0 keeps the whole
+        centre square, 0.875 is the usual ImageNet evaluation crop."""
+        if not 0.3 <= fraction <= 1.0:
+            from pocketvision.errors import PocketVisionError
+
+            raise PocketVisionError(f"crop fraction must be between 0.3 and 1.0, got {fraction}")
+        return replace(self, resize=int(round(self.crop / fraction)))
 
     def fingerprint(self) -> str:
         """Short stable hash, part of the feature-cache key."""

@@ -55,6 +55,7 @@ def train(data: Path | str, out: Path | str, config: TrainConfig = TrainConfig()
     check_bundle_target(Path(out))  # fail before the work, not after it
     split = load_split(Path(data), config.val_fraction, config.seed, cache_dir)
     backbone = create_backbone(config.backbone, config.weights)
+    backbone.preprocessing = backbone.spec.preprocessing.with_crop_fraction(config.crop_fraction)
     stats = FeatureStats()
     cache = FeatureCache(backbone, cache_dir)
     labels = split.classes

@@ -77,17 +77,17 @@ class Backbone(nn.Module):
     dict) for predicting ImageNet categories with the backbone itself.
     """
 
-    def __init__(self, spec: BackboneSpec, network: nn.Module):
+    def __init__(self, spec: BackboneSpec, network: nn.Module,
+                 preprocessing: Preprocessing | None = None):
         super().__init__()
         self.spec = spec
+        # What this backbone's inputs get: the pretrained weights' own contract,
+        # unless training chose another crop (see TrainConfig.crop_fraction).
+        self.preprocessing = preprocessing or spec.preprocessing
         head = _replace_module(network, spec.head_path, nn.Identity())
         assert isinstance(head, nn.Linear), f"{spec.name}: {spec.head_path} is not Linear"
         self.body = network
         self.__dict__["imagenet_head"] = head  # plain attribute: not saved in bundles
-
-    @property
-    def preprocessing(self) -> Preprocessing:
-        return self.spec.preprocessing
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.body(images)  # (B, F)
@@ -105,7 +105,8 @@ class Backbone(nn.Module):
 
 
 def create_backbone(
-    name: str, weights: Path | None = None, pretrained: bool = True
+    name: str, weights: Path | None = None, pretrained: bool = True,
+    preprocessing: Preprocessing | None = None,
 ) -> Backbone:
     """Build a backbone by name, in eval mode and frozen.
 
@@ -114,6 +115,7 @@ def create_backbone(
         weights: an explicit weights file; otherwise the entry's own sources are
             tried (see :func:`pocketvision.backbones.weights.load_pretrained`).
         pretrained: False builds the architecture only (e.g. to load a bundle).
+        preprocessing: overrides the entry's own (a bundle's, or another crop).
     """
     from pocketvision.backbones.weights import load_pretrained
 
@@ -121,7 +123,7 @@ def create_backbone(
     network = spec.build()
     if pretrained:
         load_pretrained(spec, network, weights)
-    backbone = Backbone(spec, network).eval()
+    backbone = Backbone(spec, network, preprocessing).eval()
     backbone.requires_grad_(False)
     backbone.imagenet_head.requires_grad_(False)
     return backbone
