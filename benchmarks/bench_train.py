@@ -7,16 +7,19 @@ Fashion-MNIST, 3 classes x 30 training images, 50 validation images per class.
 
 Reports (medians over --runs for pocketvision; the tutorial once per run too):
   * tutorial: whole script wall time, final and best-epoch val accuracy;
-  * pocketvision train, cold feature cache, whole command (interpreter start,
-    imports, scan, features, head, bundle);
+  * pocketvision train, empty cache, whole command (interpreter start, imports,
+    scan, tracing the frozen graph, features, head, bundle); and the same with only
+    the frozen backbone graph cached (any later project with that backbone);
   * pocketvision train() in process, cold cache (no interpreter start or imports);
-  * the floor: one backbone forward pass per image, in process, at our batch size.
+  * the floor: one eager backbone forward pass per image, in process, at our batch
+    size; and the same with the frozen graph pocketvision uses.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,23 +43,33 @@ def run_json(args: list[str], env: dict | None = None) -> tuple[float, dict]:
                                                      if args[1].endswith(".py") else completed.stdout)
 
 
-def pocketvision_cold(data: Path) -> tuple[float, dict]:
+def pocketvision_cold(data: Path, frozen_graphs: Path | None = None) -> tuple[float, dict]:
+    """``pocketvision train`` with an empty cache, or one holding only the frozen
+    backbone graphs from ``frozen_graphs`` (a user's second project)."""
     with tempfile.TemporaryDirectory() as cache:
+        if frozen_graphs is not None:
+            for graph in frozen_graphs.rglob("frozen-*.pt"):
+                target = Path(cache) / graph.relative_to(frozen_graphs)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(graph, target)
         return run_json(pocketvision_command("train", str(data), "--out", f"{cache}/m.pvb", "--json"),
                         {"POCKETVISION_CACHE_DIR": cache, "POCKETVISION_NO_PROGRESS": "1"})
 
 
-def in_process_cold(data: Path) -> float:
+def in_process_cold(data: Path, keep: Path | None = None) -> float:
+    """``train()`` in this process with an empty cache (in ``keep`` if given)."""
     from pocketvision.training import train
 
-    with tempfile.TemporaryDirectory() as cache:
+    with tempfile.TemporaryDirectory() as scratch:
+        cache = keep or Path(scratch)
         started = time.perf_counter()
-        train(data, Path(cache) / "m.pvb", cache_dir=Path(cache))
+        train(data, Path(scratch) / "m.pvb", cache_dir=cache)
         return time.perf_counter() - started
 
 
-def floor_seconds(data: Path) -> float:
-    """One forward pass per image (train + val), batches as pocketvision uses."""
+def floor_seconds(data: Path, frozen: bool = False) -> float:
+    """One forward pass per image (train + val), batches as pocketvision uses;
+    eager PyTorch, or the frozen graph pocketvision runs (built before timing)."""
     from pocketvision.backbones import create_backbone
     from pocketvision.features import BATCH_SIZE
     from pocketvision.preprocessing import load_tensor
@@ -64,11 +77,16 @@ def floor_seconds(data: Path) -> float:
     backbone = create_backbone("efficientnet_lite0")
     paths = sorted(p for p in data.rglob("*.png"))
     batch = torch.stack([load_tensor(p, backbone.preprocessing) for p in paths])
+    forward = backbone
+    if frozen:
+        from pocketvision.compiled import compiled_forward
+
+        forward = compiled_forward(backbone)
     with torch.inference_mode():
-        backbone(batch[:BATCH_SIZE])  # warm-up
+        forward(batch[:BATCH_SIZE])  # warm-up
         started = time.perf_counter()
         for start in range(0, len(batch), BATCH_SIZE):
-            backbone(batch[start : start + BATCH_SIZE])
+            forward(batch[start : start + BATCH_SIZE])
         return time.perf_counter() - started
 
 
@@ -81,8 +99,12 @@ def main() -> None:
     tutorial = [run_json([sys.executable, str(HERE / "tutorial_loop.py"), str(data)])
                 for _ in range(args.tutorial_runs)]
     ours = [pocketvision_cold(data) for _ in range(args.runs)]
+    with tempfile.TemporaryDirectory() as graphs:
+        in_process_cold(data, Path(graphs))  # leaves the frozen graph in `graphs`
+        second_project = [pocketvision_cold(data, Path(graphs)) for _ in range(args.runs)]
     in_process = [in_process_cold(data) for _ in range(args.runs)]
     floors = [floor_seconds(data) for _ in range(args.runs)]
+    frozen_floors = [floor_seconds(data, frozen=True) for _ in range(args.runs)]
     result = {
         "data": str(data), "classes": FIRST_THREE, "train_per_class": 30, "val_per_class": 50,
         "torch_threads": torch.get_num_threads(),
@@ -91,12 +113,17 @@ def main() -> None:
         "tutorial_best_val_accuracy": tutorial[0][1]["best_val_accuracy"],
         "pocketvision_command_seconds": median([t for t, _ in ours]),
         "pocketvision_val_accuracy": ours[0][1]["val_accuracy"],
+        "pocketvision_command_graph_cached_seconds": median([t for t, _ in second_project]),
         "pocketvision_in_process_seconds": median(in_process),
         "floor_seconds": median(floors),
+        "frozen_floor_seconds": median(frozen_floors),
         "runs": {"tutorial": [t for t, _ in tutorial], "command": [t for t, _ in ours],
-                 "in_process": in_process, "floor": floors},
+                 "command_graph_cached": [t for t, _ in second_project],
+                 "in_process": in_process, "floor": floors, "frozen_floor": frozen_floors},
     }
     result["speedup_command"] = result["tutorial_seconds"] / result["pocketvision_command_seconds"]
+    result["speedup_command_graph_cached"] = (result["tutorial_seconds"]
+                                              / result["pocketvision_command_graph_cached_seconds"])
     result["command_over_floor"] = result["pocketvision_command_seconds"] / result["floor_seconds"]
     result["in_process_over_floor"] = result["pocketvision_in_process_seconds"] / result["floor_seconds"]
     OUT.mkdir(exist_ok=True)

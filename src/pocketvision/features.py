@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import random
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from pocketvision.progress import progress_bar
 
 # Measured on a 2-core CPU: small batches are fastest per image (benchmarks/).
 BATCH_SIZE = 4
+PREFETCH_BATCHES = 2
 
 
 @dataclass(frozen=True)
@@ -102,15 +104,28 @@ def _stack(vectors: list[np.ndarray], backbone: Backbone) -> np.ndarray:
 
 
 def _forward_in_batches(forward, spec, items: list[Item]):
-    """Yield (positions in ``items``, features (B, F)) per batch; images decode on
-    a worker thread while the previous batch runs through the network."""
-    positions = list(range(len(items)))
+    """Yield (positions in ``items``, features (B, F)) per batch.
+
+    Images decode on a worker thread while the previous batch runs through the
+    network; at most ``PREFETCH_BATCHES`` batches wait decoded, so memory stays
+    flat however many images there are.
+    """
+    batches = [list(range(start, min(start + BATCH_SIZE, len(items))))
+               for start in range(0, len(items), BATCH_SIZE)]
     with ThreadPoolExecutor(max_workers=1) as pool, torch.inference_mode():
-        tensors = pool.map(lambda item: tensor_of(item, spec), items)
-        for start in range(0, len(items), BATCH_SIZE):
-            batch = positions[start : start + BATCH_SIZE]
-            images = torch.stack([next(tensors) for _ in batch])  # (B, 3, H, W)
-            yield batch, forward(images).numpy()  # (B, F)
+        pending: deque = deque()
+        for batch in batches:
+            pending.append((batch, pool.submit(_decode_batch, [items[k] for k in batch], spec)))
+            if len(pending) > PREFETCH_BATCHES:
+                done, images = pending.popleft()
+                yield done, forward(images.result()).numpy()  # (B, F)
+        while pending:
+            done, images = pending.popleft()
+            yield done, forward(images.result()).numpy()
+
+
+def _decode_batch(items: list[Item], spec) -> torch.Tensor:
+    return torch.stack([tensor_of(item, spec) for item in items])  # (B, 3, H, W)
 
 
 def tensor_of(item: Item, spec) -> torch.Tensor:
