@@ -69,3 +69,11 @@ def test_unknown_class_folder_is_named(trained, tmp_path):
     save(np.zeros((28, 28), np.uint8), tmp_path / "hats" / "a.png")
     with pytest.raises(DatasetError, match="does not know: hats"):
         evaluate(trained.bundle, tmp_path)
+
+
+def test_evaluating_training_images_is_flagged(trained, fashion3):
+    on_val = evaluate(trained.bundle, fashion3 / "val")
+    on_train = evaluate(trained.bundle, fashion3 / "train")
+    assert on_val.seen_in_training == 0
+    assert on_train.seen_in_training == 105
+    assert on_train.to_json()["seen_in_training"] == 105

@@ -40,6 +40,10 @@ def print_evaluation(evaluation) -> None:
         table.add_row(name, f"{scores['precision']:.2f}", f"{scores['recall']:.2f}",
                       f"{scores['f1']:.2f}", str(scores["support"]))
     console.print(table)
+    if evaluation.seen_in_training:
+        console.print(f"[yellow]{evaluation.seen_in_training} of {metrics['count']} images were "
+                      "used for training; accuracy on them is not a fair measure. Evaluate on "
+                      "images the model has not seen (e.g. DATA/val).[/]")
     print_skipped(evaluation.skipped)
     for name, path in evaluation.report.items():
         console.print(f"  {name}: {path}", highlight=False)

@@ -26,6 +26,7 @@ class Evaluation:
     probabilities: np.ndarray  # (N, classes)
     skipped: list[dict] = field(default_factory=list)
     report: dict = field(default_factory=dict)  # picture name -> path, when written
+    seen_in_training: int = 0  # images the model was trained on: they flatter accuracy
 
     @property
     def classes(self) -> list[str]:
@@ -43,6 +44,7 @@ class Evaluation:
         keys = ("accuracy", "per_class", "confusion", "classes", "ece", "count")
         document = {k: self.metrics[k] for k in keys}
         document["skipped"] = self.skipped
+        document["seen_in_training"] = self.seen_in_training
         if self.report:
             document["report"] = {k: str(v) for k, v in self.report.items()}
         return document
@@ -59,6 +61,8 @@ def evaluate(bundle: Bundle | Path | str, data: Path | str, report_dir: Path | N
     samples, skipped = _labelled_images(Path(data), bundle.labels, cache_dir)
     evaluation = evaluate_samples(bundle, samples, cache_dir)
     evaluation.skipped = skipped
+    trained_on = set(bundle.meta.get("training_images_sha256", []))
+    evaluation.seen_in_training = sum(s.sha256 in trained_on for s in samples)
     if report_dir is not None:
         from pocketvision.report import write_report
 

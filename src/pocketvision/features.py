@@ -49,7 +49,8 @@ class FeatureCache:
         key = "|".join((backbone.spec.name, backbone.weights_hash(),
                         backbone.preprocessing.fingerprint()))
         folder = f"{backbone.spec.name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
-        self.dir = (root or default_cache_dir()) / "features" / folder
+        self.root = root or default_cache_dir()
+        self.dir = self.root / "features" / folder
 
     def _path(self, item: Item) -> Path:
         return self.dir / item.sha256[:2] / f"{item.sha256}-{item.view}.npy"

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pocketvision.backbones import create_backbone
+from pocketvision.backbones import create_backbone, get_spec
 from pocketvision.bundle import check_bundle_target, save_bundle
 from pocketvision.config import TrainConfig
 from pocketvision.data.dataset import Sample, Split, load_split
@@ -54,8 +54,8 @@ def train(data: Path | str, out: Path | str, config: TrainConfig = TrainConfig()
     started = time.perf_counter()
     check_bundle_target(Path(out))  # fail before the work, not after it
     split = load_split(Path(data), config.val_fraction, config.seed, cache_dir)
-    backbone = create_backbone(config.backbone, config.weights)
-    backbone.preprocessing = backbone.spec.preprocessing.with_crop_fraction(config.crop_fraction)
+    preprocessing = get_spec(config.backbone).preprocessing.with_crop_fraction(config.crop_fraction)
+    backbone = create_backbone(config.backbone, config.weights, preprocessing=preprocessing)
     stats = FeatureStats()
     cache = FeatureCache(backbone, cache_dir)
     labels = split.classes
@@ -92,8 +92,8 @@ def _training_features(backbone, samples, labels, config, cache, stats):
 
 def _val_probabilities(model: Classifier, samples, cache, stats, config) -> np.ndarray:
     items = [Item(s.path, s.sha256) for s in samples]
-    if config.fine_tune:  # the backbone changed: its features are new, not cached
-        cache = FeatureCache(model.backbone, cache.dir.parent.parent)
+    if config.fine_tune:  # new backbone weights, so a new cache key
+        cache = FeatureCache(model.backbone, cache.root)
     features = extract_features(model.backbone, items, cache, stats)  # (N, F)
     with torch.inference_mode():
         logits = model.head(torch.from_numpy(features))
@@ -112,5 +112,7 @@ def _describe(model: Classifier, split: Split, config: TrainConfig, metrics: dic
                     "skipped": len(split.skipped)},
         "validation_images": [{"path": str(s.path.resolve()), "label": s.label,
                                "sha256": s.sha256} for s in split.val],
+        # so `evaluate` can warn when it is shown images the model learned from
+        "training_images_sha256": sorted({s.sha256 for s in split.train}),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
