@@ -77,3 +77,18 @@ def test_evaluating_training_images_is_flagged(trained, fashion3):
     assert on_val.seen_in_training == 0
     assert on_train.seen_in_training == 105
     assert on_train.to_json()["seen_in_training"] == 105
+
+
+def test_gallery_without_mistakes_shows_least_confident_answers(fashion3, tmp_path):
+    from pocketvision.evaluation import Evaluation
+    from pocketvision.report import write_report
+
+    paths = sorted((fashion3 / "val" / "trouser").iterdir())[:4]
+    probabilities = np.array([[0.1, 0.9], [0.4, 0.6], [0.2, 0.8], [0.05, 0.95]])
+    y_true = np.ones(4, dtype=np.int64)
+    evaluation = Evaluation(summarize(y_true, probabilities, ["bag", "trouser"]), paths, y_true,
+                            probabilities)
+    assert [p for p, *_ in evaluation.least_confident_correct(2)] == [paths[1], paths[2]]
+    written = write_report(evaluation, tmp_path)
+    with Image.open(written["misclassified"]) as picture:
+        assert picture.height > 300  # a grid of images, not just a line of text

@@ -40,6 +40,14 @@ class Evaluation:
         return [(self.paths[k], self.classes[self.y_true[k]], self.classes[predicted[k]],
                  float(self.probabilities[k, predicted[k]])) for k in wrong]
 
+    def least_confident_correct(self, limit: int) -> list[tuple[Path, str, str, float]]:
+        """The correct answers the model was least sure of, same tuple as misclassified()."""
+        predicted = self.probabilities.argmax(axis=1)
+        right = np.flatnonzero(predicted == self.y_true)
+        right = right[np.argsort(self.probabilities[right, predicted[right]])][:limit]
+        return [(self.paths[k], self.classes[self.y_true[k]], self.classes[predicted[k]],
+                 float(self.probabilities[k, predicted[k]])) for k in right]
+
     def to_json(self) -> dict:
         keys = ("accuracy", "per_class", "confusion", "classes", "ece", "count")
         document = {k: self.metrics[k] for k in keys}

@@ -57,29 +57,34 @@ def _confusion_png(evaluation, path: Path) -> Path:
 
 
 def _gallery_png(evaluation, path: Path) -> Path:
+    """The misclassified images, most confident first; when there are none, the
+    correct answers the model was least sure of (the next to go wrong)."""
+    wrong = evaluation.misclassified()
+    total = len(evaluation.paths)
+    if wrong:
+        shown, colour = wrong[:GALLERY_LIMIT], WRONG
+        more = f" (most confident {len(shown)} shown)" if len(wrong) > len(shown) else ""
+        title = f"Misclassified: {len(wrong)} of {total}{more}"
+    else:
+        shown, colour = evaluation.least_confident_correct(12), ACCENT
+        title = f"No misclassified images: all {total} correct. Least confident answers:"
+    return _image_grid(shown, title, colour, path)
+
+
+def _image_grid(shown, title: str, colour: str, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
-    wrong = evaluation.misclassified()
-    shown = wrong[:GALLERY_LIMIT]
-    if not shown:
-        figure, axes = plt.subplots(figsize=(6, 2), dpi=130)
-        axes.axis("off")
-        axes.text(0.5, 0.5, f"No misclassified images: all {len(evaluation.paths)} correct",
-                  ha="center", va="center", fontsize=13, color=INK)
-        return _save(figure, path)
-    columns = min(6, len(shown))
-    rows = math.ceil(len(shown) / columns)
-    figure, grid = plt.subplots(rows, columns, figsize=(2.3 * columns, 2.75 * rows + 0.6),
+    columns = max(1, min(6, len(shown)))
+    rows = max(1, math.ceil(len(shown) / columns))
+    figure, grid = plt.subplots(rows, columns, figsize=(max(2.3 * columns, 6), 2.75 * rows + 0.6),
                                 dpi=130, squeeze=False)
     for axes in grid.flat:
         axes.axis("off")
     for axes, (image_path, truth, predicted, probability) in zip(grid.flat, shown):
         axes.imshow(_thumbnail(image_path))
         axes.set_title(f"true: {truth}\npredicted: {predicted} ({probability:.0%})",
-                       fontsize=9, color=WRONG, loc="left")
-    more = f" (most confident {len(shown)} shown)" if len(wrong) > len(shown) else ""
-    figure.suptitle(f"Misclassified: {len(wrong)} of {len(evaluation.paths)}{more}",
-                    color=INK, fontsize=13, x=0.02, ha="left")
+                       fontsize=9, color=colour, loc="left")
+    figure.suptitle(title, color=INK, fontsize=13, x=0.02, ha="left")
     return _save(figure, path)
 
 
