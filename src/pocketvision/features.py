@@ -75,7 +75,7 @@ class FeatureStats:
 
 def extract_features(
     backbone: Backbone, items: list[Item], cache: FeatureCache | None = None,
-    stats: FeatureStats | None = None,
+    stats: FeatureStats | None = None, description: str = "Computing features",
 ) -> np.ndarray:
     """Return features (N, F) for ``items``, computing only what the cache lacks."""
     stats = stats if stats is not None else FeatureStats()
@@ -86,7 +86,7 @@ def extract_features(
     if not missing:
         return _stack(vectors, backbone)
     forward = compiled_forward(backbone, cache.dir if cache else None)
-    with progress_bar("Computing features", len(missing)) as advance:
+    with progress_bar(description, len(missing)) as advance:
         for positions, features in _forward_in_batches(forward, backbone.preprocessing,
                                                        [items[k] for k in missing]):
             for position, vector in zip(positions, features):

@@ -85,7 +85,7 @@ def _training_features(backbone, samples, labels, config, cache, stats):
     """Features of every training image, plus ``config.augment`` views of each."""
     views = range(config.augment + 1)
     items = [Item(s.path, s.sha256, view) for view in views for s in samples]
-    features = extract_features(backbone, items, cache, stats)  # (N * views, F)
+    features = extract_features(backbone, items, cache, stats, "Features of training images")
     targets = np.tile(_targets(samples, labels), len(views))
     return features, targets
 
@@ -94,7 +94,8 @@ def _val_probabilities(model: Classifier, samples, cache, stats, config) -> np.n
     items = [Item(s.path, s.sha256) for s in samples]
     if config.fine_tune:  # new backbone weights, so a new cache key
         cache = FeatureCache(model.backbone, cache.root)
-    features = extract_features(model.backbone, items, cache, stats)  # (N, F)
+    features = extract_features(model.backbone, items, cache, stats,
+                                "Features of validation images")  # (N, F)
     with torch.inference_mode():
         logits = model.head(torch.from_numpy(features))
     return softmax(logits).numpy()
