@@ -80,10 +80,11 @@ def scan_folder(root: Path, cache_dir: Path | None = None) -> ScanResult:
 
     Broken files are listed in ``skipped`` with a reason and never stop the scan.
     """
-    result = ScanResult(samples=[], classes=[f.name for f in class_folders(root)])
+    folders = class_folders(root)
+    result = ScanResult(samples=[], classes=[f.name for f in folders])
     candidates = [
         (path, folder.name)
-        for folder in class_folders(root)
+        for folder in folders
         for path in sorted(folder.rglob("*"))
         if path.is_file() and not _inside_hidden(path, folder) and not is_ignored(path)
     ]
