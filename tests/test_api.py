@@ -8,9 +8,11 @@ import sys
 import pocketvision
 
 PUBLIC = [
-    "BackboneError", "Bundle", "BundleError", "DatasetError", "Evaluation", "ImageError",
+    "BackboneError", "Bundle", "BundleError", "DatasetError", "Evaluation", "ExportError",
+    "ImageError",
     "MissingExtraError", "PocketVisionError", "TrainConfig", "TrainResult",
-    "WeightsUnavailableError", "__version__", "create_backbone", "evaluate", "list_backbones",
+    "WeightsUnavailableError", "__version__", "create_backbone", "evaluate", "export",
+    "list_backbones",
     "load_bundle", "predict", "predict_imagenet", "register_backbone", "save_bundle", "train",
 ]
 

@@ -8,6 +8,7 @@ The public API (imported lazily, so ``import pocketvision`` stays fast)::
     bundle = pv.load_bundle("model.pvb")
     pv.predict(bundle, ["cat.jpg"])                      # [{"path", "label", "probabilities"}]
     pv.evaluate(bundle, "photos-val/", report_dir="report/")
+    pv.export(bundle, "exports/", ["onnx"])             # verified in onnxruntime
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ _EXPORTS = {
     "evaluate": "pocketvision.evaluation",
     "Evaluation": "pocketvision.evaluation",
     "predict": "pocketvision.prediction",
+    "export": "pocketvision.exporting",
     "predict_imagenet": "pocketvision.prediction",
     "create_backbone": "pocketvision.backbones",
     "list_backbones": "pocketvision.backbones",
@@ -36,6 +38,7 @@ _EXPORTS = {
     "BackboneError": "pocketvision.errors",
     "WeightsUnavailableError": "pocketvision.errors",
     "BundleError": "pocketvision.errors",
+    "ExportError": "pocketvision.errors",
     "MissingExtraError": "pocketvision.errors",
 }
 

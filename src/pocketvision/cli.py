@@ -126,6 +126,46 @@ def predict(
 
 @app.command()
 @_user_errors
+def export(
+    bundle: Path = typer.Argument(..., help="A .pvb bundle."),
+    out: Path = typer.Option(Path("exports"), "--out", "-o", help="Folder for the exports."),
+    format: str = typer.Option("all", "--format", help="Comma-separated formats, or all."),
+    verify: Optional[Path] = typer.Option(None, help="Labelled images to verify on (DATA/<class>/*)."),
+    as_json: bool = JSON_OPTION,
+):
+    """Export to phone/browser runtimes and verify each export in its real runtime."""
+    from pocketvision.exporting import export as run_export
+
+    formats = [name.strip() for name in format.split(",") if name.strip()]
+    report = run_export(bundle, out, formats, verify)
+    if as_json:
+        return _print_json(report)
+    from pocketvision.cli_text import print_export
+
+    print_export(report, out)
+
+
+@app.command()
+@_user_errors
+def inspect(
+    artifact: Path = typer.Argument(..., help="An exported file, e.g. exports/model.onnx."),
+    as_json: bool = JSON_OPTION,
+):
+    """Show the labels and input contract an exported file carries, read from the file."""
+    from pocketvision.exporters import exporter_for_file
+
+    if not artifact.exists():
+        raise PocketVisionError(f"{artifact} does not exist")
+    found = exporter_for_file(artifact).inspect(artifact)
+    if as_json:
+        return _print_json(found)
+    from pocketvision.cli_text import print_contract
+
+    print_contract(artifact, found)
+
+
+@app.command()
+@_user_errors
 def backbones(as_json: bool = JSON_OPTION):
     """List the backbones and whether their weights are available offline now."""
     from pocketvision.backbones import list_backbones, weights_status

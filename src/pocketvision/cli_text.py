@@ -85,3 +85,33 @@ def print_demo(summary: dict) -> None:
         console.print(f"Report: {path}", highlight=False)
     print_predictions(summary["examples"])
     console.print("Next: pocketvision train YOUR_FOLDER --out model.pvb")
+
+
+def print_export(report: dict, out) -> None:
+    table = Table(title=f"Exports in {out}, verified on {report['image_source']}")
+    for column in ("format", "top-1 agreement", "max prob diff", "accuracy", "latency", "size"):
+        table.add_column(column, justify="left" if column == "format" else "right")
+    for e in report["exports"]:
+        if not e["ran"]:
+            table.add_row(e["format"], f"[yellow]skipped: {e['why_not_ran']}[/]", "", "", "", "")
+            continue
+        table.add_row(e["format"], f"{e['top1_agreement']:.1%}", f"{e['max_prob_diff']:.1e}",
+                      _percent(e["accuracy"]), f"{e['latency_ms']:.1f} ms",
+                      f"{e['bytes'] / 1e6:.1f} MB")
+    console.print(table)
+    console.print(f"Report: {out}/report.md · golden image for apps: {out}/golden.png + golden.json",
+                  highlight=False)
+
+
+def print_contract(path, found: dict) -> None:
+    steps = found["preprocessing"]
+    console.print(f"[bold]{path}[/] ({found['format']}, {found['precision']})", highlight=False)
+    console.print(f"  labels: {', '.join(found['labels'])}")
+    shape = "x".join(str(d) for d in found["input"]["shape"])
+    console.print(f"  input '{found['input']['name']}': {shape} {found['input']['layout']} "
+                  f"{found['input']['dtype']}, RGB values {found['input']['range']}")
+    console.print(f"  caller: resize shorter side to {steps['resize']}, centre-crop {steps['crop']}, "
+                  "divide by 255" + ("" if steps["mean"] is None else
+                                     f", subtract {steps['mean']}, divide by {steps['std']}"))
+    if steps.get("normalization_in_graph"):
+        console.print(f"  inside the model: normalization {steps['normalization_in_graph']}")

@@ -10,6 +10,7 @@ with code 2. Anything else is a bug and exits 1 with a traceback.
     ├── BackboneError         unknown backbone name
     │   └── WeightsUnavailableError   pretrained weights cannot be found offline
     ├── BundleError           a file is not a pocketvision bundle, or is too new
+    ├── ExportError           an export cannot be made (unknown format, failed conversion)
     └── MissingExtraError     an optional dependency is not installed
 """
 
@@ -36,6 +37,10 @@ class WeightsUnavailableError(BackboneError):
 
 class BundleError(PocketVisionError):
     """A file is not a valid pocketvision bundle."""
+
+
+class ExportError(PocketVisionError):
+    """An export cannot be made as asked."""
 
 
 class MissingExtraError(PocketVisionError):

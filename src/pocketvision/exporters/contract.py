@@ -1,0 +1,58 @@
+"""What every exported file promises its caller, and the graph that keeps it.
+
+Every export takes one RGB image already resized and centre-cropped to
+``crop x crop`` (steps 1-3 of :mod:`pocketvision.preprocessing`), laid out NCHW,
+float32 in 0..1, and returns class probabilities. Normalization (mean/std) happens
+inside the graph, so an app only has to resize, crop and divide by 255. The
+contract travels inside each file (ONNX metadata_props, extra files in .ptl, ...)
+so that ``pocketvision inspect`` and any app can read it back without our code.
+"""
+
+from __future__ import annotations
+
+import json
+
+import torch
+from torch import nn
+
+from pocketvision.bundle import Bundle
+
+INPUT_NAME = "image"
+OUTPUT_NAME = "probabilities"
+
+
+class ExportGraph(nn.Module):
+    """image (B, 3, crop, crop), RGB 0..1 -> probabilities (B, classes)."""
+
+    def __init__(self, bundle: Bundle):
+        super().__init__()
+        spec = bundle.preprocessing
+        self.classifier = bundle.model
+        self.register_buffer("mean", torch.tensor(spec.mean).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(spec.std).view(1, 3, 1, 1))
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.classifier((image - self.mean) / self.std).softmax(dim=-1)
+
+
+def contract(bundle: Bundle, export_format: str, precision: str = "fp32") -> dict:
+    """The self-description written into an exported file (JSON-serializable)."""
+    spec = bundle.preprocessing
+    return {
+        "format": export_format,
+        "precision": precision,
+        "labels": list(bundle.labels),
+        "input": {"name": INPUT_NAME, "shape": [1, 3, spec.crop, spec.crop], "layout": "NCHW",
+                  "dtype": "float32", "range": [0, 1], "channel_order": spec.channel_order},
+        "output": {"name": OUTPUT_NAME, "kind": "probabilities"},
+        # resize/crop are the caller's job; normalization is inside the graph
+        "preprocessing": {"resize": spec.resize, "crop": spec.crop,
+                          "interpolation": spec.interpolation, "mean": None, "std": None,
+                          "normalization_in_graph": {"mean": list(spec.mean),
+                                                     "std": list(spec.std)}},
+        "backbone": bundle.meta.get("backbone", {}).get("name"),
+    }
+
+
+def contract_json(bundle: Bundle, export_format: str, precision: str = "fp32") -> str:
+    return json.dumps(contract(bundle, export_format, precision), sort_keys=True)

@@ -1,0 +1,128 @@
+"""Prove that an export gives the trained model's answers, in its real runtime.
+
+For each image, the bundle classifies it through the Python pipeline
+(preprocessing from the bundle), and the export's runner classifies it with the
+input prepared from the contract *read back from the exported file*. The report
+gives top-1 agreement (by label name, so a shuffled label list fails), the largest
+probability difference, accuracy of both, file size and latency.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pocketvision.bundle import Bundle
+from pocketvision.data.dataset import scan_folder
+from pocketvision.errors import DatasetError
+from pocketvision.images import load_rgb
+from pocketvision.preprocessing import Preprocessing, load_tensor, resize_and_crop
+from pocketvision.runners import load_runner
+
+REFERENCE_INPUTS = 16
+
+
+@dataclass
+class VerificationSet:
+    """What exports are checked on: image files (with labels when known)."""
+
+    paths: list[Path]
+    labels: list[str | None]
+    source: str
+
+
+def verification_set(bundle: Bundle, verify_dir: Path | None = None) -> VerificationSet:
+    """``verify_dir/<class>/`` if given; else the validation images recorded in the
+    bundle that still exist unchanged; else generated reference images."""
+    if verify_dir is not None:
+        scan = scan_folder(Path(verify_dir))
+        unknown = sorted(set(scan.classes) - set(bundle.labels))
+        if unknown:
+            raise DatasetError(f"{verify_dir} has classes the model does not know: {', '.join(unknown)}")
+        if not scan.samples:
+            raise DatasetError(f"no usable images under {verify_dir}/<class>/ to verify on")
+        return VerificationSet([s.path for s in scan.samples], [s.label for s in scan.samples],
+                               f"images under {verify_dir}")
+    recorded = [(Path(v["path"]), v["label"]) for v in bundle.meta.get("validation_images", [])]
+    present = [(p, label) for p, label in recorded if p.exists()]
+    if present:
+        return VerificationSet([p for p, _ in present], [label for _, label in present],
+                               f"{len(present)} validation images recorded in the bundle")
+    return VerificationSet(_reference_images(bundle), [None] * REFERENCE_INPUTS,
+                           "generated reference images (the bundle's validation images are gone)")
+
+
+def _reference_images(bundle: Bundle) -> list[Path]:
+    """Deterministic smooth random pictures, written once to the cache."""
+    from PIL import Image
+
+    from pocketvision.cache import default_cache_dir
+
+    folder = default_cache_dir() / "reference-images"
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(2026)
+    paths = []
+    for k in range(REFERENCE_INPUTS):
+        coarse = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+        path = folder / f"reference-{k:02d}.png"
+        if not path.exists():
+            Image.fromarray(coarse).resize((320, 240), Image.Resampling.BICUBIC).save(path)
+        paths.append(path)
+    return paths
+
+
+def artifact_input(path: Path, contract: dict) -> np.ndarray:
+    """(1, 3, H, W) float32 prepared exactly as the contract in the file says."""
+    steps = contract["preprocessing"]
+    spec = Preprocessing(resize=steps["resize"], crop=steps["crop"], mean=(0.0,) * 3,
+                         std=(1.0,) * 3)
+    pixels = np.asarray(resize_and_crop(load_rgb(path, at_least=spec.resize), spec), np.float32)
+    scale = 255.0 if contract["input"]["range"] == [0, 255] else 1.0
+    image = pixels * (scale / 255.0)  # (H, W, 3)
+    if steps.get("mean") is not None:
+        image = (image - np.asarray(steps["mean"], np.float32)) / np.asarray(steps["std"], np.float32)
+    if contract["input"]["layout"] == "NCHW":
+        image = image.transpose(2, 0, 1)
+    return np.ascontiguousarray(image[None], dtype=np.float32)
+
+
+def verify_artifact(bundle: Bundle, export_format: str, path: Path, images: VerificationSet) -> dict:
+    """Run the export on every image and compare with the bundle; one report entry."""
+    runner = load_runner(export_format, path)
+    labels = runner.contract["labels"]
+    agree, max_diff, latencies, ours_right, theirs_right, known = 0, 0.0, [], 0, 0, 0
+    for image_path, truth in zip(images.paths, images.labels):
+        reference = bundle.predict_tensors(load_tensor(image_path, bundle.preprocessing)[None])[0]
+        prepared = artifact_input(image_path, runner.contract)
+        started = time.perf_counter()
+        theirs = np.asarray(runner.run(prepared), np.float64)
+        latencies.append((time.perf_counter() - started) * 1000)
+        ours_label, their_label = bundle.labels[int(reference.argmax())], labels[int(theirs.argmax())]
+        agree += ours_label == their_label
+        max_diff = max(max_diff, _aligned_difference(reference, bundle.labels, theirs, labels))
+        if truth is not None:
+            known += 1
+            ours_right += ours_label == truth
+            theirs_right += their_label == truth
+    return {
+        "format": export_format, "precision": runner.contract.get("precision", "fp32"),
+        "path": str(path), "bytes": path.stat().st_size, "runtime": runner.runtime,
+        "ran": True, "why_not_ran": None, "images": len(images.paths),
+        "image_source": images.source, "top1_agreement": agree / len(images.paths),
+        "max_prob_diff": max_diff,
+        "accuracy": theirs_right / known if known else None,
+        "reference_accuracy": ours_right / known if known else None,
+        "latency_ms": statistics.median(latencies[1:] or latencies),  # first run warms up
+    }
+
+
+def _aligned_difference(reference, reference_labels, theirs, their_labels) -> float:
+    """Largest |p_ours - p_theirs| matching classes by name; 1.0 if the names differ."""
+    if sorted(reference_labels) != sorted(their_labels) or len(theirs) != len(reference):
+        return 1.0
+    order = [their_labels.index(name) for name in reference_labels]
+    return float(np.abs(reference - theirs[order]).max())
