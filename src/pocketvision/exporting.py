@@ -72,7 +72,7 @@ def _skipped(spec) -> dict:
     return {"format": spec.name, "precision": "fp32", "path": None, "bytes": None,
             "runtime": None, "ran": False, "why_not_ran": why, "top1_agreement": None,
             "max_prob_diff": None, "accuracy": None, "reference_accuracy": None,
-            "latency_ms": None}
+            "latency_ms": None, "notes": []}
 
 
 def _write_golden(bundle: Bundle, images: VerificationSet, out_dir: Path) -> dict:
@@ -108,6 +108,9 @@ def render_markdown(report: dict) -> str:
             f"| {e['format']} | {e['precision']} | yes | {e['top1_agreement']:.1%} | "
             f"{e['max_prob_diff']:.2e} | {_fmt(e['accuracy'])} | {_fmt(e['reference_accuracy'])} | "
             f"{e['latency_ms']:.2f} | {e['bytes'] / 1024:.0f} | {e['runtime']} |")
+    notes = [f"- {e['format']}: {note}" for e in report["exports"] for note in e.get("notes", [])]
+    if notes:
+        lines += ["", "Notes:", *notes]
     return "\n".join(lines) + "\n"
 
 

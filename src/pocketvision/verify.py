@@ -117,6 +117,7 @@ def verify_artifact(bundle: Bundle, export_format: str, path: Path, images: Veri
         "accuracy": theirs_right / known if known else None,
         "reference_accuracy": ours_right / known if known else None,
         "latency_ms": statistics.median(latencies[1:] or latencies),  # first run warms up
+        "notes": runner.contract.get("notes", []),
     }
 
 

@@ -1,6 +1,7 @@
 """Exports to phone and browser runtimes, one format per module."""
 
 from pocketvision.exporters import onnx_format as _onnx  # noqa: F401  (registers)
+from pocketvision.exporters import torchscript_format as _ptl  # noqa: F401
 from pocketvision.exporters.registry import (
     ExporterSpec, export_artifact, exporter_for_file, get_exporter, list_exporters,
     missing_modules, register_exporter,
