@@ -17,6 +17,7 @@ from typing import List
 
 import torch
 
+from pocketvision.cache import write_atomically
 from pocketvision.errors import ExportError
 from pocketvision.exporters.contract import ExportGraph, contract
 from pocketvision.exporters.registry import ExporterSpec, register_exporter
@@ -55,13 +56,9 @@ def export_ptl(bundle, path: Path) -> Path:
         scripted = optimize_for_mobile(scripted, preserved_methods=["get_classes"])
     except Exception as error:  # e.g. "XNNPACK is not enabled" on these wheels
         found["notes"].append(f"saved without optimize_for_mobile ({str(error).splitlines()[0][:120]})")
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        scripted._save_for_lite_interpreter(str(temporary),
-                                            _extra_files={CONTRACT_FILE: json.dumps(found)})
-        temporary.replace(path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    data = scripted._save_to_buffer_for_lite_interpreter(
+        _extra_files={CONTRACT_FILE: json.dumps(found)})
+    write_atomically(path, data)
     return path
 
 
