@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from pathlib import Path
 
 from common import FIRST_THREE, OUT, few_shot, median
 

@@ -64,6 +64,7 @@ def main(data: str, epochs: int = 25) -> dict:
             else:
                 last = correct / len(image_sets["val"])
                 if last > best:
+                    # the tutorial keeps a copy of the best weights; kept for equal work
                     best, best_weights = last, copy.deepcopy(network.state_dict())
     return {"final_val_accuracy": last, "best_val_accuracy": best, "epochs": epochs}
 

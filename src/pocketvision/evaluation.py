@@ -6,14 +6,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from pocketvision.bundle import Bundle, load_bundle
-from pocketvision.data.dataset import Sample, class_folders, scan_folder
+from pocketvision.data.dataset import Sample, class_folders, label_indices, scan_folder
 from pocketvision.errors import DatasetError
-from pocketvision.features import FeatureCache, Item, extract_features
 from pocketvision.metrics import summarize
-from pocketvision.model import softmax
+from pocketvision.model import classify_samples
 
 
 @dataclass
@@ -34,19 +32,24 @@ class Evaluation:
 
     def misclassified(self) -> list[tuple[Path, str, str, float]]:
         """(path, true label, predicted label, predicted probability), most confident first."""
-        predicted = self.probabilities.argmax(axis=1)
-        wrong = np.flatnonzero(predicted != self.y_true)
-        wrong = wrong[np.argsort(-self.probabilities[wrong, predicted[wrong]])]
-        return [(self.paths[k], self.classes[self.y_true[k]], self.classes[predicted[k]],
-                 float(self.probabilities[k, predicted[k]])) for k in wrong]
+        wrong = np.flatnonzero(self._predicted() != self.y_true)
+        return self._answers(wrong[np.argsort(-self._confidence()[wrong])])
 
     def least_confident_correct(self, limit: int) -> list[tuple[Path, str, str, float]]:
         """The correct answers the model was least sure of, same tuple as misclassified()."""
-        predicted = self.probabilities.argmax(axis=1)
-        right = np.flatnonzero(predicted == self.y_true)
-        right = right[np.argsort(self.probabilities[right, predicted[right]])][:limit]
+        right = np.flatnonzero(self._predicted() == self.y_true)
+        return self._answers(right[np.argsort(self._confidence()[right])][:limit])
+
+    def _predicted(self) -> np.ndarray:
+        return self.probabilities.argmax(axis=1)
+
+    def _confidence(self) -> np.ndarray:
+        return self.probabilities.max(axis=1)
+
+    def _answers(self, indices) -> list[tuple[Path, str, str, float]]:
+        predicted, confidence = self._predicted(), self._confidence()
         return [(self.paths[k], self.classes[self.y_true[k]], self.classes[predicted[k]],
-                 float(self.probabilities[k, predicted[k]])) for k in right]
+                 float(confidence[k])) for k in indices]
 
     def to_json(self) -> dict:
         keys = ("accuracy", "per_class", "confusion", "classes", "ece", "count")
@@ -66,7 +69,7 @@ def evaluate(bundle: Bundle | Path | str, data: Path | str, report_dir: Path | N
     """
     if not isinstance(bundle, Bundle):
         bundle = load_bundle(bundle)
-    samples, skipped = _labelled_images(Path(data), bundle.labels, cache_dir)
+    samples, skipped = labelled_images(Path(data), bundle.labels, cache_dir)
     evaluation = evaluate_samples(bundle, samples, cache_dir)
     evaluation.skipped = skipped
     trained_on = set(bundle.meta.get("training_images_sha256", []))
@@ -80,19 +83,17 @@ def evaluate(bundle: Bundle | Path | str, data: Path | str, report_dir: Path | N
 
 def evaluate_samples(bundle: Bundle, samples: list[Sample], cache_dir: Path | None = None) -> Evaluation:
     """Evaluate on samples already scanned (e.g. the validation side of a split)."""
-    backbone = bundle.model.backbone
-    items = [Item(s.path, s.sha256) for s in samples]
-    features = extract_features(backbone, items, FeatureCache(backbone, cache_dir))  # (N, F)
-    with torch.inference_mode():
-        probabilities = softmax(bundle.model.head(torch.from_numpy(features))).numpy()
-    index = {name: k for k, name in enumerate(bundle.labels)}
-    y_true = np.array([index[s.label] for s in samples], dtype=np.int64)
+    probabilities = classify_samples(bundle.model, samples, cache_dir)
+    y_true = label_indices(samples, bundle.labels)
     return Evaluation(metrics=summarize(y_true, probabilities, bundle.labels),
                       paths=[s.path for s in samples], y_true=y_true,
                       probabilities=probabilities)
 
 
-def _labelled_images(root: Path, labels: list[str], cache_dir: Path | None) -> tuple[list[Sample], list[dict]]:
+def labelled_images(root: Path, labels: list[str], cache_dir: Path | None = None
+                    ) -> tuple[list[Sample], list[dict]]:
+    """Usable images under ``root/<class>/`` (``root/val/`` when there is a split),
+    refusing class folders the model does not know; also the skipped files."""
     if {"train", "val"} <= {f.name for f in class_folders(root)}:
         root = root / "val"
     scan = scan_folder(root, cache_dir)
@@ -103,5 +104,5 @@ def _labelled_images(root: Path, labels: list[str], cache_dir: Path | None) -> t
             f"the model's classes are: {', '.join(labels)}"
         )
     if not scan.samples:
-        raise DatasetError(f"no usable images under {root}/<class>/; nothing to evaluate")
+        raise DatasetError(f"no usable images under {root}/<class>/")
     return scan.samples, scan.skipped

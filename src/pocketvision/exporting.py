@@ -76,7 +76,6 @@ def _skipped(spec) -> dict:
 
 
 def _write_golden(bundle: Bundle, images: VerificationSet, out_dir: Path) -> dict:
-    from PIL import Image
 
     from pocketvision.images import load_rgb
     from pocketvision.preprocessing import load_tensor, resize_and_crop

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import torch
 from torch import nn
 
 from pocketvision.backbones import Backbone
+from pocketvision.features import FeatureCache, FeatureStats, Item, extract_features
 
 
 class Classifier(nn.Module):
@@ -20,12 +24,14 @@ class Classifier(nn.Module):
         return self.head(self.backbone(images))
 
 
-def softmax(logits: torch.Tensor | "np.ndarray"):
-    """Softmax over the last axis for tensors or numpy arrays (float64 for numpy)."""
-    import numpy as np
-
-    if isinstance(logits, torch.Tensor):
-        return logits.softmax(dim=-1)
-    shifted = np.asarray(logits, np.float64) - np.max(logits, axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)
+def classify_samples(model: Classifier, samples: list, cache_root: Path | None = None,
+                     stats: FeatureStats | None = None,
+                     description: str = "Computing features") -> np.ndarray:
+    """Probabilities (N, classes) for scanned samples: cached backbone features,
+    then the head. The cache is keyed by the backbone's current weights, so a
+    fine-tuned backbone gets fresh features without asking."""
+    items = [Item(s.path, s.sha256) for s in samples]
+    cache = FeatureCache(model.backbone, cache_root)
+    features = extract_features(model.backbone, items, cache, stats, description)  # (N, F)
+    with torch.inference_mode():
+        return model.head(torch.from_numpy(features)).softmax(dim=-1).numpy()

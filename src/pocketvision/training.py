@@ -11,16 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from pocketvision.backbones import create_backbone, get_spec
 from pocketvision.bundle import check_bundle_target, save_bundle
 from pocketvision.config import TrainConfig
-from pocketvision.data.dataset import Sample, Split, load_split
+from pocketvision.data.dataset import Split, label_indices, load_split
 from pocketvision.features import FeatureCache, FeatureStats, Item, extract_features
 from pocketvision.head import fit_linear_head
 from pocketvision.metrics import summarize
-from pocketvision.model import Classifier, softmax
+from pocketvision.model import Classifier, classify_samples
 
 
 @dataclass
@@ -67,8 +66,9 @@ def train(data: Path | str, out: Path | str, config: TrainConfig = TrainConfig()
         from pocketvision.finetune import fine_tune
 
         fine_tune(model, split.train, labels, config)
-    val_probabilities = _val_probabilities(model, split.val, cache, stats, config)
-    metrics = summarize(_targets(split.val, labels), val_probabilities, labels)
+    val_probabilities = classify_samples(model, split.val, cache.root, stats,
+                                         "Features of validation images")
+    metrics = summarize(label_indices(split.val, labels), val_probabilities, labels)
     path = save_bundle(Path(out), model, labels, _describe(model, split, config, metrics))
     return TrainResult(bundle=path, classes=labels, train_images=len(split.train),
                        val_images=len(split.val), val_accuracy=metrics["accuracy"],
@@ -76,29 +76,13 @@ def train(data: Path | str, out: Path | str, config: TrainConfig = TrainConfig()
                        metrics=metrics, features=stats, split=split)
 
 
-def _targets(samples: list[Sample], labels: list[str]) -> np.ndarray:
-    index = {name: k for k, name in enumerate(labels)}
-    return np.array([index[s.label] for s in samples], dtype=np.int64)
-
-
 def _training_features(backbone, samples, labels, config, cache, stats):
     """Features of every training image, plus ``config.augment`` views of each."""
     views = range(config.augment + 1)
     items = [Item(s.path, s.sha256, view) for view in views for s in samples]
     features = extract_features(backbone, items, cache, stats, "Features of training images")
-    targets = np.tile(_targets(samples, labels), len(views))
+    targets = np.tile(label_indices(samples, labels), len(views))
     return features, targets
-
-
-def _val_probabilities(model: Classifier, samples, cache, stats, config) -> np.ndarray:
-    items = [Item(s.path, s.sha256) for s in samples]
-    if config.fine_tune:  # new backbone weights, so a new cache key
-        cache = FeatureCache(model.backbone, cache.root)
-    features = extract_features(model.backbone, items, cache, stats,
-                                "Features of validation images")  # (N, F)
-    with torch.inference_mode():
-        logits = model.head(torch.from_numpy(features))
-    return softmax(logits).numpy()
 
 
 def _describe(model: Classifier, split: Split, config: TrainConfig, metrics: dict) -> dict:

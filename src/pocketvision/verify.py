@@ -17,8 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from pocketvision.bundle import Bundle
-from pocketvision.data.dataset import scan_folder
-from pocketvision.errors import DatasetError
+from pocketvision.evaluation import labelled_images
 from pocketvision.images import load_rgb
 from pocketvision.preprocessing import Preprocessing, load_tensor, resize_and_crop
 from pocketvision.runners import load_runner
@@ -39,13 +38,8 @@ def verification_set(bundle: Bundle, verify_dir: Path | None = None) -> Verifica
     """``verify_dir/<class>/`` if given; else the validation images recorded in the
     bundle that still exist unchanged; else generated reference images."""
     if verify_dir is not None:
-        scan = scan_folder(Path(verify_dir))
-        unknown = sorted(set(scan.classes) - set(bundle.labels))
-        if unknown:
-            raise DatasetError(f"{verify_dir} has classes the model does not know: {', '.join(unknown)}")
-        if not scan.samples:
-            raise DatasetError(f"no usable images under {verify_dir}/<class>/ to verify on")
-        return VerificationSet([s.path for s in scan.samples], [s.label for s in scan.samples],
+        samples, _ = labelled_images(Path(verify_dir), bundle.labels)
+        return VerificationSet([s.path for s in samples], [s.label for s in samples],
                                f"images under {verify_dir}")
     recorded = [(Path(v["path"]), v["label"]) for v in bundle.meta.get("validation_images", [])]
     present = [(p, label) for p, label in recorded if p.exists()]

@@ -19,6 +19,8 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from pocketvision.cache import default_cache_dir, write_atomically
 from pocketvision.data.grouping import HASH_BYTES, assign_groups, difference_hash
 from pocketvision.errors import DatasetError, ImageError
@@ -64,6 +66,12 @@ class Split:
             for s in samples
         )
         return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def label_indices(samples: list[Sample], labels: list[str]) -> np.ndarray:
+    """Each sample's class as its position in ``labels``: (N,) int64."""
+    index = {name: k for k, name in enumerate(labels)}
+    return np.array([index[s.label] for s in samples], dtype=np.int64)
 
 
 def class_folders(root: Path) -> list[Path]:
