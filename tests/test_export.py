@@ -127,3 +127,26 @@ def test_all_skips_formats_whose_library_is_missing(monkeypatch):
     assert entry["ran"] is False and "pip install 'pocketvision[fake]'" in entry["why_not_ran"]
     with pytest.raises(MissingExtraError, match=r"pip install 'pocketvision\[fake\]'"):
         _choose(["fake"])
+
+
+def test_verification_uses_only_unchanged_recorded_images(trained, tmp_path):
+    import shutil
+
+    from pocketvision.bundle import save_bundle
+
+    original = load_bundle(trained.bundle)
+    moved = tmp_path / "val"
+    meta = dict(original.meta)
+    meta["validation_images"] = []
+    for k, entry in enumerate(original.meta["validation_images"][:3]):
+        copy = moved / f"{k}.png"
+        copy.parent.mkdir(exist_ok=True)
+        shutil.copy(entry["path"], copy)
+        meta["validation_images"].append(dict(entry, path=str(copy)))
+    bundle = load_bundle(save_bundle(tmp_path / "m.pvb", original.model, original.labels, meta))
+    (moved / "1.png").write_bytes((moved / "0.png").read_bytes() + b"changed")
+    images = verification_set(bundle)
+    assert images.paths == [moved / "0.png", moved / "2.png"]
+    (moved / "0.png").unlink()
+    (moved / "2.png").unlink()
+    assert "generated reference images" in verification_set(bundle).source

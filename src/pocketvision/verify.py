@@ -9,6 +9,7 @@ probability difference, accuracy of both, file size and latency.
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 import time
 from dataclasses import dataclass
@@ -41,13 +42,18 @@ def verification_set(bundle: Bundle, verify_dir: Path | None = None) -> Verifica
         samples, _ = labelled_images(Path(verify_dir), bundle.labels)
         return VerificationSet([s.path for s in samples], [s.label for s in samples],
                                f"images under {verify_dir}")
-    recorded = [(Path(v["path"]), v["label"]) for v in bundle.meta.get("validation_images", [])]
-    present = [(p, label) for p, label in recorded if p.exists()]
+    recorded = bundle.meta.get("validation_images", [])
+    present = [(Path(v["path"]), v["label"]) for v in recorded if _unchanged(Path(v["path"]), v["sha256"])]
     if present:
         return VerificationSet([p for p, _ in present], [label for _, label in present],
                                f"{len(present)} validation images recorded in the bundle")
     return VerificationSet(_reference_images(bundle), [None] * REFERENCE_INPUTS,
                            "generated reference images (the bundle's validation images are gone)")
+
+
+def _unchanged(path: Path, sha256: str) -> bool:
+    """The file is still there with the bytes it had when the model was trained."""
+    return path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == sha256
 
 
 def _reference_images(bundle: Bundle) -> list[Path]:
