@@ -4,8 +4,10 @@ the input prepared from the contract read back from the file itself."""
 from __future__ import annotations
 
 import json
+import platform
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +16,7 @@ from pocketvision.exporters import export_artifact, list_exporters
 from pocketvision.verify import verification_set, verify_artifact
 
 FORMATS = [spec.name for spec in list_exporters()]
+INT8 = [spec.name for spec in list_exporters() if "int8" in spec.precisions]
 
 
 @pytest.fixture(scope="module")
@@ -22,38 +25,100 @@ def bundle(trained):
 
 
 @pytest.fixture(scope="module")
-def exported(bundle, tmp_path_factory):
+def calibration(bundle):
+    from pocketvision.verify import calibration_inputs
+
+    inputs, source = calibration_inputs(bundle, verification_set(bundle))
+    assert "training images recorded in the bundle" in source  # never the validation images
+    return inputs
+
+
+@pytest.fixture(scope="module")
+def exported(bundle, calibration, tmp_path_factory):
+    """{(format, precision): path}: every format in fp32, and in int8 where it has one."""
     folder = tmp_path_factory.mktemp("exports")
-    return {spec.name: export_artifact(spec, bundle, folder) for spec in list_exporters()}
+    made = {}
+    for spec in list_exporters():
+        for precision in ("fp32", "int8"):
+            if precision in spec.precisions:
+                made[spec.name, precision] = export_artifact(spec, bundle, folder, precision,
+                                                             calibration)
+    return made
+
+
+def runs_here(name: str) -> bool:
+    return not (name == "coreml" and platform.system() != "Darwin")
 
 
 @pytest.mark.parametrize("name", FORMATS)
 def test_export_gives_the_bundles_answers(bundle, exported, name):
     images = verification_set(bundle)
     assert len(images.paths) == 45 and "validation images recorded" in images.source
-    entry = verify_artifact(bundle, name, exported[name], images)
-    assert entry["ran"] and entry["runtime"]
+    entry = verify_artifact(bundle, name, exported[name, "fp32"], images)
+    assert entry["runtime"] and entry["bytes"] > 1_000_000
+    if not runs_here(name):
+        assert entry["ran"] is False and "only on macOS/iOS" in entry["why_not_ran"]
+        return
+    assert entry["ran"]
     assert entry["top1_agreement"] >= 0.99
     assert entry["max_prob_diff"] <= 1e-3
     assert entry["accuracy"] == entry["reference_accuracy"]
+
+
+@pytest.mark.parametrize("name", INT8)
+def test_int8_export_is_small_and_keeps_the_answers(bundle, exported, name):
+    images = verification_set(bundle)
+    fp32 = verify_artifact(bundle, name, exported[name, "fp32"], images)
+    int8 = verify_artifact(bundle, name, exported[name, "int8"], images)
+    assert int8["precision"] == "int8"
+    assert int8["bytes"] <= 0.32 * fp32["bytes"]
+    if runs_here(name):
+        assert int8["top1_agreement"] >= 0.9
+        assert int8["accuracy"] >= fp32["accuracy"] - 0.05
 
 
 @pytest.mark.parametrize("name", FORMATS)
 def test_file_carries_labels_and_input_contract(bundle, exported, name):
     from pocketvision.exporters import get_exporter
 
-    found = get_exporter(name).inspect(exported[name])
-    assert found["labels"] == bundle.labels
-    assert found["input"]["shape"] == [1, 3, 224, 224]
-    assert found["input"]["layout"] in ("NCHW", "NHWC") and found["input"]["range"] == [0, 1]
-    assert found["preprocessing"]["crop"] == 224 and found["preprocessing"]["resize"] == 224
+    for precision in ("fp32", "int8"):
+        if (name, precision) not in exported:
+            continue
+        found = get_exporter(name).inspect(exported[name, precision])
+        assert found["labels"] == bundle.labels and found["precision"] == precision
+        layout = found["input"]["layout"]
+        assert found["input"]["shape"] == ([1, 3, 224, 224] if layout == "NCHW" else [1, 224, 224, 3])
+        assert found["input"]["range"] in ([0, 1], [0, 255])
+        assert found["preprocessing"]["crop"] == 224 and found["preprocessing"]["resize"] == 224
+        assert found["preprocessing"]["mean"] is None  # normalization is inside every graph
+
+
+def test_coreml_spec_is_an_image_classifier_with_labels(bundle, exported):
+    """What an iOS app relies on, checked with coremltools (Core ML cannot run here)."""
+    from pocketvision.exporters.coreml_format import program_labels
+    from pocketvision.native_output import quiet_import
+
+    ct = quiet_import("coremltools")
+    spec = ct.models.MLModel(str(exported["coreml", "fp32"]), skip_model_load=True).get_spec()
+    [image] = spec.description.input
+    assert image.name == "image" and image.type.WhichOneof("Type") == "imageType"
+    assert (image.type.imageType.width, image.type.imageType.height) == (224, 224)
+    assert image.type.imageType.colorSpace == ct.proto.FeatureTypes_pb2.ImageFeatureType.RGB
+    assert [o.name for o in spec.description.output] == ["classLabel", "classLabel_probs"]
+    assert spec.description.predictedFeatureName == "classLabel"
+    assert program_labels(spec) == bundle.labels
+    function = spec.mlProgram.functions["main"]
+    first = function.block_specializations[function.opset].operations[:2]
+    scale = first[0].attributes["val"].immediateValue.tensor
+    assert [op.type for op in first] == ["const", "mul"]  # pixels * 1/255 before anything else
+    assert list(scale.floats.values) == pytest.approx([1 / 255])
 
 
 def test_a_wrong_contract_fails_verification(bundle, exported, tmp_path):
     """Shuffled labels in the file's metadata must not pass as 'the same answers'."""
     import onnx
 
-    model = onnx.load(str(exported["onnx"]))
+    model = onnx.load(str(exported["onnx", "fp32"]))
     for entry in model.metadata_props:
         if entry.key == "pocketvision.contract":
             contract = json.loads(entry.value)
@@ -150,3 +215,55 @@ def test_verification_uses_only_unchanged_recorded_images(trained, tmp_path):
     (moved / "0.png").unlink()
     (moved / "2.png").unlink()
     assert "generated reference images" in verification_set(bundle).source
+
+
+def test_export_quantize_bench_and_imagenet_commands(trained, tmp_path):
+    """export --quantize int8 writes both precisions; bench times them against eager;
+    export --backbone writes the pretrained ImageNet classifier."""
+    out = tmp_path / "exports"
+    result = cli("export", trained.bundle, "--out", out, "--format", "onnx,ptl",
+                 "--quantize", "int8", "--json")
+    assert result.returncode == 0, result.stderr
+    entries = {(e["format"], e["precision"]): e for e in json.loads(result.stdout)["exports"]}
+    assert set(entries) == {("onnx", "fp32"), ("onnx", "int8"), ("ptl", "fp32"), ("ptl", "int8")}
+    assert entries["onnx", "int8"]["ran"] and entries["onnx", "int8"]["size_vs_fp32"] < 0.32
+    assert not entries["ptl", "int8"]["ran"] and "no int8" in entries["ptl", "int8"]["why_not_ran"]
+    assert "training images" in json.loads((out / "report.json").read_text())["calibration_source"]
+
+    timed = cli("bench", out, "--runs", "3", "--json")
+    assert timed.returncode == 0, timed.stderr
+    latencies = {(r["format"], r["precision"]): r["latency_ms"] for r in json.loads(timed.stdout)}
+    assert set(latencies) == {("torch-eager", "fp32"), ("onnx", "fp32"), ("onnx", "int8"),
+                              ("ptl", "fp32")}
+    assert all(ms > 0 for ms in latencies.values())
+
+    imagenet = tmp_path / "imagenet"
+    result = cli("export", "--backbone", "efficientnet_lite0", "--out", imagenet,
+                 "--format", "onnx", "--json")
+    assert result.returncode == 0, result.stderr
+    [entry] = json.loads(result.stdout)["exports"]
+    assert entry["top1_agreement"] >= 0.99 and entry["accuracy"] is None
+    found = json.loads(cli("inspect", imagenet / "model.onnx", "--json").stdout)
+    assert len(found["labels"]) == 1000 and "tabby" in found["labels"][281]
+
+
+def test_export_rejects_an_unknown_precision(trained, tmp_path):
+    line = one_line_exit_2(cli("export", trained.bundle, "--out", tmp_path / "q",
+                               "--quantize", "int4"))
+    assert "unknown --quantize 'int4'" in line
+    assert not (tmp_path / "q").exists()
+
+
+SNIPPET = Path(__file__).resolve().parent.parent / "docs" / "snippets" / "classify.py"
+
+
+@pytest.mark.parametrize("name", ["onnx", "tflite", "pte"])
+def test_documented_python_snippet_reads_the_file_and_agrees(bundle, exported, name):
+    """docs/snippets/classify.py, run as a user would, with only the runtime."""
+    image = bundle.meta["validation_images"][0]["path"]
+    result = subprocess.run([sys.executable, str(SNIPPET), str(exported[name, "fp32"]), image],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    expected = bundle.labels[int(bundle.predict_images([Path(image)])[0].argmax())]
+    assert answer["label"] == expected

@@ -127,22 +127,38 @@ def predict(
 @app.command()
 @_user_errors
 def export(
-    bundle: Path = typer.Argument(..., help="A .pvb bundle."),
+    bundle: Optional[Path] = typer.Argument(None, help="A .pvb bundle (or use --backbone)."),
     out: Path = typer.Option(Path("exports"), "--out", "-o", help="Folder for the exports."),
-    format: str = typer.Option("all", "--format", help="Comma-separated formats, or all."),
+    format: str = typer.Option("all", "--format", help="Comma-separated: ptl,pte,onnx,coreml,tflite, or all."),
+    quantize: str = typer.Option("", help="Also export int8 and/or fp16 (comma-separated) where supported."),
     verify: Optional[Path] = typer.Option(None, help="Labelled images to verify on (DATA/<class>/*)."),
+    backbone: Optional[str] = typer.Option(None, help="Export this backbone's ImageNet classifier instead of a bundle."),
+    weights: Optional[Path] = typer.Option(None, help="Weights file for --backbone."),
     as_json: bool = JSON_OPTION,
 ):
     """Export to phone/browser runtimes and verify each export in its real runtime."""
-    from pocketvision.exporting import export as run_export
+    from pocketvision import exporting
 
-    formats = [name.strip() for name in format.split(",") if name.strip()]
-    report = run_export(bundle, out, formats, verify)
+    formats = _comma_list(format)
+    precisions = _comma_list(quantize)
+    if backbone and bundle:
+        raise PocketVisionError("give a bundle or --backbone, not both")
+    if backbone:
+        report = exporting.export(exporting.imagenet_bundle(backbone, weights), out, formats,
+                                  quantize=precisions, images=exporting.sample_images())
+    elif bundle:
+        report = exporting.export(bundle, out, formats, verify, precisions)
+    else:
+        raise PocketVisionError("give a bundle to export, or --backbone NAME for an ImageNet classifier")
     if as_json:
         return _print_json(report)
     from pocketvision.cli_text import print_export
 
     print_export(report, out)
+
+
+def _comma_list(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 @app.command()
@@ -162,6 +178,26 @@ def inspect(
     from pocketvision.cli_text import print_contract
 
     print_contract(artifact, found)
+
+
+@app.command()
+@_user_errors
+def bench(
+    folder: Path = typer.Argument(Path("exports"), help="A folder written by 'pocketvision export'."),
+    runs: int = typer.Option(50, help="Timed runs per export (after 5 warm-up runs)."),
+    as_json: bool = JSON_OPTION,
+):
+    """Latency of every export in FOLDER on this machine, against PyTorch eager."""
+    from pocketvision.benchmarking import bench as run_bench
+
+    if not folder.is_dir():
+        raise PocketVisionError(f"{folder} is not a folder of exports")
+    results = run_bench(folder, runs=runs)
+    if as_json:
+        return _print_json(results)
+    from pocketvision.cli_text import print_bench
+
+    print_bench(results, folder)
 
 
 @app.command()

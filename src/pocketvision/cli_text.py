@@ -89,18 +89,37 @@ def print_demo(summary: dict) -> None:
 
 def print_export(report: dict, out) -> None:
     table = Table(title=f"Exports in {out}, verified on {report['image_source']}")
-    for column in ("format", "top-1 agreement", "max prob diff", "accuracy", "latency", "size"):
-        table.add_column(column, justify="left" if column == "format" else "right")
+    for column in ("format", "precision", "top-1 agreement", "max prob diff", "accuracy",
+                   "latency", "size"):
+        table.add_column(column, justify="left" if column in ("format", "precision") else "right")
     for e in report["exports"]:
+        size = "" if e["bytes"] is None else f"{e['bytes'] / 1e6:.1f} MB"
+        if "size_vs_fp32" in e:
+            size += f" ({e['size_vs_fp32']:.0%})"
         if not e["ran"]:
-            table.add_row(e["format"], f"[yellow]skipped: {e['why_not_ran']}[/]", "", "", "", "")
+            colour = "dim" if e["bytes"] is None else "yellow"
+            table.add_row(e["format"], e["precision"], f"[{colour}]not run: {e['why_not_ran']}[/]",
+                          "", "", "", size)
             continue
-        table.add_row(e["format"], f"{e['top1_agreement']:.1%}", f"{e['max_prob_diff']:.1e}",
-                      _percent(e["accuracy"]), f"{e['latency_ms']:.1f} ms",
-                      f"{e['bytes'] / 1e6:.1f} MB")
+        table.add_row(e["format"], e["precision"], f"{e['top1_agreement']:.1%}",
+                      f"{e['max_prob_diff']:.1e}", _percent(e["accuracy"]),
+                      f"{e['latency_ms']:.1f} ms", size)
     console.print(table)
     console.print(f"Report: {out}/report.md · golden image for apps: {out}/golden.png + golden.json",
                   highlight=False)
+
+
+def print_bench(results: list[dict], folder) -> None:
+    table = Table(title=f"Latency on this machine, batch 1 ({folder})")
+    for column in ("format", "precision", "latency", "vs torch eager", "runtime"):
+        table.add_column(column, justify="right" if column in ("latency", "vs torch eager") else "left")
+    for r in results:
+        if r["latency_ms"] is None:
+            table.add_row(r["format"], r["precision"], "[dim]not run[/]", "", r["why_not_ran"])
+            continue
+        table.add_row(r["format"], r["precision"], f"{r['latency_ms']:.2f} ms",
+                      f"{r['vs_eager']:.2f}x", r["runtime"])
+    console.print(table)
 
 
 def print_contract(path, found: dict) -> None:

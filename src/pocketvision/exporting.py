@@ -16,25 +16,95 @@ from pocketvision.cache import write_atomically
 from pocketvision.errors import ExportError
 from pocketvision.exporters import export_artifact, get_exporter, list_exporters, missing_modules
 from pocketvision.exporters.registry import require
-from pocketvision.verify import VerificationSet, verification_set, verify_artifact
+from pocketvision.progress import progress_bar
+from pocketvision.verify import (
+    VerificationSet, calibration_inputs, not_run_entry, verification_set, verify_artifact,
+)
 
 ALL = "all"
+PRECISIONS = ("fp32", "fp16", "int8")
 
 
 def export(bundle: Bundle | Path | str, out_dir: Path | str, formats: list[str] | str = ALL,
-           verify_dir: Path | None = None) -> dict:
-    """Export ``bundle`` to ``formats`` under ``out_dir``; return the report."""
+           verify_dir: Path | None = None, quantize: list[str] | tuple = (),
+           images: VerificationSet | None = None) -> dict:
+    """Export ``bundle`` to ``formats`` under ``out_dir``; return the report.
+
+    Every format is written in fp32, and also in each precision of ``quantize``
+    ("fp16", "int8") that it supports; the report compares each with its fp32 file.
+    ``images`` overrides what the exports are verified on (see verification_set).
+    """
     bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
     specs, skipped = _choose(formats)  # bad names fail before anything is written
+    precisions = ["fp32", *_check_precisions(quantize)]
     out_dir = _output_folder(Path(out_dir))
-    images = verification_set(bundle, verify_dir)
-    entries = [verify_artifact(bundle, spec.name, export_artifact(spec, bundle, out_dir), images)
-               for spec in specs]
-    report = {"bundle": str(bundle.path), "labels": bundle.labels, "image_source": images.source,
+    images = images or verification_set(bundle, verify_dir)
+    calibration, calibration_source = ([], None)
+    if "int8" in precisions:
+        calibration, calibration_source = calibration_inputs(bundle, images)
+    entries = []
+    jobs = [(spec, precision) for spec in specs for precision in precisions]
+    with progress_bar("Exporting and verifying", len(jobs)) as advance:
+        for spec, precision in jobs:
+            entries.append(_export_one(bundle, spec, precision, out_dir, images, calibration))
+            advance()
+    _compare_with_fp32(entries)
+    report = {"bundle": str(bundle.path or bundle.meta["source"]), "labels": bundle.labels,
+              "backbone_export": bundle.backbone_name if bundle.meta.get("imagenet") else None,
+              "image_source": images.source, "calibration_source": calibration_source,
               "exports": entries + skipped, "golden": _write_golden(bundle, images, out_dir)}
     write_atomically(out_dir / "report.json", json.dumps(report, indent=2).encode())
     write_atomically(out_dir / "report.md", render_markdown(report).encode())
     return report
+
+
+def _export_one(bundle, spec, precision, out_dir, images, calibration) -> dict:
+    if precision not in spec.precisions:
+        return not_run_entry(spec.name, precision, f"{spec.name} has no {precision} export "
+                             f"(it supports {', '.join(spec.precisions)})")
+    path = export_artifact(spec, bundle, out_dir, precision, calibration)
+    return verify_artifact(bundle, spec.name, path, images)
+
+
+def _check_precisions(quantize) -> list[str]:
+    for precision in quantize:
+        if precision not in PRECISIONS[1:]:
+            raise ExportError(f"unknown --quantize {precision!r}; choose from: int8, fp16")
+    return list(dict.fromkeys(quantize))
+
+
+def _compare_with_fp32(entries: list[dict]) -> None:
+    """Add size_vs_fp32 and accuracy_change to every non-fp32 entry that exists."""
+    fp32 = {e["format"]: e for e in entries if e["precision"] == "fp32"}
+    for entry in entries:
+        base = fp32.get(entry["format"])
+        if entry["precision"] == "fp32" or not base or entry["bytes"] is None:
+            continue
+        entry["size_vs_fp32"] = entry["bytes"] / base["bytes"]
+        if entry["accuracy"] is not None and base["accuracy"] is not None:
+            entry["accuracy_change"] = entry["accuracy"] - base["accuracy"]
+
+
+def imagenet_bundle(backbone_name: str, weights: Path | None = None) -> Bundle:
+    """A backbone's own pretrained ImageNet classifier (1,000 categories), as a
+    bundle in memory, for ``export --backbone`` (what the tutorial exported)."""
+    from pocketvision.backbones import create_backbone, imagenet_categories
+    from pocketvision.model import Classifier
+
+    backbone = create_backbone(backbone_name, weights)
+    model = Classifier(backbone, backbone.imagenet_head).eval()
+    return Bundle(model=model, labels=imagenet_categories(), preprocessing=backbone.preprocessing,
+                  meta={"backbone": {"name": backbone_name}, "imagenet": True,
+                        "source": f"{backbone_name} ImageNet classifier"})
+
+
+def sample_images() -> VerificationSet:
+    """The bundled sample pictures, unlabelled: inputs for checking an ImageNet export."""
+    from pocketvision.demo import sample_data_dir
+
+    paths = sorted(sample_data_dir().glob("*/*.png"))[::10]
+    return VerificationSet(paths, [None] * len(paths),
+                           f"{len(paths)} bundled sample images (agreement only: no ImageNet labels)")
 
 
 def _output_folder(out_dir: Path) -> Path:
@@ -67,12 +137,8 @@ def _choose(formats: list[str] | str):
 
 
 def _skipped(spec) -> dict:
-    why = (f"{', '.join(missing_modules(spec))} not installed: "
-           f"pip install 'pocketvision[{spec.extra}]'")
-    return {"format": spec.name, "precision": "fp32", "path": None, "bytes": None,
-            "runtime": None, "ran": False, "why_not_ran": why, "top1_agreement": None,
-            "max_prob_diff": None, "accuracy": None, "reference_accuracy": None,
-            "latency_ms": None, "notes": []}
+    return not_run_entry(spec.name, "fp32", f"{', '.join(missing_modules(spec))} not installed: "
+                                            f"pip install 'pocketvision[{spec.extra}]'")
 
 
 def _write_golden(bundle: Bundle, images: VerificationSet, out_dir: Path) -> dict:
@@ -94,19 +160,23 @@ def _write_golden(bundle: Bundle, images: VerificationSet, out_dir: Path) -> dic
 
 def render_markdown(report: dict) -> str:
     lines = [f"# Export report for {report['bundle']}", "",
-             f"Verified on {report['image_source']}.", "",
-             "| format | precision | ran | top-1 agreement | max prob diff | accuracy | "
-             "reference accuracy | latency (ms) | size (KB) | runtime |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
+             f"Verified on {report['image_source']}."]
+    if report.get("calibration_source"):
+        lines.append(f"int8 calibrated on {report['calibration_source']}.")
+    lines += ["", "| format | precision | ran | top-1 agreement | max prob diff | accuracy | "
+              "reference accuracy | latency (ms) | size (KB) | size vs fp32 | runtime |",
+              "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for e in report["exports"]:
+        size = "" if e["bytes"] is None else f"{e['bytes'] / 1024:.0f}"
+        ratio = f"{e['size_vs_fp32']:.0%}" if "size_vs_fp32" in e else ""
         if not e["ran"]:
             lines.append(f"| {e['format']} | {e['precision']} | no: {e['why_not_ran']} "
-                         "| | | | | | | |")
+                         f"| | | | | | {size} | {ratio} | {e['runtime'] or ''} |")
             continue
         lines.append(
             f"| {e['format']} | {e['precision']} | yes | {e['top1_agreement']:.1%} | "
             f"{e['max_prob_diff']:.2e} | {_fmt(e['accuracy'])} | {_fmt(e['reference_accuracy'])} | "
-            f"{e['latency_ms']:.2f} | {e['bytes'] / 1024:.0f} | {e['runtime']} |")
+            f"{e['latency_ms']:.2f} | {size} | {ratio} | {e['runtime']} |")
     notes = [f"- {e['format']}: {note}" for e in report["exports"] for note in e.get("notes", [])]
     if notes:
         lines += ["", "Notes:", *notes]

@@ -99,5 +99,9 @@ def _describe(model: Classifier, split: Split, config: TrainConfig, metrics: dic
                                "sha256": s.sha256} for s in split.val],
         # so `evaluate` can warn when it is shown images the model learned from
         "training_images_sha256": sorted({s.sha256 for s in split.train}),
+        # so `export --quantize int8` calibrates on training images, not on the
+        # validation images that then measure the int8 model
+        "training_images": [{"path": str(s.path.resolve()), "label": s.label,
+                             "sha256": s.sha256} for s in split.train],
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

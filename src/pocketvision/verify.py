@@ -21,9 +21,10 @@ from pocketvision.bundle import Bundle
 from pocketvision.evaluation import labelled_images
 from pocketvision.images import load_rgb
 from pocketvision.preprocessing import Preprocessing, load_tensor, resize_and_crop
-from pocketvision.runners import load_runner
+from pocketvision.runners import RuntimeUnavailable, load_runner
 
 REFERENCE_INPUTS = 16
+CALIBRATION_IMAGES = 64
 
 
 @dataclass
@@ -49,6 +50,36 @@ def verification_set(bundle: Bundle, verify_dir: Path | None = None) -> Verifica
                                f"{len(present)} validation images recorded in the bundle")
     return VerificationSet(_reference_images(bundle), [None] * REFERENCE_INPUTS,
                            "generated reference images (the bundle's validation images are gone)")
+
+
+def calibration_inputs(bundle: Bundle, fallback: VerificationSet) -> tuple[list, str]:
+    """Export inputs (1, 3, crop, crop) in 0..1 that set int8 activation ranges.
+
+    The training images recorded in the bundle (unchanged ones, spread evenly over
+    the list, at most CALIBRATION_IMAGES), so the images that measure an int8
+    export's accuracy never tuned it; if they are gone, the verification images,
+    and the source string says so.
+    """
+    import torch
+
+    recorded = [Path(v["path"]) for v in bundle.meta.get("training_images", [])
+                if _unchanged(Path(v["path"]), v["sha256"])]
+    paths, source = recorded, f"{len(recorded)} training images recorded in the bundle"
+    if not recorded:
+        paths, source = fallback.paths, f"the verification images ({fallback.source})"
+    step = max(1, len(paths) // CALIBRATION_IMAGES)
+    chosen = paths[::step][:CALIBRATION_IMAGES]
+    unnormalized = Preprocessing(resize=bundle.preprocessing.resize, crop=bundle.preprocessing.crop,
+                                 mean=(0.0,) * 3, std=(1.0,) * 3)
+    return ([torch.as_tensor(load_tensor(p, unnormalized))[None] for p in chosen],
+            f"{len(chosen)} of {source}")
+
+
+def artifact_bytes(path: Path) -> int:
+    """Size of a file, or of a package folder (.mlpackage) with everything inside."""
+    if path.is_dir():
+        return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    return path.stat().st_size
 
 
 def _unchanged(path: Path, sha256: str) -> bool:
@@ -92,7 +123,14 @@ def artifact_input(path: Path, contract: dict) -> np.ndarray:
 
 def verify_artifact(bundle: Bundle, export_format: str, path: Path, images: VerificationSet) -> dict:
     """Run the export on every image and compare with the bundle; one report entry."""
-    runner = load_runner(export_format, path)
+    try:
+        runner = load_runner(export_format, path)
+    except RuntimeUnavailable as missing:
+        from pocketvision.exporters import get_exporter
+
+        precision = get_exporter(export_format).inspect(path).get("precision", "fp32")
+        return not_run_entry(export_format, precision, str(missing), path=path,
+                             runtime=missing.runtime)
     labels = runner.contract["labels"]
     agree, max_diff, latencies, ours_right, theirs_right, known = 0, 0.0, [], 0, 0, 0
     for image_path, truth in zip(images.paths, images.labels):
@@ -110,7 +148,7 @@ def verify_artifact(bundle: Bundle, export_format: str, path: Path, images: Veri
             theirs_right += their_label == truth
     return {
         "format": export_format, "precision": runner.contract.get("precision", "fp32"),
-        "path": str(path), "bytes": path.stat().st_size, "runtime": runner.runtime,
+        "path": str(path), "bytes": artifact_bytes(path), "runtime": runner.runtime,
         "ran": True, "why_not_ran": None, "images": len(images.paths),
         "image_source": images.source, "top1_agreement": agree / len(images.paths),
         "max_prob_diff": max_diff,
@@ -119,6 +157,16 @@ def verify_artifact(bundle: Bundle, export_format: str, path: Path, images: Veri
         "latency_ms": statistics.median(latencies[1:] or latencies),  # first run warms up
         "notes": runner.contract.get("notes", []),
     }
+
+
+def not_run_entry(export_format: str, precision: str, why: str, path: Path | None = None,
+                  runtime: str | None = None) -> dict:
+    """A report entry for an export that was skipped or could not be executed here."""
+    return {"format": export_format, "precision": precision,
+            "path": None if path is None else str(path),
+            "bytes": None if path is None else artifact_bytes(path), "runtime": runtime,
+            "ran": False, "why_not_ran": why, "top1_agreement": None, "max_prob_diff": None,
+            "accuracy": None, "reference_accuracy": None, "latency_ms": None, "notes": []}
 
 
 def _aligned_difference(reference, reference_labels, theirs, their_labels) -> float:

@@ -24,8 +24,11 @@ class ExporterSpec:
         description: one line for listings.
         modules: importable modules the exporter needs.
         extra: the pip extra that installs them (``pip install pocketvision[extra]``).
-        export: ``(bundle, path) -> path``; writes the artifact with the contract inside.
+        export: ``(bundle, path, precision, calibration) -> path``; writes the
+            artifact with the contract inside. ``calibration`` is a list of export
+            inputs (1, 3, crop, crop) in 0..1 for int8 range calibration.
         inspect: ``path -> contract``, read back with the format's own library.
+        precisions: what it can write: "fp32" and any of "fp16", "int8".
     """
 
     name: str
@@ -35,6 +38,7 @@ class ExporterSpec:
     extra: str
     export: Callable
     inspect: Callable
+    precisions: tuple[str, ...] = ("fp32",)
 
 
 _REGISTRY: dict[str, ExporterSpec] = {}
@@ -82,7 +86,16 @@ def require(spec: ExporterSpec) -> None:
         )
 
 
-def export_artifact(spec: ExporterSpec, bundle, out_dir: Path) -> Path:
+def artifact_name(spec: ExporterSpec, precision: str = "fp32") -> str:
+    """``model.onnx`` for fp32, ``model-int8.onnx`` for the others."""
+    return f"model{'' if precision == 'fp32' else '-' + precision}{spec.suffix}"
+
+
+def export_artifact(spec: ExporterSpec, bundle, out_dir: Path, precision: str = "fp32",
+                    calibration: list | None = None) -> Path:
     require(spec)
+    if precision not in spec.precisions:
+        raise ExportError(f"{spec.name} cannot be exported as {precision} "
+                          f"(it supports {', '.join(spec.precisions)})")
     out_dir.mkdir(parents=True, exist_ok=True)
-    return spec.export(bundle, out_dir / f"model{spec.suffix}")
+    return spec.export(bundle, out_dir / artifact_name(spec, precision), precision, calibration)

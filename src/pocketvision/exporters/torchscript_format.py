@@ -41,7 +41,8 @@ class LabelledGraph(torch.nn.Module):
         return self.labels
 
 
-def export_ptl(bundle, path: Path) -> Path:
+def export_ptl(bundle, path: Path, precision: str = "fp32", calibration=None) -> Path:
+    """fp32 only: quantized mobile models belong to ExecuTorch (.pte) now."""
     crop = bundle.preprocessing.crop
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
@@ -56,8 +57,10 @@ def export_ptl(bundle, path: Path) -> Path:
         scripted = optimize_for_mobile(scripted, preserved_methods=["get_classes"])
     except Exception as error:  # e.g. "XNNPACK is not enabled" on these wheels
         found["notes"].append(f"saved without optimize_for_mobile ({str(error).splitlines()[0][:120]})")
-    data = scripted._save_to_buffer_for_lite_interpreter(
-        _extra_files={CONTRACT_FILE: json.dumps(found)})
+    with warnings.catch_warnings():  # "Lite Interpreter is deprecated": it is what .ptl is
+        warnings.simplefilter("ignore", FutureWarning)
+        data = scripted._save_to_buffer_for_lite_interpreter(
+            _extra_files={CONTRACT_FILE: json.dumps(found)})
     write_atomically(path, data)
     return path
 

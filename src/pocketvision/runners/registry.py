@@ -30,6 +30,18 @@ class Runner:
     run: Callable[[np.ndarray], np.ndarray]
 
 
+class RuntimeUnavailable(ExportError):
+    """The format's runtime does not exist on this platform (Core ML on Linux).
+
+    Attributes:
+        runtime: what would run it, e.g. "Core ML (macOS/iOS only)".
+    """
+
+    def __init__(self, reason: str, runtime: str):
+        super().__init__(reason)
+        self.runtime = runtime
+
+
 _REGISTRY: dict[str, Callable[[Path], Runner]] = {}
 
 

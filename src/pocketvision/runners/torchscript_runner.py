@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,9 @@ def load_ptl(path: Path) -> Runner:
 
     found = inspect_ptl(path)
     try:
-        module = _load_for_lite_interpreter(str(path))
+        with warnings.catch_warnings():  # "Lite Interpreter is deprecated": we know
+            warnings.simplefilter("ignore", FutureWarning)
+            module = _load_for_lite_interpreter(str(path))
     except Exception as error:
         raise ExportError(f"{path}: the lite interpreter cannot load it ({str(error)[:160]})") from None
     found["labels"] = list(module.run_method("get_classes"))  # what an app would read

@@ -1,0 +1,96 @@
+"""``pocketvision bench``: latency of every export in a folder, on this machine.
+
+Each artifact runs in its own runtime on the golden image (batch 1), and the
+model it came from runs in PyTorch eager in the same process as the baseline.
+Latency is the median of ``runs`` calls after ``warmup`` calls.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from pathlib import Path
+
+from pocketvision.errors import ExportError
+from pocketvision.exporters import exporter_for_file, list_exporters
+from pocketvision.progress import progress_bar
+from pocketvision.runners import RuntimeUnavailable, load_runner
+from pocketvision.verify import artifact_input
+
+THREADS = 2
+
+
+def bench(folder: Path, runs: int = 50, warmup: int = 5) -> list[dict]:
+    """One entry per artifact (and one for torch-eager): format, precision, path,
+    latency_ms (None with why_not_ran when the runtime is not on this machine)."""
+    folder = Path(folder)
+    report = _export_report(folder)
+    golden = folder / "golden.png"
+    artifacts = sorted(p for p in folder.iterdir()
+                       if any(p.name.endswith(s.suffix) for s in list_exporters()))
+    if not artifacts:
+        raise ExportError(f"no exports in {folder}; run 'pocketvision export' first")
+    results = [_bench_eager(report, golden, runs, warmup)]
+    with progress_bar("Timing exports", len(artifacts)) as advance:
+        for path in artifacts:
+            results.append(_bench_artifact(path, golden, runs, warmup))
+            advance()
+    eager = results[0]["latency_ms"]
+    for entry in results:
+        if entry["latency_ms"] is not None:
+            entry["vs_eager"] = entry["latency_ms"] / eager
+    return results
+
+
+def _export_report(folder: Path) -> dict:
+    path = folder / "report.json"
+    if not path.is_file():
+        raise ExportError(f"{folder} has no report.json; bench a folder written by 'pocketvision export'")
+    return json.loads(path.read_text())
+
+
+def _bench_eager(report: dict, golden: Path, runs: int, warmup: int) -> dict:
+    """The trained model in PyTorch eager, on the same input as the exports."""
+    import torch
+
+    from pocketvision.bundle import load_bundle
+    from pocketvision.exporters.contract import ExportGraph, contract
+    from pocketvision.exporting import imagenet_bundle
+
+    torch.set_num_threads(THREADS)
+    if report.get("backbone_export"):
+        bundle = imagenet_bundle(report["backbone_export"])
+    else:
+        bundle = load_bundle(report["bundle"])
+    graph = ExportGraph(bundle).eval()
+    image = torch.from_numpy(artifact_input(golden, contract(bundle, "torch-eager")))
+    with torch.inference_mode():
+        latency = _median_ms(lambda: graph(image), runs, warmup)
+    return {"format": "torch-eager", "precision": "fp32", "path": report["bundle"],
+            "runtime": f"torch {torch.__version__}", "latency_ms": latency}
+
+
+def _bench_artifact(path: Path, golden: Path, runs: int, warmup: int) -> dict:
+    name = exporter_for_file(path).name
+    try:
+        runner = load_runner(name, path)
+    except RuntimeUnavailable as missing:
+        precision = exporter_for_file(path).inspect(path).get("precision", "fp32")
+        return {"format": name, "precision": precision, "path": str(path),
+                "runtime": missing.runtime, "latency_ms": None, "why_not_ran": str(missing)}
+    image = artifact_input(golden, runner.contract)
+    return {"format": name, "precision": runner.contract.get("precision", "fp32"),
+            "path": str(path), "runtime": runner.runtime,
+            "latency_ms": _median_ms(lambda: runner.run(image), runs, warmup)}
+
+
+def _median_ms(call, runs: int, warmup: int) -> float:
+    for _ in range(warmup):
+        call()
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    return float(statistics.median(times))

@@ -1,0 +1,125 @@
+"""Core ML (``.mlpackage``, ML program) for iOS and macOS.
+
+A classifier model: its input is an image (``ImageType``, RGB, crop x crop) with
+scale 1/255 and bias 0 inside, so an app hands Vision or Core ML a camera frame
+and gets ``classLabel`` plus ``classLabel_probs`` (label -> probability) back;
+normalization happens in the graph as in every format. The labels live in the
+program's ``classify`` op and the contract JSON in the model's user-defined
+metadata. fp16 is Core ML's natural precision (what the Neural Engine runs);
+int8 quantizes the weights linearly (per channel, symmetric).
+
+Core ML runs only on Apple platforms: on Linux the model is converted and its
+spec checked, but it cannot be executed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+import torch
+
+from pocketvision.errors import ExportError
+from pocketvision.exporters.contract import INPUT_NAME, ExportGraph, contract
+from pocketvision.exporters.registry import ExporterSpec, register_exporter
+from pocketvision.native_output import quiet_import, silenced
+
+CONTRACT_KEY = "pocketvision.contract"
+
+
+def export_coreml(bundle, path: Path, precision: str = "fp32", calibration=None) -> Path:
+    ct = quiet_import("coremltools")
+
+    crop = bundle.preprocessing.crop
+    example = torch.rand(1, 3, crop, crop)
+    try:
+        with silenced(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            traced = torch.jit.trace(ExportGraph(bundle).eval(), example, check_trace=False)
+            model = ct.convert(
+                traced, convert_to="mlprogram", minimum_deployment_target=ct.target.iOS16,
+                inputs=[ct.ImageType(name=INPUT_NAME, shape=example.shape, scale=1 / 255,
+                                     bias=[0, 0, 0], color_layout=ct.colorlayout.RGB)],
+                classifier_config=ct.ClassifierConfig(list(bundle.labels)),
+                compute_precision=(ct.precision.FLOAT32 if precision == "fp32"
+                                   else ct.precision.FLOAT16))
+            if precision == "int8":
+                model = _weights_to_int8(model)
+    except Exception as error:
+        raise ExportError(f"Core ML export failed: {type(error).__name__}: {str(error)[:200]}") from None
+    model.short_description = f"pocketvision classifier: {', '.join(bundle.labels)}"
+    model.user_defined_metadata[CONTRACT_KEY] = json.dumps(coreml_contract(bundle, precision))
+    _save_package(model, path)
+    return path
+
+
+def coreml_contract(bundle, precision: str) -> dict:
+    """The image input takes 0..255 RGB pixels (scale 1/255 inside)."""
+    found = contract(bundle, "coreml", precision)
+    crop = bundle.preprocessing.crop
+    found["input"].update(kind="image", dtype="uint8", range=[0, 255], layout="NHWC",
+                          shape=[1, crop, crop, 3], scale=1 / 255, bias=[0, 0, 0])
+    found["output"] = {"name": "classLabel_probs", "kind": "label -> probability",
+                       "label": "classLabel"}
+    return found
+
+
+def _weights_to_int8(model):
+    import coremltools.optimize.coreml as optimize
+
+    config = optimize.OptimizationConfig(
+        global_config=optimize.OpLinearQuantizerConfig(mode="linear_symmetric", dtype="int8"))
+    return optimize.linear_quantize_weights(model, config)
+
+
+def _save_package(model, path: Path) -> None:
+    """An .mlpackage is a folder: build it beside the target, then swap it in."""
+    staging = Path(tempfile.mkdtemp(prefix=".pocketvision-", dir=path.parent))
+    try:
+        model.save(str(staging / path.name))
+        if path.exists():
+            shutil.rmtree(path)
+        (staging / path.name).rename(path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def inspect_coreml(path: Path) -> dict:
+    """Contract from the user-defined metadata; labels from the program's classify op."""
+    ct = quiet_import("coremltools")
+
+    try:
+        with silenced():
+            spec = ct.models.MLModel(str(path), skip_model_load=True).get_spec()
+    except Exception as error:
+        raise ExportError(f"{path}: not a readable Core ML package ({str(error)[:120]})") from None
+    metadata = dict(spec.description.metadata.userDefined)
+    if CONTRACT_KEY not in metadata:
+        raise ExportError(f"{path}: no {CONTRACT_KEY} metadata; not a pocketvision export")
+    found = json.loads(metadata[CONTRACT_KEY])
+    found["labels"] = program_labels(spec)
+    image = spec.description.input[0]
+    found["input"]["name"] = image.name
+    found["input"]["shape"] = [1, image.type.imageType.height, image.type.imageType.width, 3]
+    return found
+
+
+def program_labels(spec) -> list[str]:
+    function = spec.mlProgram.functions["main"]
+    block = function.block_specializations[function.opset]
+    for op in block.operations:
+        if op.type == "classify":
+            values = op.inputs["classes"].arguments[0].value.immediateValue.list.values
+            return [v.immediateValue.tensor.strings.values[0] for v in values]
+    raise ExportError("the Core ML program has no classify op; not a classifier")
+
+
+register_exporter(ExporterSpec(
+    name="coreml", suffix=".mlpackage",
+    description="Core ML ML program (iOS, macOS; cannot run on Linux)",
+    modules=("coremltools",), extra="coreml", export=export_coreml, inspect=inspect_coreml,
+    precisions=("fp32", "fp16", "int8"),
+))

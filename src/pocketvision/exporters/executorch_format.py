@@ -1,0 +1,91 @@
+"""ExecuTorch (``.pte``) with the XNNPACK delegate: PyTorch's successor to ``.ptl``.
+
+The export graph goes through ``torch.export``, is lowered with XNNPACK taking
+every op it supports, and is serialized with two constant methods beside
+``forward``: ``get_classes`` (the labels) and ``pocketvision_contract`` (the
+contract JSON), which an app reads with ``Module.execute("get_classes")``.
+int8 uses ExecuTorch's XNNPACK quantizer (per-channel weights, static
+activations) on the calibration images.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from pocketvision.cache import write_atomically
+from pocketvision.errors import ExportError
+from pocketvision.exporters.contract import ExportGraph, contract_json
+from pocketvision.exporters.registry import ExporterSpec, register_exporter
+from pocketvision.native_output import quiet_import, silenced
+
+LABELS_METHOD = "get_classes"
+CONTRACT_METHOD = "pocketvision_contract"
+
+
+def export_pte(bundle, path: Path, precision: str = "fp32", calibration=None) -> Path:
+    quiet_import("executorch.exir")
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+
+    crop = bundle.preprocessing.crop
+    graph, example = ExportGraph(bundle).eval(), torch.rand(1, 3, crop, crop)
+    try:
+        with silenced():
+            if precision == "int8":
+                graph = _quantized(graph, example, calibration)
+            program = torch.export.export(graph, (example,))
+            edge = to_edge_transform_and_lower(
+                program, partitioner=[XnnpackPartitioner()],
+                constant_methods={LABELS_METHOD: list(bundle.labels),
+                                  CONTRACT_METHOD: contract_json(bundle, "pte", precision)})
+            data = edge.to_executorch().buffer
+    except Exception as error:
+        raise ExportError(f"ExecuTorch export failed: {type(error).__name__}: "
+                          f"{str(error)[:200]}") from None
+    write_atomically(path, data)
+    return path
+
+
+def _quantized(graph, example, calibration):
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+        XNNPACKQuantizer, get_symmetric_quantization_config,
+    )
+
+    from pocketvision.exporters.pt2e import quantize_int8
+
+    quantizer = (XNNPACKQuantizer()
+                 .set_global(get_symmetric_quantization_config(is_per_channel=True))
+                 .set_module_type(torch.nn.Linear, None))  # the head stays float (see pt2e.py)
+    return quantize_int8(graph, example, quantizer, calibration)
+
+
+def load_program(path: Path):
+    """The program, loaded by ExecuTorch's own runtime."""
+    try:
+        runtime = quiet_import("executorch.runtime")
+        with silenced():  # XNNPACK's CPU probe logs to stderr on first use
+            return runtime.Runtime.get().load_program(str(path))
+    except Exception as error:
+        raise ExportError(f"{path}: ExecuTorch cannot load it ({str(error)[:120]})") from None
+
+
+def inspect_pte(path: Path) -> dict:
+    """The contract and labels from the program's constant methods."""
+    import json
+
+    program = load_program(path)
+    if CONTRACT_METHOD not in program.method_names:
+        raise ExportError(f"{path}: no {CONTRACT_METHOD} method; not a pocketvision export")
+    found = json.loads(program.load_method(CONTRACT_METHOD).execute([])[0])
+    found["labels"] = list(program.load_method(LABELS_METHOD).execute([]))
+    return found
+
+
+register_exporter(ExporterSpec(
+    name="pte", suffix=".pte",
+    description="ExecuTorch with XNNPACK (Android, iOS)",
+    modules=("executorch",), extra="executorch", export=export_pte, inspect=inspect_pte,
+    precisions=("fp32", "int8"),
+))

@@ -1,0 +1,91 @@
+// Run a pocketvision ONNX export in the browser with onnxruntime-web.
+//
+// The contract (labels, input size, preprocessing) is read from the model file
+// itself, from the ONNX metadata_props entry "pocketvision.contract", so a page
+// needs nothing but the .onnx file. Load ort.wasm.min.js first (global `ort`).
+//
+//   const model = await loadModel("model.onnx");
+//   const {label, probabilities, ms} = await classify(model, videoOrImageElement);
+
+const CONTRACT_KEY = "pocketvision.contract";
+const METADATA_PROPS_FIELD = 14; // ModelProto.metadata_props (onnx.proto)
+
+export async function loadModel(url, options = {}) {
+  const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+  const contract = readContract(bytes);
+  const session = await ort.InferenceSession.create(bytes, {
+    executionProviders: ["wasm"], graphOptimizationLevel: "all", ...options,
+  });
+  return { session, contract, canvas: document.createElement("canvas") };
+}
+
+// The contract JSON from the ONNX protobuf, found by walking top-level fields.
+export function readContract(bytes) {
+  const text = new TextDecoder();
+  for (const field of fields(bytes, 0, bytes.length)) {
+    if (field.number !== METADATA_PROPS_FIELD) continue;
+    const entry = {};
+    for (const inner of fields(bytes, field.start, field.end)) {
+      entry[inner.number] = text.decode(bytes.subarray(inner.start, inner.end));
+    }
+    if (entry[1] === CONTRACT_KEY) return JSON.parse(entry[2]);
+  }
+  throw new Error(`no ${CONTRACT_KEY} in this ONNX file: not a pocketvision export`);
+}
+
+// Yields {number, start, end} for length-delimited fields; skips the rest.
+function* fields(bytes, position, end) {
+  const varint = () => {
+    let value = 0, shift = 1;
+    for (;;) {
+      const byte = bytes[position++];
+      value += (byte & 0x7f) * shift;
+      if (byte < 0x80) return value;
+      shift *= 128;
+    }
+  };
+  while (position < end) {
+    const key = varint();
+    const number = Math.floor(key / 8), wireType = key & 7;
+    if (wireType === 0) varint();
+    else if (wireType === 1) position += 8;
+    else if (wireType === 5) position += 4;
+    else if (wireType === 2) {
+      const length = varint();
+      yield { number, start: position, end: position + length };
+      position += length;
+    } else throw new Error(`unexpected protobuf wire type ${wireType}`);
+  }
+}
+
+// Resize the shorter side to `resize`, centre-crop `crop` x `crop`, RGB / 255, NCHW.
+export function toInput(model, source) {
+  const { resize, crop } = model.contract.preprocessing;
+  const width = source.videoWidth || source.naturalWidth || source.width;
+  const height = source.videoHeight || source.naturalHeight || source.height;
+  const scale = resize / Math.min(width, height);
+  const canvas = model.canvas;
+  canvas.width = canvas.height = crop;
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  context.imageSmoothingQuality = "high";
+  const drawnWidth = width * scale, drawnHeight = height * scale;
+  context.drawImage(source, (crop - drawnWidth) / 2, (crop - drawnHeight) / 2, drawnWidth, drawnHeight);
+  const rgba = context.getImageData(0, 0, crop, crop).data;
+  const plane = crop * crop;
+  const input = new Float32Array(3 * plane);
+  for (let i = 0; i < plane; i++) {
+    input[i] = rgba[4 * i] / 255;
+    input[plane + i] = rgba[4 * i + 1] / 255;
+    input[2 * plane + i] = rgba[4 * i + 2] / 255;
+  }
+  return new ort.Tensor("float32", input, [1, 3, crop, crop]);
+}
+
+export async function classify(model, source) {
+  const started = performance.now();
+  const feeds = { [model.session.inputNames[0]]: toInput(model, source) };
+  const output = await model.session.run(feeds);
+  const probabilities = Array.from(output[model.session.outputNames[0]].data);
+  const best = probabilities.indexOf(Math.max(...probabilities));
+  return { label: model.contract.labels[best], probabilities, ms: performance.now() - started };
+}
