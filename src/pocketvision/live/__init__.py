@@ -1,0 +1,1 @@
+"""Live use of a model: frames -> probabilities -> smoothed actions (key presses, game moves)."""
