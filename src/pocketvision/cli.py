@@ -202,6 +202,85 @@ def bench(
 
 @app.command()
 @_user_errors
+def collect(
+    project: Path = typer.Argument(..., help="Project folder (samples go to PROJECT/samples/<class>/)."),
+    label: str = typer.Option(..., "--class", help="The class these frames show."),
+    count: Optional[int] = typer.Option(None, help="Frames to keep (camera default 40; video: all)."),
+    source: str = typer.Option("0", help="Camera index, or a video file (same as --video)."),
+    video: Optional[Path] = typer.Option(None, help="Take frames from this video file."),
+    every: int = typer.Option(1, help="Keep every N-th frame."),
+    as_json: bool = JSON_OPTION,
+):
+    """Capture one burst of frames for a class from the camera or a video file."""
+    from pocketvision.live.collect import collect as run_collect
+
+    if video is not None:
+        source = str(video)
+    if count is None and source.isdigit():
+        count = 40
+    saved = run_collect(project, label, source, count, every)
+    if as_json:
+        return _print_json({"class": label, "saved": [str(p) for p in saved]})
+    typer.echo(f"saved {len(saved)} frames of {label!r} in {project / 'samples' / label}")
+
+
+@app.command()
+@_user_errors
+def control(
+    model: Path = typer.Argument(..., help="A .pvb bundle or an export (.onnx, .tflite, ...)."),
+    mapping: List[str] = typer.Option(..., "--map", help="LABEL=KEY (tap) or LABEL=KEY:hold, e.g. up=space."),
+    source: str = typer.Option("0", help="Camera index or a video file."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the events instead of pressing keys."),
+    threshold: float = typer.Option(0.7, help="Top-class probability a label needs."),
+    frames: int = typer.Option(3, help="Consecutive frames before a label fires."),
+    cooldown: float = typer.Option(0.3, help="Seconds before the same tap can fire again."),
+    release: float = typer.Option(0.5, help="Below this the active label lets go (hysteresis)."),
+    as_json: bool = typer.Option(False, "--json", help="With --dry-run: one JSON object per event."),
+):
+    """Turn what the camera sees into key presses (e.g. hand up = jump in any game)."""
+    from pocketvision.live.control import run_control
+    from pocketvision.live.keys import DryRunSink, KeyboardSink
+    from pocketvision.live.smoothing import SmoothingConfig
+
+    if not model.exists():
+        raise PocketVisionError(f"{model} does not exist")
+    sink = DryRunSink(as_json) if dry_run else KeyboardSink()
+    config = SmoothingConfig(threshold=threshold, release=release, frames=frames, cooldown=cooldown)
+    stats = run_control(model, mapping, sink, source, config)
+    summary = stats.summary()
+    typer.echo(f"{summary['frames']} frames at {summary['fps'] or 0:.1f} fps, "
+               f"{summary['events']} events", err=True)
+
+
+@app.command()
+@_user_errors
+def play(
+    model: Path = typer.Argument(..., help="A .pvb bundle; the game runs its ONNX export on the page."),
+    mapping: List[str] = typer.Option([], "--map", help="LABEL=jump or LABEL=duck (default: classes up/down)."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0 to open from a phone)."),
+    port: int = typer.Option(8765, help="Port to listen on."),
+    https: bool = typer.Option(False, help="Serve https with a self-signed certificate (phones need it for the camera)."),
+):
+    """The runner game in your browser, steered by your model through the webcam."""
+    from pocketvision.live.server import game_app, serve
+
+    if not model.exists():
+        raise PocketVisionError(f"{model} does not exist")
+    app = game_app(model, mapping)
+    _warn_if_exposed(host)
+    scheme = "https" if https else "http"
+    typer.echo(f"runner game at {scheme}://{'127.0.0.1' if host == '127.0.0.1' else host}:{port}/  (Ctrl-C to stop)")
+    serve(app, host, port, https)
+
+
+def _warn_if_exposed(host: str) -> None:
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(f"warning: listening on {host}: anyone on your network can open this page",
+                   err=True)
+
+
+@app.command()
+@_user_errors
 def backbones(as_json: bool = JSON_OPTION):
     """List the backbones and whether their weights are available offline now."""
     from pocketvision.backbones import list_backbones, weights_status

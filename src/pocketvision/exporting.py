@@ -49,7 +49,8 @@ def export(bundle: Bundle | Path | str, out_dir: Path | str, formats: list[str] 
             entries.append(_export_one(bundle, spec, precision, out_dir, images, calibration))
             advance()
     _compare_with_fp32(entries)
-    report = {"bundle": str(bundle.path or bundle.meta["source"]), "labels": bundle.labels,
+    report = {"bundle": str(bundle.path or bundle.meta.get("source", "bundle in memory")),
+              "labels": bundle.labels,
               "backbone_export": bundle.backbone_name if bundle.meta.get("imagenet") else None,
               "image_source": images.source, "calibration_source": calibration_source,
               "exports": entries + skipped, "golden": _write_golden(bundle, images, out_dir)}

@@ -107,11 +107,16 @@ def _reference_images(bundle: Bundle) -> list[Path]:
 
 
 def artifact_input(path: Path, contract: dict) -> np.ndarray:
-    """(1, 3, H, W) float32 prepared exactly as the contract in the file says."""
+    """The image file prepared exactly as the contract in the export says."""
+    return image_input(load_rgb(path, at_least=contract["preprocessing"]["resize"]), contract)
+
+
+def image_input(image, contract: dict) -> np.ndarray:
+    """(1, 3, H, W) or (1, H, W, 3) float32 from an RGB PIL image, per the contract."""
     steps = contract["preprocessing"]
     spec = Preprocessing(resize=steps["resize"], crop=steps["crop"], mean=(0.0,) * 3,
                          std=(1.0,) * 3)
-    pixels = np.asarray(resize_and_crop(load_rgb(path, at_least=spec.resize), spec), np.float32)
+    pixels = np.asarray(resize_and_crop(image, spec), np.float32)
     scale = 255.0 if contract["input"]["range"] == [0, 255] else 1.0
     image = pixels * (scale / 255.0)  # (H, W, 3)
     if steps.get("mean") is not None:

@@ -1,0 +1,154 @@
+"""The local web server behind ``play`` (and the studio): FastAPI on 127.0.0.1.
+
+Pages and scripts come from the package (``pocketvision/web``), onnxruntime-web
+included, so nothing is fetched from the internet and the pages work offline.
+State-changing requests from other origins are refused: a web page the user
+happens to have open cannot drive the local server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from importlib.resources import files
+from pathlib import Path
+
+from pocketvision.errors import MissingExtraError
+
+WEB = Path(str(files("pocketvision") / "web"))
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+GAME_ACTIONS = ("jump", "duck")
+
+
+def fastapi():
+    try:
+        import fastapi as module
+    except ImportError:
+        raise MissingExtraError("the studio and the game need FastAPI; install them with "
+                                "\"pip install 'pocketvision[live]'\"") from None
+    return module
+
+
+def base_app(title: str):
+    """A FastAPI app with the package's web files at /web and the origin check."""
+    from fastapi.responses import JSONResponse
+    from fastapi.staticfiles import StaticFiles
+
+    app = fastapi().FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.middleware("http")
+    async def same_origin_only(request, call_next):
+        origin = request.headers.get("origin")
+        if request.method not in SAFE_METHODS and origin is not None:
+            expected = f"{request.url.scheme}://{request.headers.get('host')}"
+            if origin != expected:
+                return JSONResponse({"error": f"cross-origin request from {origin} refused"},
+                                    status_code=403)
+        return await call_next(request)
+
+    app.mount("/web", StaticFiles(directory=str(WEB)), name="web")
+    return app
+
+
+def onnx_for(bundle: Path) -> Path:
+    """The bundle's ONNX export, made once and kept beside the feature cache."""
+    from pocketvision.bundle import load_bundle
+    from pocketvision.cache import default_cache_dir
+    from pocketvision.exporters import export_artifact, get_exporter
+
+    digest = hashlib.sha256(Path(bundle).read_bytes()).hexdigest()[:16]
+    folder = default_cache_dir() / "live-exports" / digest
+    path = folder / "model.onnx"
+    if not path.exists():
+        export_artifact(get_exporter("onnx"), load_bundle(bundle), folder)
+    return path
+
+
+def game_actions(labels: list[str], mappings: list[str]) -> dict[str, dict]:
+    """label -> {action: jump|duck, mode}: from --map, else classes named up/down."""
+    from pocketvision.errors import PocketVisionError
+
+    chosen = {}
+    if not mappings:
+        mappings = [m for m in ("up=jump", "down=duck") if m.split("=")[0] in labels]
+    for entry in mappings:
+        label, _, action = entry.partition("=")
+        if label not in labels:
+            raise PocketVisionError(f"--map {entry!r}: the model has no label {label!r} "
+                                    f"(it has: {', '.join(labels)})")
+        if action not in GAME_ACTIONS:
+            raise PocketVisionError(f"--map {entry!r}: the game's actions are jump and duck")
+        chosen[label] = {"key": action, "mode": "tap" if action == "jump" else "hold"}
+    if not chosen:
+        raise PocketVisionError("no class to play with: name classes up/down, or pass "
+                                "--map LABEL=jump --map LABEL=duck")
+    return chosen
+
+
+def game_app(bundle: Path, mappings: list[str]):
+    """``play``: the runner game page, the model's ONNX export, the action map."""
+    from fastapi.responses import FileResponse, HTMLResponse
+
+    from pocketvision.bundle import read_meta
+
+    labels = read_meta(bundle)["labels"]
+    actions = game_actions(labels, mappings)
+    model = onnx_for(bundle)
+    app = base_app("pocketvision play")
+
+    @app.get("/", response_class=HTMLResponse)
+    def page():
+        return (WEB / "game.html").read_text()
+
+    @app.get("/model.onnx")
+    def onnx_file():
+        return FileResponse(model, media_type="application/octet-stream")
+
+    @app.get("/config.json")
+    def config():
+        return {"labels": labels, "actions": actions, "model": "/model.onnx"}
+
+    return app
+
+
+def serve(app, host: str, port: int, https: bool = False) -> None:
+    import uvicorn
+
+    options = {}
+    if https:
+        options["ssl_certfile"], options["ssl_keyfile"] = self_signed_certificate()
+    uvicorn.run(app, host=host, port=port, log_level="warning", **options)
+
+
+def self_signed_certificate() -> tuple[str, str]:
+    """A certificate for this machine's names, made once, for a phone's camera
+    (browsers give cameras only to secure origins)."""
+    import datetime
+    import socket
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from pocketvision.cache import default_cache_dir
+
+    folder = default_cache_dir() / "https"
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    if cert.exists() and key.exists():
+        return str(cert), str(key)
+    folder.mkdir(parents=True, exist_ok=True)
+    private = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pocketvision local")])
+    hosts = {"localhost", socket.gethostname()}
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                   .public_key(private.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=365))
+                   .add_extension(x509.SubjectAlternativeName([x509.DNSName(h) for h in hosts]),
+                                  critical=False)
+                   .sign(private, hashes.SHA256()))
+    key.write_bytes(private.private_bytes(serialization.Encoding.PEM,
+                                          serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    return str(cert), str(key)

@@ -1,0 +1,34 @@
+"""The runner game in headless Chromium with a fake camera: the model runs on the
+page (onnxruntime-web served by pocketvision), frames of the jump class make the
+runner jump, and nothing is requested from anywhere but 127.0.0.1."""
+
+from __future__ import annotations
+
+import pytest
+
+from browser import browser_available, chromium_page
+from live_helpers import camera_frame, running, write_y4m
+
+pytestmark = pytest.mark.skipif(not browser_available(),
+                                reason="needs Debian's chromium and playwright (.ci/run installs both)")
+pytest.importorskip("fastapi")
+
+
+def test_jump_class_frames_make_the_runner_jump(trained, fashion3, tmp_path, artifacts):
+    from pocketvision.live.server import game_app
+
+    sneakers = sorted((fashion3 / "val" / "sneaker").iterdir())[:6]
+    camera = write_y4m(tmp_path / "camera.y4m", [camera_frame(p) for p in sneakers for _ in range(3)])
+    app = game_app(trained.bundle, ["sneaker=jump", "trouser=duck"])
+    with running(app) as url, chromium_page([f"--use-file-for-fake-video-capture={camera}"]) as page:
+        page.goto(url)
+        page.wait_for_function("window.gameState.cameraReady && window.gameState.jumps >= 2",
+                               timeout=90_000)
+        page.wait_for_timeout(1500)  # let the fps counter settle for the screenshot
+        state = page.evaluate("window.gameState")
+        page.screenshot(path=str(artifacts / "game.png"))
+        assert page.outside_requests == []
+    assert state["label"] == "sneaker" and state["confidence"] > 0.7
+    assert state["ducks"] == 0
+    assert state["fps"] > 0 and state["inferenceMs"] > 0
+    assert state["score"] >= 0
