@@ -45,7 +45,7 @@ def main(data: str, epochs: int = 25) -> dict:
     criterion = nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(network.classifier.parameters(), lr=0.001, momentum=0.9)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=7, gamma=0.1)
-    best, best_weights, last = 0.0, copy.deepcopy(network.state_dict()), 0.0
+    best, _best_weights, last = 0.0, copy.deepcopy(network.state_dict()), 0.0
     for epoch in range(epochs):
         for phase in ("train", "val"):
             network.train(phase == "train")
@@ -65,7 +65,7 @@ def main(data: str, epochs: int = 25) -> dict:
                 last = correct / len(image_sets["val"])
                 if last > best:
                     # the tutorial keeps a copy of the best weights; kept for equal work
-                    best, best_weights = last, copy.deepcopy(network.state_dict())
+                    best, _best_weights = last, copy.deepcopy(network.state_dict())
     return {"final_val_accuracy": last, "best_val_accuracy": best, "epochs": epochs}
 
 

@@ -16,6 +16,7 @@ from typing import Iterator
 import numpy as np
 
 from pocketvision.errors import MissingExtraError, PocketVisionError
+from pocketvision.native_output import silenced
 
 
 @dataclass
@@ -41,7 +42,8 @@ def frames(source: str | int, every: int = 1, limit: int | None = None) -> Itera
     is_camera = isinstance(source, int) or str(source).isdigit()
     if not is_camera and not Path(source).is_file():
         raise PocketVisionError(f"{source}: no such video file (or pass a camera index like 0)")
-    capture = cv2.VideoCapture(int(source) if is_camera else str(source))
+    with silenced():  # FFmpeg prints its own complaints about broken files
+        capture = cv2.VideoCapture(int(source) if is_camera else str(source))
     if not capture.isOpened():
         what = f"camera {source}" if is_camera else f"video {source}"
         raise PocketVisionError(f"cannot open {what}: "
