@@ -202,6 +202,25 @@ def bench(
 
 @app.command()
 @_user_errors
+def studio(
+    project: Path = typer.Argument(Path("pocketvision-project"), help="Project folder (created if missing)."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8765, help="Port to listen on."),
+    https: bool = typer.Option(False, help="Serve https with a self-signed certificate (for a phone's camera)."),
+):
+    """The local web app: collect with the webcam, train, preview live, export."""
+    from pocketvision.live.server import serve
+    from pocketvision.live.studio import studio_app
+
+    app = studio_app(project)
+    _warn_if_exposed(host)
+    scheme = "https" if https else "http"
+    typer.echo(f"pocketvision studio for {project} at {scheme}://{host}:{port}/  (Ctrl-C to stop)")
+    serve(app, host, port, https)
+
+
+@app.command()
+@_user_errors
 def collect(
     project: Path = typer.Argument(..., help="Project folder (samples go to PROJECT/samples/<class>/)."),
     label: str = typer.Option(..., "--class", help="The class these frames show."),

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Callable, Iterator
 
 _enabled = True
+_observers: list[Callable[[str, int, int], None]] = []
 
 
 def set_progress(enabled: bool) -> None:
@@ -17,8 +18,23 @@ def set_progress(enabled: bool) -> None:
 
 
 @contextmanager
+def observe(callback: Callable[[str, int, int], None]) -> Iterator[None]:
+    """Call ``callback(description, done, total)`` as any progress bar moves, in any
+    thread (the studio shows training progress in the page this way)."""
+    _observers.append(callback)
+    try:
+        yield
+    finally:
+        _observers.remove(callback)
+
+
+@contextmanager
 def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]]:
     """Yield ``advance(n)``; draws a bar on stderr when enabled and worth it."""
+    if _observers:
+        with _observed(description, total) as advance:
+            yield advance
+        return
     if not _enabled or total <= 0 or os.environ.get("POCKETVISION_NO_PROGRESS"):
         yield lambda n=1: None
         return
@@ -31,3 +47,17 @@ def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]
     with Progress(*columns, console=console, transient=not console.is_terminal) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n=1: bar.advance(task, n)
+
+
+@contextmanager
+def _observed(description: str, total: int) -> Iterator[Callable[[int], None]]:
+    done = 0
+
+    def advance(n: int = 1) -> None:
+        nonlocal done
+        done += n
+        for callback in list(_observers):
+            callback(description, done, total)
+
+    advance(0)
+    yield advance

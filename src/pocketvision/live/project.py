@@ -23,6 +23,7 @@ from pocketvision.cache import write_atomically
 from pocketvision.errors import PocketVisionError
 
 CLASS_NAME = re.compile(r"^[\w][\w \-]{0,39}$")  # letters/digits/_ first; no dots or slashes
+SESSION_ID = re.compile(r"^\d{8}T\d{6}-[0-9a-f]{4}$")
 
 
 def new_session_id() -> str:

@@ -1,0 +1,268 @@
+// The studio page: classes as cards, hold-to-record from the webcam, uploads,
+// training with progress, a live preview running the model on this page, exports.
+// The server's project folder is the truth; this page re-reads it after each change.
+
+import { loadModel, classify } from "/web/pocketvision-onnx.js";
+
+const $ = (id) => document.getElementById(id);
+const RECORD_FPS = 8;
+let project = null, video = null, model = null, modelVersion = null;
+window.studio = { recorded: 0, previewLabel: null, previewConfidence: 0 };
+
+async function api(path, options = {}) {
+  const response = await fetch(path, options);
+  const body = response.headers.get("content-type")?.includes("json") ? await response.json() : {};
+  if (!response.ok) {
+    const detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail ?? "");
+    throw new Error(body.error || detail || `${response.status} ${response.statusText}`);
+  }
+  return body;
+}
+
+function notice(text) {
+  $("notice").textContent = text || "";
+  $("notice").hidden = !text;
+}
+
+async function refresh() {
+  project = await api("/api/project");
+  $("where").textContent = project.root;
+  renderClasses();
+  renderModel();
+  renderFormats();
+}
+
+// ---- classes ----------------------------------------------------------------------
+function el(tag, props = {}, ...children) {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children);
+  return node;
+}
+
+function renderClasses() {
+  const list = $("classes");
+  list.replaceChildren(...project.classes.map(classCard));
+  if (!project.classes.length) {
+    list.append(el("div", { className: "card muted" }, "No classes yet: add one below."));
+  }
+}
+
+function classCard(c) {
+  const title = el("h3", { title: "Click to rename" }, c.name);
+  title.onclick = () => rename(c.name);
+  const remove = el("button", { title: `Delete class ${c.name} and its images` }, "Delete");
+  remove.onclick = () => deleteClass(c);
+  const thumbs = el("div", { className: "thumbs" });
+  const shown = c.samples.slice(-48).reverse();
+  thumbs.append(...(shown.length ? shown.map((file) => thumb(c.name, file))
+    : [el("div", { className: "empty" }, "No images yet")]));
+  const record = el("button", { className: "record" }, "● Hold to record");
+  record.dataset.class = c.name;
+  holdToRecord(record, c.name);
+  const upload = el("input", { type: "file", multiple: true, accept: "image/*,video/*", hidden: true });
+  upload.onchange = () => uploadFiles(c.name, upload.files);
+  const pick = el("button", {}, "Upload images or video");
+  pick.onclick = () => upload.click();
+  const card = el("div", { className: "card class-card" },
+    el("header", {}, title, el("span", { className: "count" }, `${c.samples.length} images`),
+      el("span", { className: "spacer" }), remove),
+    thumbs, el("div", { className: "actions" }, record, pick, upload));
+  card.dataset.class = c.name;
+  return card;
+}
+
+function thumb(name, file) {
+  const remove = el("button", { title: "Delete this image" }, "×");
+  remove.onclick = async () => { await api(`/samples/${enc(name)}/${enc(file)}`, { method: "DELETE" }); refresh(); };
+  return el("div", { className: "thumb" }, el("img", { src: `/samples/${enc(name)}/${enc(file)}`, loading: "lazy", alt: "" }), remove);
+}
+
+const enc = encodeURIComponent;
+
+async function rename(name) {
+  const next = prompt(`Rename class “${name}” to:`, name);
+  if (!next || next === name) return;
+  await act(() => api(`/api/classes/${enc(name)}/rename`, json({ name: next })));
+}
+
+async function deleteClass(c) {
+  if (!confirm(`Delete class “${c.name}” and its ${c.samples.length} images?`)) return;
+  await act(() => api(`/api/classes/${enc(c.name)}`, { method: "DELETE" }));
+}
+
+function json(body) {
+  return { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
+}
+
+async function act(change) {
+  try { notice(""); await change(); } catch (error) { notice(error.message); }
+  await refresh();
+}
+
+$("add-class").onsubmit = (event) => {
+  event.preventDefault();
+  const name = $("new-class").value.trim();
+  if (!name) return;
+  $("new-class").value = "";
+  act(() => api("/api/classes", json({ name })));
+};
+
+async function uploadFiles(name, files) {
+  const form = new FormData();
+  for (const file of files) form.append("files", file);
+  await act(() => api(`/api/classes/${enc(name)}/upload`, { method: "POST", body: form }));
+}
+
+// ---- hold to record -------------------------------------------------------------------
+function sessionId() {
+  const d = new Date(), p = (n) => String(n).padStart(2, "0");
+  const stamp = `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}T${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+  return `${stamp}-${Math.floor(Math.random() * 65536).toString(16).padStart(4, "0")}`;
+}
+
+function holdToRecord(button, name) {
+  let timer = null, session = null, index = 0, pending = [];
+  const grab = () => {
+    if (!video || !video.videoWidth) return;
+    const canvas = el("canvas", { width: video.videoWidth, height: video.videoHeight });
+    canvas.getContext("2d").drawImage(video, 0, 0);
+    const i = index++;
+    pending.push(new Promise((resolve) => canvas.toBlob(async (blob) => {
+      try {
+        await api(`/api/classes/${enc(name)}/frames?session=${session}&index=${i}`,
+          { method: "POST", headers: { "content-type": "image/jpeg" }, body: blob });
+        window.studio.recorded += 1;
+      } catch (error) { notice(error.message); }
+      resolve();
+    }, "image/jpeg", 0.92)));
+  };
+  const start = (event) => {
+    event.preventDefault();
+    if (timer || !video) { if (!video) notice("No camera: upload images instead."); return; }
+    session = sessionId(); index = 0; pending = [];
+    button.classList.add("on"); button.textContent = "● Recording…";
+    grab();
+    timer = setInterval(grab, 1000 / RECORD_FPS);
+  };
+  const stop = async () => {
+    if (!timer) return;
+    clearInterval(timer); timer = null;
+    button.classList.remove("on"); button.textContent = "● Hold to record";
+    await Promise.all(pending);
+    refresh();
+  };
+  button.addEventListener("pointerdown", start);
+  button.addEventListener("pointerup", stop);
+  button.addEventListener("pointerleave", stop);
+}
+
+// ---- train, jobs ----------------------------------------------------------------------
+$("train").onclick = async () => {
+  try { notice(""); await api("/api/train", { method: "POST" }); } catch (error) { notice(error.message); return; }
+  follow("train");
+};
+
+async function follow(kind) {
+  const bar = $(`${kind}-progress`), status = $(`${kind}-status`);
+  bar.hidden = false;
+  $("train").disabled = $("export").disabled = true;
+  for (;;) {
+    const job = await api("/api/job");
+    const share = job.total ? job.done / job.total : 0;
+    bar.firstElementChild.style.width = `${(100 * share).toFixed(0)}%`;
+    status.textContent = job.total ? `${job.phase}: ${job.done} / ${job.total}` : job.phase;
+    if (job.state !== "running") {
+      bar.hidden = true;
+      $("train").disabled = $("export").disabled = false;
+      if (job.state === "failed") { status.textContent = ""; notice(job.message); }
+      if (job.state === "done" && kind === "export") renderReport(job.result);
+      await refresh();
+      return job;
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+function renderModel() {
+  const m = project.model;
+  if (!m) return;
+  $("train-status").textContent = `Model: ${m.labels.join(", ")} · validation accuracy ` +
+    `${m.accuracy == null ? "n/a" : (100 * m.accuracy).toFixed(1) + " %"} on ${m.val_images} images ` +
+    `(${m.train_images} for training)`;
+  $("train").textContent = "Train again";
+  $("export-card").hidden = false;
+  if (modelVersion !== m.version) startPreview(m.version);
+}
+
+// ---- live preview ---------------------------------------------------------------------
+async function startPreview(version) {
+  modelVersion = version;
+  ort.env.wasm.wasmPaths = new URL("/web/vendor/onnxruntime-web/", location.href).href;
+  model = await loadModel(`/model.onnx?v=${version}`);
+  $("preview-card").hidden = false;
+  $("preview-bars").replaceChildren(...model.contract.labels.map((l) => el("div", { className: "bar-row" },
+    el("span", {}, l), el("div", { className: "bar-track" }, el("div", { className: "bar-fill" })), el("span", { className: "p" }, "0%"))));
+  if (video && !startPreview.running) {
+    startPreview.running = true;
+    let frames = 0, windowStart = performance.now();
+    const onFrame = async (now) => {
+      const result = await classify(model, video);
+      const p = result.probabilities, best = p.indexOf(Math.max(...p));
+      window.studio.previewLabel = result.label; window.studio.previewConfidence = p[best];
+      $("preview-label").textContent = `${result.label} · ${(100 * p[best]).toFixed(0)} %`;
+      [...$("preview-bars").children].forEach((row, i) => {
+        row.classList.toggle("active", i === best);
+        row.querySelector(".bar-fill").style.width = `${(100 * p[i]).toFixed(0)}%`;
+        row.querySelector(".p").textContent = `${(100 * p[i]).toFixed(0)}%`;
+      });
+      frames += 1;
+      if (now - windowStart > 1000) {
+        $("preview-fps").textContent = ((frames * 1000) / (now - windowStart)).toFixed(0);
+        $("preview-ms").textContent = result.ms.toFixed(0);
+        frames = 0; windowStart = now;
+      }
+      video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  }
+}
+
+// ---- export ------------------------------------------------------------------------------
+function renderFormats() {
+  if ($("formats").childElementCount) return;
+  $("formats").replaceChildren(...project.formats.map((f) => {
+    const box = el("input", { type: "checkbox", value: f.name, checked: f.name === "onnx", disabled: !!f.missing });
+    return el("label", { className: f.missing ? "off" : "", title: f.missing || "" }, box, ` ${f.name} — ${f.description}`,
+      f.missing ? el("span", { className: "muted" }, ` (${f.missing})`) : "");
+  }));
+}
+
+$("export").onclick = async () => {
+  const formats = [...$("formats").querySelectorAll("input:checked")].map((b) => b.value);
+  try { notice(""); await api("/api/export", json({ formats })); } catch (error) { notice(error.message); return; }
+  follow("export");
+};
+
+function renderReport(result) {
+  $("export-status").textContent = `Verified on ${result.image_source}.`;
+  $("report").replaceChildren(...result.exports.map((e) => el("tr", {},
+    el("td", {}, e.file ? el("a", { href: `/exports/${enc(e.file)}`, download: "" }, e.file) : e.format),
+    el("td", {}, e.ran ? `${(100 * e.top1_agreement).toFixed(0)} % same answers` : (e.why_not_ran || "not run")),
+    el("td", {}, e.bytes ? `${(e.bytes / 1e6).toFixed(1)} MB` : ""))));
+}
+
+// ---- start -------------------------------------------------------------------------------
+async function startCamera() {
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
+    video = $("camera");
+    video.srcObject = stream;
+    await video.play();
+    $("camera-status").textContent = "Camera on. Hold “Record” on a class to capture.";
+  } catch (error) {
+    $("camera-status").textContent = `No camera (${error.name}). You can still upload images.`;
+  }
+}
+
+await startCamera();
+await refresh().catch((error) => { console.error(error); notice(error.message); });

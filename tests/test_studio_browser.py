@@ -1,0 +1,87 @@
+"""The studio in headless Chromium with a fake camera, end to end: create classes,
+hold to record a burst (files appear on disk under one session), upload images,
+train with progress, watch the live preview follow the camera, export and download,
+and no request leaves 127.0.0.1."""
+
+from __future__ import annotations
+
+import pytest
+
+from browser import browser_available, chromium_page
+from live_helpers import camera_frame, running, write_y4m
+
+pytestmark = pytest.mark.skipif(not browser_available(),
+                                reason="needs Debian's chromium and playwright (.ci/run installs both)")
+pytest.importorskip("fastapi")
+
+
+def test_collect_train_preview_export(fashion3, tmp_path, artifacts):
+    from pocketvision.data.grouping import session_of
+    from pocketvision.live.studio import studio_app
+
+    sneakers = sorted((fashion3 / "val" / "sneaker").iterdir())[:5]
+    trousers = sorted((fashion3 / "val" / "trouser").iterdir())[:5]
+    # 3 s of sneakers, then 3 s of trousers, looped by Chromium's fake camera
+    frames = [camera_frame(p) for p in sneakers for _ in range(9)]
+    frames += [camera_frame(p) for p in trousers for _ in range(9)]
+    camera = write_y4m(tmp_path / "camera.y4m", frames)
+    project = tmp_path / "project"
+    with running(studio_app(project)) as url, \
+            chromium_page([f"--use-file-for-fake-video-capture={camera}"]) as page:
+        page.on("dialog", lambda dialog: dialog.accept())
+        page.goto(url)
+        for name in ("up", "down", "scratch"):
+            page.fill("#new-class", name)
+            page.click("#add-class button")
+            page.wait_for_selector(f'.class-card[data-class="{name}"]')
+        assert sorted(p.name for p in (project / "samples").iterdir()) == ["down", "scratch", "up"]
+
+        # hold to record: press, wait, release
+        page.wait_for_function("document.getElementById('camera').videoWidth > 0")
+        record = page.locator('button.record[data-class="scratch"]')
+        record.dispatch_event("pointerdown")
+        page.wait_for_timeout(1200)
+        record.dispatch_event("pointerup")
+        page.wait_for_function("window.studio.recorded >= 5")
+        recorded = sorted((project / "samples" / "scratch").glob("*.jpg"))
+        assert len(recorded) >= 5
+        assert len({session_of(p.stem) for p in recorded}) == 1 and session_of(recorded[0].stem)
+
+        # delete the scratch class through the page; the others get uploads
+        page.locator('.class-card[data-class="scratch"] header button').click()
+        page.wait_for_selector('.class-card[data-class="scratch"]', state="detached")
+        assert not (project / "samples" / "scratch").exists()
+        for name, label in (("up", "sneaker"), ("down", "trouser")):
+            files = [str(p) for p in sorted((fashion3 / "train" / label).iterdir())[:20]]
+            page.locator(f'.class-card[data-class="{name}"] input[type=file]').set_input_files(files)
+            page.wait_for_function(
+                f"document.querySelector('.class-card[data-class=\"{name}\"] .count').textContent.startsWith('20 ')")
+
+        # a bad upload: a clear message, nothing saved
+        bad = tmp_path / "notes.png"
+        bad.write_text("not an image")
+        page.locator('.class-card[data-class="up"] input[type=file]').set_input_files(str(bad))
+        page.wait_for_selector("#notice:not([hidden])")
+        assert "not an image" in page.inner_text("#notice")
+        assert len(list((project / "samples" / "up").glob("*.jpg"))) == 20
+
+        page.click("#train")
+        page.wait_for_selector("#preview-card:not([hidden])", timeout=180_000)
+        assert (project / "models" / "model.pvb").exists()
+        assert "validation accuracy" in page.inner_text("#train-status")
+
+        # the live preview follows the fake camera from sneakers (up) to trousers (down)
+        page.wait_for_function("window.studio.previewLabel === 'up'", timeout=30_000)
+        page.wait_for_function("window.studio.previewLabel === 'down'", timeout=30_000)
+        page.screenshot(path=str(artifacts / "studio.png"), full_page=True)
+
+        page.click("#export")
+        page.wait_for_selector("#report a", timeout=180_000)
+        link = page.locator("#report a").first
+        assert link.inner_text() == "model.onnx"
+        with page.expect_download() as download:
+            link.click()
+        assert download.value.suggested_filename == "model.onnx"
+        page.screenshot(path=str(artifacts / "studio-exported.png"), full_page=True)
+        assert page.outside_requests == []
+    assert (project / "models" / "exports" / "report.json").exists()
