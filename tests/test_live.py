@@ -141,3 +141,16 @@ def test_game_maps_up_down_by_default_and_checks_maps():
         game_actions(["cat", "dog"], [])
     with pytest.raises(PocketVisionError, match="jump and duck"):
         game_actions(["cat", "dog"], ["cat=fly"])
+
+
+def test_https_certificate_is_made_once_and_loads(tmp_path, monkeypatch):
+    """--https: a self-signed certificate Python's ssl (and so uvicorn) accepts."""
+    import ssl
+
+    from pocketvision.live.server import self_signed_certificate
+
+    monkeypatch.setenv("POCKETVISION_CACHE_DIR", str(tmp_path))
+    cert, key = self_signed_certificate()
+    ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    assert self_signed_certificate() == (cert, key)
+    assert Path(cert).read_bytes() == Path(self_signed_certificate()[0]).read_bytes()

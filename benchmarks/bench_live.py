@@ -1,0 +1,126 @@
+"""Live benchmarks: `control` and the game page, on this machine.
+
+    python benchmarks/bench_live.py
+
+Model: EfficientNet-Lite0 bundle trained on Fashion-MNIST t-shirt / trouser /
+sneaker (30 training images each); t-shirt plays the no-action class, sneaker = tap
+space, trouser = hold Down. Clips are 640x480 at 15 fps, each picture held for 3
+frames, built from images the model never saw (offset 2000 of the training file).
+
+1. `control` on a 60-second clip of the no-action class: spurious events (goal 0)
+   and frames per second through the whole loop (decode, classify, smooth).
+2. `control` on a gesture clip (none, sneaker, none, trouser, ... x 10): events,
+   and latency from a frame arriving (read from the source) to its key event being
+   sent (goal at most 100 ms), and fps (goal at least 15).
+3. The game page in headless Chromium with a fake camera playing the gesture clip
+   for 20 s: camera fps as the page measures it and model time per frame.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from common import OUT  # noqa: E402
+from live_helpers import camera_frame, running, write_video, write_y4m  # noqa: E402
+
+from pocketvision.data.fashion_mnist import write_few_shot  # noqa: E402
+
+CLASSES = ["t-shirt", "trouser", "sneaker"]
+MAPS = ["sneaker=space", "trouser=Down:hold"]
+
+
+def model() -> Path:
+    from pocketvision.config import TrainConfig
+    from pocketvision.training import train
+
+    data = OUT / "data" / "live-3x30"
+    if not data.exists():
+        write_few_shot(data, CLASSES, 30)
+    bundle = OUT / "live-3x30.pvb"
+    if not bundle.exists():
+        train(data, bundle, TrainConfig())
+    return bundle
+
+
+def unseen(label: str, count: int) -> list[Path]:
+    folder = OUT / "data" / f"live-unseen-{count}"
+    if not (folder / label).exists():
+        write_few_shot(folder, [label], count, offset=2000)
+    return sorted((folder / label).iterdir())
+
+
+def held(paths: list[Path], frames_each: int = 3) -> list:
+    return [camera_frame(p) for p in paths for _ in range(frames_each)]
+
+
+def run(bundle: Path, clip: Path):
+    from pocketvision.live.control import run_control
+    from pocketvision.live.keys import DryRunSink
+
+    events = io.StringIO()
+    stats = run_control(bundle, MAPS, DryRunSink(True, events), str(clip))
+    return stats, [json.loads(line) for line in events.getvalue().splitlines()]
+
+
+def main() -> None:
+    bundle = model()
+    folder = Path(tempfile.mkdtemp(prefix="bench-live-"))
+    quiet = write_video(folder / "none-60s.avi", held(unseen("t-shirt", 300)))
+    stats, events = run(bundle, quiet)
+    quiet_result = {"frames": stats.frames, "seconds_of_video": stats.frames / 15,
+                    "spurious_events": len(events), "fps": stats.summary()["fps"]}
+
+    shirts, trousers, sneakers = (unseen(c, 60) for c in ("t-shirt", "trouser", "sneaker"))
+    gesture_frames = []
+    for k in range(10):
+        gesture_frames += held(shirts[6 * k: 6 * k + 6], 2) + held(sneakers[6 * k: 6 * k + 6], 2)
+        gesture_frames += held(shirts[6 * k: 6 * k + 6][::-1], 2) + held(trousers[6 * k: 6 * k + 6], 2)
+    gestures = write_video(folder / "gestures.avi", gesture_frames)
+    stats, events = run(bundle, gestures)
+    summary = stats.summary()
+    taps = sum(e["action"] == "tap" for e in events)
+    downs = sum(e["action"] == "down" for e in events)
+    gesture_result = {"frames": stats.frames, "gestures_shown": {"sneaker": 10, "trouser": 10},
+                      "taps": taps, "holds": downs, "events": len(events), "fps": summary["fps"],
+                      "latency_ms_median": summary["latency_ms_median"],
+                      "latency_ms_max": summary["latency_ms_max"]}
+
+    camera = write_y4m(folder / "camera.y4m", gesture_frames[:480])
+    page_result = game_page(bundle, camera)
+    result = {"control_none_clip": quiet_result, "control_gestures": gesture_result,
+              "game_page": page_result}
+    (OUT / "bench_live.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+def game_page(bundle: Path, camera: Path) -> dict:
+    from browser import chromium_page
+
+    from pocketvision.live.server import game_app
+
+    samples = {"fps": [], "ms": []}
+    with running(game_app(bundle, ["sneaker=jump", "trouser=duck"])) as url, \
+            chromium_page([f"--use-file-for-fake-video-capture={camera}"]) as page:
+        page.goto(url)
+        page.wait_for_function("window.gameState.cameraReady && window.gameState.fps > 0",
+                               timeout=120_000)
+        for _ in range(20):
+            page.wait_for_timeout(1000)
+            state = page.evaluate("window.gameState")
+            samples["fps"].append(state["fps"])
+            samples["ms"].append(state["inferenceMs"])
+        final = page.evaluate("window.gameState")
+    return {"camera_fps_median": statistics.median(samples["fps"]),
+            "model_ms_median": statistics.median(samples["ms"]),
+            "jumps": final["jumps"], "ducks": final["ducks"], "seconds": 20}
+
+
+if __name__ == "__main__":
+    main()
