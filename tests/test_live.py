@@ -154,3 +154,44 @@ def test_https_certificate_is_made_once_and_loads(tmp_path, monkeypatch):
     ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
     assert self_signed_certificate() == (cert, key)
     assert Path(cert).read_bytes() == Path(self_signed_certificate()[0]).read_bytes()
+
+
+# ---- the studio's API (the browser test drives the page) ----------------------------
+
+def test_studio_api_guards_uploads_and_paths(fashion3, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from pocketvision.data.grouping import session_of
+    from pocketvision.live.studio import studio_app
+
+    project = tmp_path / "project"
+    client = TestClient(studio_app(project))
+    assert client.post("/api/classes", json={"name": "up"}).status_code == 200
+    assert client.post("/api/classes", json={"name": "../up"}).status_code == 400
+    samples = project / "samples" / "up"
+
+    broken = {"files": ("clip.mp4", b"definitely not a video", "video/mp4")}
+    answer = client.post("/api/classes/up/upload", files=broken)
+    assert answer.status_code == 400 and "not a video" in answer.json()["error"]
+    mixed = [("files", ("a.png", (fashion3 / "train" / "sneaker").iterdir().__next__().read_bytes(),
+                        "image/png")), ("files", ("b.png", b"not an image", "image/png"))]
+    answer = client.post("/api/classes/up/upload", files=mixed)
+    assert answer.status_code == 400 and "b.png is not an image" in answer.json()["error"]
+    assert not list(samples.glob("*.jpg"))  # nothing saved when any file is bad
+
+    clip = write_video(tmp_path / "clip.avi", [camera_frame(p) for p in images_of(fashion3, "sneaker", 10)])
+    answer = client.post("/api/classes/up/upload",
+                         files={"files": ("clip.avi", clip.read_bytes(), "video/x-msvideo")})
+    assert answer.status_code == 200
+    saved = answer.json()["saved"]
+    assert len(saved) == 2 and len({session_of(Path(n).stem) for n in saved}) == 1  # every 5th frame
+
+    jpeg = (samples / saved[0]).read_bytes()
+    assert client.post("/api/classes/up/frames?session=../../x&index=0", content=jpeg).status_code == 400
+    assert client.post("/api/classes/up/frames?session=20261122T070000-abcd&index=0",
+                       content=b"garbage").status_code == 400
+    ok = client.post("/api/classes/up/frames?session=20261122T070000-abcd&index=0", content=jpeg)
+    assert ok.json()["saved"] == "20261122T070000-abcd-0000.jpg"
+    assert client.get("/samples/up/..%2F..%2Fmodels%2Fmodel.pvb").status_code in (400, 404)
+    assert client.post("/api/classes/up/rename", json={"name": "up"}).status_code == 400
+    assert client.post("/api/train", headers={"origin": "http://elsewhere.example"}).status_code == 403
