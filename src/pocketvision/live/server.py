@@ -43,7 +43,11 @@ def base_app(title: str):
             if origin != expected:
                 return JSONResponse({"error": f"cross-origin request from {origin} refused"},
                                     status_code=403)
-        return await call_next(request)
+        response = await call_next(request)
+        # cross-origin isolation: lets onnxruntime-web use SharedArrayBuffer threads
+        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        response.headers["Cross-Origin-Embedder-Policy"] = "require-corp"
+        return response
 
     app.mount("/web", StaticFiles(directory=str(WEB)), name="web")
     return app

@@ -157,10 +157,20 @@ function showStatus(text, kind = "info") {
   box.textContent = text; box.className = `message ${kind}`; box.hidden = !text;
 }
 
+// Labels are folder names from the user's disk: build nodes, never HTML strings.
+function el(tag, props = {}, ...children) {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children);
+  return node;
+}
+
 function buildBars(labels) {
-  document.getElementById("bars").innerHTML = labels.map((l) =>
-    `<div class="bar-row" data-label="${l}"><span>${l}</span><div class="bar-track">` +
-    `<div class="bar-fill" style="width:0%"></div></div><span class="p">0%</span></div>`).join("");
+  document.getElementById("bars").replaceChildren(...labels.map((l) => {
+    const row = el("div", { className: "bar-row" }, el("span", {}, l),
+      el("div", { className: "bar-track" }, el("div", { className: "bar-fill" })), el("span", { className: "p" }, "0%"));
+    row.dataset.label = l;
+    return row;
+  }));
 }
 
 function showProbabilities(labels, probabilities, active) {
@@ -174,11 +184,12 @@ function showProbabilities(labels, probabilities, active) {
 
 async function start() {
   config = await (await fetch("/config.json")).json();
-  document.getElementById("help").innerHTML = Object.entries(config.actions)
-    .map(([label, a]) => `<span>Show <b>${label}</b> to ${a.key}</span>`).join("") +
-    "<span><kbd>Space</kbd> jump · <kbd>↓</kbd> duck</span>";
+  document.getElementById("help").replaceChildren(
+    ...Object.entries(config.actions).map(([label, a]) => el("span", {}, "Show ", el("b", {}, label), ` to ${a.key}`)),
+    el("span", {}, el("kbd", {}, "Space"), " jump · ", el("kbd", {}, "↓"), " duck"));
   ort.env.wasm.wasmPaths = new URL("/web/vendor/onnxruntime-web/", location.href).href;
-  const model = await loadModel(config.model);
+  const threads = Number(new URLSearchParams(location.search).get("threads")) || undefined;
+  const model = await loadModel(config.model, { threads });
   state.modelReady = true;
   buildBars(model.contract.labels);
   showStatus("Starting the camera…");
