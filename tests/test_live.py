@@ -94,7 +94,7 @@ def test_control_taps_once_per_gesture_and_holds(trained, fashion3, tmp_path):
     assert summary == [("sneaker", "tap", "space"), ("trouser", "down", "Down"),
                        ("trouser", "up", "Down")], events
     tap, down, up = events
-    assert 6 + 2 <= tap["frame"] <= 6 + 4  # fires on the 3rd confident frame (misclassifications allow one more)
+    assert 6 + 3 <= tap["frame"] <= 6 + 5  # fires on the 4th confident frame (a misread one allows one more)
     assert abs(tap["t"] - tap["frame"] / 15) < 1e-6  # video time
     assert down["frame"] < up["frame"]
     assert set(tap) == {"t", "frame", "label", "action", "key"}

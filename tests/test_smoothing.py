@@ -25,7 +25,7 @@ def probabilities(spec: str, labels: list[str]) -> dict[str, float]:
 
 def python_events(case: dict) -> list[list]:
     actions = {label: Action(**a) for label, a in case["actions"].items()}
-    smoother = Smoother(actions, SmoothingConfig(**case.get("config", {})))
+    smoother = Smoother(actions, SmoothingConfig(**{**TABLE["config"], **case.get("config", {})}))
     events = []
     for frame, spec in enumerate(case["frames"]):
         for e in smoother.update(frame / TABLE["fps"], frame, probabilities(spec, TABLE["labels"])):
@@ -42,7 +42,7 @@ NODE_RUNNER = """
 import { Smoother } from "%s";
 const table = JSON.parse(await (await import("node:fs/promises")).readFile("%s", "utf8"));
 const results = table.cases.map((c) => {
-  const smoother = new Smoother(c.actions, c.config ?? {});
+  const smoother = new Smoother(c.actions, { ...table.config, ...(c.config ?? {}) });
   const events = [];
   c.frames.forEach((spec, frame) => {
     const [label, p = "0.9"] = spec.split("@");

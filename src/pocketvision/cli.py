@@ -251,7 +251,7 @@ def control(
     source: str = typer.Option("0", help="Camera index or a video file."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the events instead of pressing keys."),
     threshold: float = typer.Option(0.7, help="Top-class probability a label needs."),
-    frames: int = typer.Option(3, help="Consecutive frames before a label fires."),
+    frames: int = typer.Option(4, help="Consecutive confident frames before a label fires."),
     cooldown: float = typer.Option(0.3, help="Seconds before the same tap can fire again."),
     release: float = typer.Option(0.5, help="Below this the active label lets go (hysteresis)."),
     as_json: bool = typer.Option(False, "--json", help="With --dry-run: one JSON object per event."),

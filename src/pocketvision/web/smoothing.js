@@ -2,7 +2,7 @@
 // for the game page. Both pass the same table: tests/smoothing_cases.json.
 // Read the Python module's docstring for the rules.
 
-export const DEFAULTS = { threshold: 0.7, release: 0.5, frames: 3, cooldown: 0.3 };
+export const DEFAULTS = { threshold: 0.7, release: 0.5, frames: 4, cooldown: 0.3 }; // as smoothing.py
 
 export class Smoother {
   constructor(actions, config = {}) {
