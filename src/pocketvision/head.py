@@ -15,13 +15,20 @@ from torch import nn
 
 def fit_linear_head(
     features: np.ndarray, targets: np.ndarray, num_classes: int,
-    weight_decay: float = 0.05, max_iterations: int = 200,
+    weight_decay: float = 0.05, max_iterations: int = 200, std_floor: float = 1.0,
 ) -> nn.Linear:
-    """Return a Linear(F, num_classes) fitted to ``features`` (N, F), ``targets`` (N,)."""
+    """Return a Linear(F, num_classes) fitted to ``features`` (N, F), ``targets`` (N,).
+
+    ``std_floor`` (times the median feature std) bounds how much standardization may
+    magnify a feature that barely varies in the training images: without it such
+    features get weights hundreds of times the typical one, which amplifies noise
+    (and int8 rounding in exports) on exactly the features that carry no signal.
+    """
     x = torch.from_numpy(np.asarray(features, np.float64))
     y = torch.from_numpy(np.asarray(targets, np.int64))
     mean = x.mean(dim=0)
-    std = x.std(dim=0, unbiased=False).clamp_min(1e-6)
+    std = x.std(dim=0, unbiased=False)
+    std = std.clamp_min(max(1e-6, std_floor * float(std.median())))
     x = (x - mean) / std  # (N, F), standardized so one penalty suits every backbone
     weight = torch.zeros(num_classes, x.shape[1], dtype=torch.float64, requires_grad=True)
     bias = torch.zeros(num_classes, dtype=torch.float64, requires_grad=True)

@@ -60,7 +60,7 @@ def train(data: Path | str, out: Path | str, config: TrainConfig = TrainConfig()
     labels = split.classes
     x_train, y_train = _training_features(backbone, split.train, labels, config, cache, stats)
     head = fit_linear_head(x_train, y_train, len(labels), config.weight_decay,
-                           config.max_iterations)
+                           config.max_iterations, config.std_floor)
     model = Classifier(backbone, head)
     if config.fine_tune:
         from pocketvision.finetune import fine_tune
