@@ -30,7 +30,9 @@ def prepare(path, contract):
     pixels = np.asarray(image, np.float32) * (contract["input"]["range"][1] / 255.0)
     if contract["input"]["layout"] == "NCHW":
         pixels = pixels.transpose(2, 0, 1)
-    return pixels[None]  # add the batch dimension
+    # contiguous: runtimes that take the buffer as is (ExecuTorch) would read a
+    # transposed view in the wrong order
+    return np.ascontiguousarray(pixels[None])  # add the batch dimension
 
 
 def run_onnx(model_path, image_path):
