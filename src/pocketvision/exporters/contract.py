@@ -16,9 +16,11 @@ import torch
 from torch import nn
 
 from pocketvision.bundle import Bundle
+from pocketvision.errors import ExportError
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "probabilities"
+CONTRACT_KEY = "pocketvision.contract"  # the metadata key, in every format that has keys
 
 
 class ExportGraph(nn.Module):
@@ -56,3 +58,10 @@ def contract(bundle: Bundle, export_format: str, precision: str = "fp32") -> dic
 
 def contract_json(bundle: Bundle, export_format: str, precision: str = "fp32") -> str:
     return json.dumps(contract(bundle, export_format, precision), sort_keys=True)
+
+
+def contract_from(metadata: dict, path) -> dict:
+    """The contract stored under CONTRACT_KEY in a file's metadata (key -> JSON text)."""
+    if CONTRACT_KEY not in metadata:
+        raise ExportError(f"{path}: no {CONTRACT_KEY} metadata; not a pocketvision export")
+    return json.loads(metadata[CONTRACT_KEY])

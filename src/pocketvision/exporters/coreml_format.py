@@ -23,11 +23,11 @@ from pathlib import Path
 import torch
 
 from pocketvision.errors import ExportError
-from pocketvision.exporters.contract import INPUT_NAME, ExportGraph, contract
+from pocketvision.exporters.contract import (
+    CONTRACT_KEY, INPUT_NAME, ExportGraph, contract, contract_from,
+)
 from pocketvision.exporters.registry import ExporterSpec, register_exporter
 from pocketvision.native_output import quiet_import, silenced
-
-CONTRACT_KEY = "pocketvision.contract"
 
 
 def export_coreml(bundle, path: Path, precision: str = "fp32", calibration=None) -> Path:
@@ -96,10 +96,7 @@ def inspect_coreml(path: Path) -> dict:
             spec = ct.models.MLModel(str(path), skip_model_load=True).get_spec()
     except Exception as error:
         raise ExportError(f"{path}: not a readable Core ML package ({str(error)[:120]})") from None
-    metadata = dict(spec.description.metadata.userDefined)
-    if CONTRACT_KEY not in metadata:
-        raise ExportError(f"{path}: no {CONTRACT_KEY} metadata; not a pocketvision export")
-    found = json.loads(metadata[CONTRACT_KEY])
+    found = contract_from(dict(spec.description.metadata.userDefined), path)
     found["labels"] = program_labels(spec)
     image = spec.description.input[0]
     found["input"]["name"] = image.name

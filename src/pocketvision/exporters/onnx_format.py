@@ -19,11 +19,12 @@ import torch
 
 from pocketvision.cache import write_atomically
 from pocketvision.errors import ExportError
-from pocketvision.exporters.contract import INPUT_NAME, OUTPUT_NAME, ExportGraph, contract_json
+from pocketvision.exporters.contract import (
+    CONTRACT_KEY, INPUT_NAME, OUTPUT_NAME, ExportGraph, contract_from, contract_json,
+)
 from pocketvision.exporters.registry import ExporterSpec, register_exporter
 
 OPSET = 20
-CONTRACT_KEY = "pocketvision.contract"
 # The pooled features and the trained head stay float in int8 exports: the head's
 # weights carry the folded feature standardization, whose per-feature scales span
 # orders of magnitude that one int8 scale per class cannot hold (agreement fell
@@ -95,18 +96,13 @@ def _quantize_int8(model, calibration: list):
 
 def inspect_onnx(path: Path) -> dict:
     """The contract from ``metadata_props``, with the input shape taken from the graph."""
-    import json
-
     import onnx
 
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as error:
         raise ExportError(f"{path}: not a readable ONNX file ({str(error)[:120]})") from None
-    metadata = {entry.key: entry.value for entry in model.metadata_props}
-    if CONTRACT_KEY not in metadata:
-        raise ExportError(f"{path}: no {CONTRACT_KEY} metadata; not a pocketvision export")
-    found = json.loads(metadata[CONTRACT_KEY])
+    found = contract_from({entry.key: entry.value for entry in model.metadata_props}, path)
     graph_input = model.graph.input[0]
     found["input"]["name"] = graph_input.name
     found["input"]["shape"] = [d.dim_value or d.dim_param for d in

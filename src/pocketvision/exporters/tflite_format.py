@@ -26,11 +26,10 @@ import torch
 
 from pocketvision.cache import write_atomically
 from pocketvision.errors import ExportError
-from pocketvision.exporters.contract import ExportGraph, contract
+from pocketvision.exporters.contract import CONTRACT_KEY, ExportGraph, contract, contract_from
 from pocketvision.exporters.registry import ExporterSpec, register_exporter
 from pocketvision.native_output import quiet_import, silenced
 
-CONTRACT_KEY = "pocketvision.contract"
 LABELS_FILE = "labels.txt"
 
 
@@ -109,13 +108,12 @@ def inspect_tflite(path: Path) -> dict:
     data = Path(path).read_bytes()
     try:
         model = schema.Model.GetRootAs(data, 0)
-        entries = {model.Metadata(k).Name().decode(): model.Metadata(k).Buffer()
-                   for k in range(model.MetadataLength())}
+        entries = [model.Metadata(k) for k in range(model.MetadataLength())]
+        metadata = {entry.Name().decode(): model.Buffers(entry.Buffer()).DataAsNumpy().tobytes()
+                    for entry in entries}
     except Exception as error:
         raise ExportError(f"{path}: not a readable TFLite file ({str(error)[:120]})") from None
-    if CONTRACT_KEY not in entries:
-        raise ExportError(f"{path}: no {CONTRACT_KEY} metadata; not a pocketvision export")
-    found = json.loads(model.Buffers(entries[CONTRACT_KEY]).DataAsNumpy().tobytes())
+    found = contract_from(metadata, path)
     with zipfile.ZipFile(io.BytesIO(data)) as packed:
         found["labels"] = packed.read(LABELS_FILE).decode().splitlines()
     return found
