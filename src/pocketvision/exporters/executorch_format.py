@@ -73,9 +73,13 @@ def load_program(path: Path):
 
 def inspect_pte(path: Path) -> dict:
     """The contract and labels from the program's constant methods."""
+    return program_contract(load_program(path), path)
+
+
+def program_contract(program, path: Path) -> dict:
+    """The contract and labels of a loaded program (the runner loads it only once)."""
     import json
 
-    program = load_program(path)
     if CONTRACT_METHOD not in program.method_names:
         raise ExportError(f"{path}: no {CONTRACT_METHOD} method; not a pocketvision export")
     found = json.loads(program.load_method(CONTRACT_METHOD).execute([])[0])

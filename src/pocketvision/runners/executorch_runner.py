@@ -14,13 +14,13 @@ from pocketvision.runners.registry import Runner, register_runner
 def load_pte(path: Path) -> Runner:
     from importlib.metadata import version
 
-    from pocketvision.exporters.executorch_format import inspect_pte, load_program
-
-    found = inspect_pte(path)
+    from pocketvision.exporters.executorch_format import load_program, program_contract
     from pocketvision.native_output import silenced
 
+    program = load_program(path)
+    found = program_contract(program, path)
     with silenced():  # XNNPACK's CPU probe logs to stderr when the method loads
-        forward = load_program(path).load_method("forward")
+        forward = program.load_method("forward")
 
     def run(image: np.ndarray) -> np.ndarray:
         return forward.execute([torch.from_numpy(image)])[0].numpy()[0]
