@@ -76,9 +76,9 @@ def _bench_artifact(path: Path, golden: Path, runs: int, warmup: int) -> dict:
     try:
         runner = load_runner(name, path)
     except RuntimeUnavailable as missing:
-        precision = exporter_for_file(path).inspect(path).get("precision", "fp32")
-        return {"format": name, "precision": precision, "path": str(path),
-                "runtime": missing.runtime, "latency_ms": None, "why_not_ran": str(missing)}
+        return {"format": name, "precision": missing.contract.get("precision", "fp32"),
+                "path": str(path), "runtime": missing.runtime, "latency_ms": None,
+                "why_not_ran": str(missing)}
     image = artifact_input(golden, runner.contract)
     return {"format": name, "precision": runner.contract.get("precision", "fp32"),
             "path": str(path), "runtime": runner.runtime,

@@ -131,11 +131,8 @@ def verify_artifact(bundle: Bundle, export_format: str, path: Path, images: Veri
     try:
         runner = load_runner(export_format, path)
     except RuntimeUnavailable as missing:
-        from pocketvision.exporters import get_exporter
-
-        precision = get_exporter(export_format).inspect(path).get("precision", "fp32")
-        return not_run_entry(export_format, precision, str(missing), path=path,
-                             runtime=missing.runtime)
+        return not_run_entry(export_format, missing.contract.get("precision", "fp32"),
+                             str(missing), path=path, runtime=missing.runtime)
     labels = runner.contract["labels"]
     agree, max_diff, latencies, ours_right, theirs_right, known = 0, 0.0, [], 0, 0, 0
     for image_path, truth in zip(images.paths, images.labels):

@@ -27,7 +27,8 @@ def load_coreml(path: Path) -> Runner:
     found = inspect_coreml(path)
     if platform.system() != "Darwin":
         raise RuntimeUnavailable(f"Core ML runs only on macOS/iOS, not on {platform.system()}; "
-                                 "the spec was checked instead", f"coremltools {ct.__version__}")
+                                 "the spec was checked instead", f"coremltools {ct.__version__}",
+                                 found)
     model = ct.models.MLModel(str(path))
     labels = found["labels"]
 

@@ -34,12 +34,13 @@ class RuntimeUnavailable(ExportError):
     """The format's runtime does not exist on this platform (Core ML on Linux).
 
     Attributes:
-        runtime: what would run it, e.g. "Core ML (macOS/iOS only)".
+        runtime: what would run it, e.g. "coremltools 9.0".
+        contract: the self-description read back from the file all the same.
     """
 
-    def __init__(self, reason: str, runtime: str):
+    def __init__(self, reason: str, runtime: str, contract: dict):
         super().__init__(reason)
-        self.runtime = runtime
+        self.runtime, self.contract = runtime, contract
 
 
 _REGISTRY: dict[str, Callable[[Path], Runner]] = {}
