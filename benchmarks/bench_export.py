@@ -78,11 +78,9 @@ def _calibrate_batchnorm(model, preprocessing) -> None:
 
 def calibration_images(bundle: Bundle) -> list[torch.Tensor]:
     from pocketvision.demo import sample_data_dir
-    from pocketvision.preprocessing import Preprocessing, load_tensor
+    from pocketvision.verify import export_inputs
 
-    raw = Preprocessing(resize=bundle.preprocessing.resize, crop=bundle.preprocessing.crop,
-                        mean=(0.0,) * 3, std=(1.0,) * 3)
-    return [load_tensor(p, raw)[None] for p in sorted(sample_data_dir().glob("*/*.png"))[::5]]
+    return export_inputs(bundle, sorted(sample_data_dir().glob("*/*.png"))[::5])
 
 
 def latency(backbones: list[str], runs: int, rounds: int) -> list[dict]:

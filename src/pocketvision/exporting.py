@@ -143,15 +143,14 @@ def _skipped(spec) -> dict:
 
 
 def _write_golden(bundle: Bundle, images: VerificationSet, out_dir: Path) -> dict:
-
     from pocketvision.images import load_rgb
-    from pocketvision.preprocessing import load_tensor, resize_and_crop
+    from pocketvision.preprocessing import resize_and_crop
 
     source = images.paths[0]
     cropped = resize_and_crop(load_rgb(source, at_least=bundle.preprocessing.resize),
                               bundle.preprocessing)
     cropped.save(out_dir / "golden.png")
-    probabilities = bundle.predict_tensors(load_tensor(source, bundle.preprocessing)[None])[0]
+    probabilities = images.references(bundle)[0]
     golden = {"image": "golden.png", "source": str(source),
               "note": "already resized and cropped: feed it as is, divided by 255",
               "probabilities": {label: float(p) for label, p in zip(bundle.labels, probabilities)}}

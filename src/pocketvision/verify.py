@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +34,17 @@ class VerificationSet:
     paths: list[Path]
     labels: list[str | None]
     source: str
+    _references: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def references(self, bundle: Bundle) -> np.ndarray:
+        """The trained model's probabilities (N, classes) for these images, computed
+        once per bundle however many exports are checked against them."""
+        if id(bundle) not in self._references:  # the bundle is kept, so its id stays its own
+            spec = bundle.preprocessing
+            probabilities = np.stack([bundle.predict_tensors(load_tensor(p, spec)[None])[0]
+                                      for p in self.paths])
+            self._references[id(bundle)] = (bundle, probabilities)
+        return self._references[id(bundle)][1]
 
 
 def verification_set(bundle: Bundle, verify_dir: Path | None = None) -> VerificationSet:
@@ -60,8 +71,6 @@ def calibration_inputs(bundle: Bundle, fallback: VerificationSet) -> tuple[list,
     export's accuracy never tuned it; if they are gone, the verification images,
     and the source string says so.
     """
-    import torch
-
     recorded = [Path(v["path"]) for v in bundle.meta.get("training_images", [])
                 if _unchanged(Path(v["path"]), v["sha256"])]
     paths, source = recorded, f"{len(recorded)} training images recorded in the bundle"
@@ -69,10 +78,17 @@ def calibration_inputs(bundle: Bundle, fallback: VerificationSet) -> tuple[list,
         paths, source = fallback.paths, f"the verification images ({fallback.source})"
     step = max(1, len(paths) // CALIBRATION_IMAGES)
     chosen = paths[::step][:CALIBRATION_IMAGES]
-    unnormalized = Preprocessing(resize=bundle.preprocessing.resize, crop=bundle.preprocessing.crop,
-                                 mean=(0.0,) * 3, std=(1.0,) * 3)
-    return ([torch.as_tensor(load_tensor(p, unnormalized))[None] for p in chosen],
-            f"{len(chosen)} of {source}")
+    return export_inputs(bundle, chosen), f"{len(chosen)} of {source}"
+
+
+def export_inputs(bundle: Bundle, paths: list[Path]) -> list:
+    """Tensors (1, 3, crop, crop) in 0..1: exactly what the bundle's exports are fed."""
+    import torch
+
+    from pocketvision.exporters.contract import contract
+
+    export_contract = contract(bundle, "calibration")
+    return [torch.from_numpy(artifact_input(p, export_contract)) for p in paths]
 
 
 def artifact_bytes(path: Path) -> int:
@@ -135,8 +151,7 @@ def verify_artifact(bundle: Bundle, export_format: str, path: Path, images: Veri
                              str(missing), path=path, runtime=missing.runtime)
     labels = runner.contract["labels"]
     agree, max_diff, latencies, ours_right, theirs_right, known = 0, 0.0, [], 0, 0, 0
-    for image_path, truth in zip(images.paths, images.labels):
-        reference = bundle.predict_tensors(load_tensor(image_path, bundle.preprocessing)[None])[0]
+    for image_path, truth, reference in zip(images.paths, images.labels, images.references(bundle)):
         prepared = artifact_input(image_path, runner.contract)
         started = time.perf_counter()
         theirs = np.asarray(runner.run(prepared), np.float64)
