@@ -209,14 +209,9 @@ def studio(
     https: bool = typer.Option(False, help="Serve https with a self-signed certificate (for a phone's camera)."),
 ):
     """The local web app: collect with the webcam, train, preview live, export."""
-    from pocketvision.live.server import serve
     from pocketvision.live.studio import studio_app
 
-    app = studio_app(project)
-    _warn_if_exposed(host)
-    scheme = "https" if https else "http"
-    typer.echo(f"pocketvision studio for {project} at {scheme}://{host}:{port}/  (Ctrl-C to stop)")
-    serve(app, host, port, https)
+    _serve(studio_app(project), f"pocketvision studio for {project}", host, port, https)
 
 
 @app.command()
@@ -281,21 +276,22 @@ def play(
     https: bool = typer.Option(False, help="Serve https with a self-signed certificate (phones need it for the camera)."),
 ):
     """The runner game in your browser, steered by your model through the webcam."""
-    from pocketvision.live.server import game_app, serve
+    from pocketvision.live.server import game_app
 
     if not model.exists():
         raise PocketVisionError(f"{model} does not exist")
-    app = game_app(model, mapping)
-    _warn_if_exposed(host)
-    scheme = "https" if https else "http"
-    typer.echo(f"runner game at {scheme}://{'127.0.0.1' if host == '127.0.0.1' else host}:{port}/  (Ctrl-C to stop)")
-    serve(app, host, port, https)
+    _serve(game_app(model, mapping), "runner game", host, port, https)
 
 
-def _warn_if_exposed(host: str) -> None:
+def _serve(app, what: str, host: str, port: int, https: bool) -> None:
+    """Say where the page is (warning when others can reach it), then serve it."""
+    from pocketvision.live.server import serve
+
     if host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo(f"warning: listening on {host}: anyone on your network can open this page",
                    err=True)
+    typer.echo(f"{what} at {'https' if https else 'http'}://{host}:{port}/  (Ctrl-C to stop)")
+    serve(app, host, port, https)
 
 
 @app.command()
