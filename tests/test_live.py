@@ -195,3 +195,12 @@ def test_studio_api_guards_uploads_and_paths(fashion3, tmp_path):
     assert client.get("/samples/up/..%2F..%2Fmodels%2Fmodel.pvb").status_code in (400, 404)
     assert client.post("/api/classes/up/rename", json={"name": "up"}).status_code == 400
     assert client.post("/api/train", headers={"origin": "http://elsewhere.example"}).status_code == 403
+
+
+def test_studio_without_the_live_extra_names_the_install_command(tmp_path):
+    code = ("import sys; sys.modules['fastapi'] = None; "
+            "from pocketvision.cli import main; sys.argv = ['pocketvision', 'studio', sys.argv[1]]; main()")
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "p")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "pip install 'pocketvision[live]'" in result.stderr and "Traceback" not in result.stderr

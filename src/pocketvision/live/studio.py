@@ -14,13 +14,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from fastapi import File, HTTPException, Request, UploadFile  # the [live] extra
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
-
 from pocketvision.errors import PocketVisionError
 from pocketvision.live.jobs import Job
 from pocketvision.live.project import Project
-from pocketvision.live.server import WEB, base_app, onnx_for
+from pocketvision.live.server import WEB, base_app, fastapi, onnx_for
+
+fastapi()  # without the [live] extra: the install command, not an ImportError traceback
+from fastapi import File, HTTPException, Request, UploadFile  # noqa: E402
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse  # noqa: E402
 
 MAX_FRAME_BYTES = 5 * 2**20
 MAX_UPLOAD_BYTES = 200 * 2**20
