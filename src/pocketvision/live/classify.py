@@ -23,15 +23,15 @@ def _bundle_classifier(path: Path):
     import torch
 
     from pocketvision.bundle import load_bundle
-    from pocketvision.preprocessing import resize_and_crop, to_tensor
+    from pocketvision.preprocessing import to_tensor
 
     bundle = load_bundle(path)
     spec = bundle.preprocessing
 
     def classify(rgb: np.ndarray) -> dict:
-        image = resize_and_crop(Image.fromarray(rgb), spec)
+        image = to_tensor(Image.fromarray(rgb), spec)  # resizes, crops and normalizes
         with torch.inference_mode():
-            probabilities = bundle.model(to_tensor(image, spec)[None]).softmax(-1)[0].numpy()
+            probabilities = bundle.model(image[None]).softmax(-1)[0].numpy()
         return dict(zip(bundle.labels, probabilities.tolist()))
 
     return classify, list(bundle.labels)
