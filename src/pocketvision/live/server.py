@@ -70,21 +70,18 @@ def onnx_for(bundle: Path) -> Path:
 def game_actions(labels: list[str], mappings: list[str]) -> dict[str, dict]:
     """label -> {action: jump|duck, mode}: from --map, else classes named up/down."""
     from pocketvision.errors import PocketVisionError
+    from pocketvision.live.control import parse_mapping
 
-    chosen = {}
     if not mappings:
         mappings = [m for m in ("up=jump", "down=duck") if m.split("=")[0] in labels]
-    for entry in mappings:
-        label, _, action = entry.partition("=")
-        if label not in labels:
-            raise PocketVisionError(f"--map {entry!r}: the model has no label {label!r} "
-                                    f"(it has: {', '.join(labels)})")
-        if action not in GAME_ACTIONS:
-            raise PocketVisionError(f"--map {entry!r}: the game's actions are jump and duck")
-        chosen[label] = {"key": action, "mode": "tap" if action == "jump" else "hold"}
-    if not chosen:
+    if not mappings:
         raise PocketVisionError("no class to play with: name classes up/down, or pass "
                                 "--map LABEL=jump --map LABEL=duck")
+    chosen = {}
+    for label, action in parse_mapping(mappings, labels).items():  # `control`'s --map rules
+        if action.key not in GAME_ACTIONS:
+            raise PocketVisionError(f"--map {label}={action.key}: the game's actions are jump and duck")
+        chosen[label] = {"key": action.key, "mode": "tap" if action.key == "jump" else "hold"}
     return chosen
 
 
