@@ -6,6 +6,7 @@
 
 import { loadModel, classify } from "/web/pocketvision-onnx.js";
 import { Smoother } from "/web/smoothing.js";
+import { el, probabilityBars } from "/web/ui.js";
 
 const canvas = document.getElementById("world");
 const draw = canvas.getContext("2d");
@@ -157,30 +158,6 @@ function showStatus(text, kind = "info") {
   box.textContent = text; box.className = `message ${kind}`; box.hidden = !text;
 }
 
-// Labels are folder names from the user's disk: build nodes, never HTML strings.
-function el(tag, props = {}, ...children) {
-  const node = Object.assign(document.createElement(tag), props);
-  node.append(...children);
-  return node;
-}
-
-function buildBars(labels) {
-  document.getElementById("bars").replaceChildren(...labels.map((l) => {
-    const row = el("div", { className: "bar-row" }, el("span", {}, l),
-      el("div", { className: "bar-track" }, el("div", { className: "bar-fill" })), el("span", { className: "p" }, "0%"));
-    row.dataset.label = l;
-    return row;
-  }));
-}
-
-function showProbabilities(labels, probabilities, active) {
-  labels.forEach((l, i) => {
-    const row = document.querySelector(`.bar-row[data-label="${CSS.escape(l)}"]`);
-    row.querySelector(".bar-fill").style.width = `${(100 * probabilities[i]).toFixed(0)}%`;
-    row.querySelector(".p").textContent = `${(100 * probabilities[i]).toFixed(0)}%`;
-    row.classList.toggle("active", l === active);
-  });
-}
 
 async function start() {
   config = await (await fetch("/config.json")).json();
@@ -191,7 +168,7 @@ async function start() {
   const threads = Number(new URLSearchParams(location.search).get("threads")) || undefined;
   const model = await loadModel(config.model, { threads });
   state.modelReady = true;
-  buildBars(model.contract.labels);
+  const showBars = probabilityBars(document.getElementById("bars"), model.contract.labels);
   showStatus("Starting the camera…");
   let video;
   try {
@@ -220,7 +197,7 @@ async function start() {
       if (event.key === "jump" && event.action === "tap") jump();
       if (event.key === "duck") duck(event.action === "down");
     }
-    showProbabilities(labels, result.probabilities, smoother.active);
+    showBars(result.probabilities, labels.indexOf(smoother.active));
     document.getElementById("label").textContent = `${state.label} ${(100 * state.confidence).toFixed(0)}%`;
     frames += 1;
     if (now - windowStart > 1000) {

@@ -3,10 +3,11 @@
 // The server's project folder is the truth; this page re-reads it after each change.
 
 import { loadModel, classify } from "/web/pocketvision-onnx.js";
+import { el, probabilityBars } from "/web/ui.js";
 
 const $ = (id) => document.getElementById(id);
 const RECORD_FPS = 8;
-let project = null, video = null, model = null, modelVersion = null;
+let project = null, video = null, model = null, modelVersion = null, showBars = null;
 window.studio = { recorded: 0, previewLabel: null, previewConfidence: 0 };
 
 async function api(path, options = {}) {
@@ -33,12 +34,6 @@ async function refresh() {
 }
 
 // ---- classes ----------------------------------------------------------------------
-function el(tag, props = {}, ...children) {
-  const node = Object.assign(document.createElement(tag), props);
-  node.append(...children);
-  return node;
-}
-
 function renderClasses() {
   const list = $("classes");
   list.replaceChildren(...project.classes.map(classCard));
@@ -200,8 +195,7 @@ async function startPreview(version) {
   ort.env.wasm.wasmPaths = new URL("/web/vendor/onnxruntime-web/", location.href).href;
   model = await loadModel(`/model.onnx?v=${version}`);
   $("preview-card").hidden = false;
-  $("preview-bars").replaceChildren(...model.contract.labels.map((l) => el("div", { className: "bar-row" },
-    el("span", {}, l), el("div", { className: "bar-track" }, el("div", { className: "bar-fill" })), el("span", { className: "p" }, "0%"))));
+  showBars = probabilityBars($("preview-bars"), model.contract.labels);
   if (video && !startPreview.running) {
     startPreview.running = true;
     let frames = 0, windowStart = performance.now();
@@ -210,11 +204,7 @@ async function startPreview(version) {
       const p = result.probabilities, best = p.indexOf(Math.max(...p));
       window.studio.previewLabel = result.label; window.studio.previewConfidence = p[best];
       $("preview-label").textContent = `${result.label} · ${(100 * p[best]).toFixed(0)} %`;
-      [...$("preview-bars").children].forEach((row, i) => {
-        row.classList.toggle("active", i === best);
-        row.querySelector(".bar-fill").style.width = `${(100 * p[i]).toFixed(0)}%`;
-        row.querySelector(".p").textContent = `${(100 * p[i]).toFixed(0)}%`;
-      });
+      showBars(p, best);
       frames += 1;
       if (now - windowStart > 1000) {
         $("preview-fps").textContent = ((frames * 1000) / (now - windowStart)).toFixed(0);
