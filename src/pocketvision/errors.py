@@ -45,3 +45,13 @@ class ExportError(PocketVisionError):
 
 class MissingExtraError(PocketVisionError):
     """An optional dependency is missing; the message names the extra to install."""
+
+    @classmethod
+    def needing(cls, need: str, extra: str) -> "MissingExtraError":
+        """``<need>; install it with "pip install 'pocketvision[<extra>]'"``."""
+        return cls(f'{need}; install it with "{install_command(extra)}"')
+
+
+def install_command(extra: str) -> str:
+    """The one way we spell how to install an optional part."""
+    return f"pip install 'pocketvision[{extra}]'"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pocketvision.bundle import Bundle, load_bundle
 from pocketvision.cache import write_atomically
-from pocketvision.errors import ExportError
+from pocketvision.errors import ExportError, install_command
 from pocketvision.exporters import export_artifact, get_exporter, list_exporters, missing_modules
 from pocketvision.exporters.registry import require
 from pocketvision.progress import progress_bar
@@ -139,7 +139,7 @@ def _choose(formats: list[str] | str):
 
 def _skipped(spec) -> dict:
     return not_run_entry(spec.name, "fp32", f"{', '.join(missing_modules(spec))} not installed: "
-                                            f"pip install 'pocketvision[{spec.extra}]'")
+                                            f"{install_command(spec.extra)}")
 
 
 def _write_golden(bundle: Bundle, images: VerificationSet, out_dir: Path) -> dict:

@@ -80,10 +80,7 @@ def require(spec: ExporterSpec) -> None:
     """Raise MissingExtraError naming the install command when a library is absent."""
     missing = missing_modules(spec)
     if missing:
-        raise MissingExtraError(
-            f"exporting {spec.name} needs {', '.join(missing)}; install it with "
-            f"\"pip install 'pocketvision[{spec.extra}]'\""
-        )
+        raise MissingExtraError.needing(f"exporting {spec.name} needs {', '.join(missing)}", spec.extra)
 
 
 def artifact_name(spec: ExporterSpec, precision: str = "fp32") -> str:

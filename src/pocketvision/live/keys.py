@@ -32,8 +32,7 @@ class KeyboardSink:
         try:
             from pynput.keyboard import Controller, Key
         except ImportError:
-            raise MissingExtraError("pressing keys needs pynput; install it with "
-                                    "\"pip install 'pocketvision[live]'\"") from None
+            raise MissingExtraError.needing("pressing keys needs pynput", "live") from None
         except Exception as error:  # no X display, no uinput access, ...
             raise PocketVisionError(f"cannot send key presses here ({error}); "
                                     "try --dry-run") from None

@@ -23,8 +23,7 @@ def fastapi():
     try:
         import fastapi as module
     except ImportError:
-        raise MissingExtraError("the studio and the game need FastAPI; install them with "
-                                "\"pip install 'pocketvision[live]'\"") from None
+        raise MissingExtraError.needing("the studio and the game need FastAPI", "live") from None
     return module
 
 

@@ -31,8 +31,7 @@ def _cv2():
     try:
         import cv2
     except ImportError:
-        raise MissingExtraError("reading cameras and videos needs OpenCV; install it with "
-                                "\"pip install 'pocketvision[live]'\"") from None
+        raise MissingExtraError.needing("reading cameras and videos needs OpenCV", "live") from None
     return cv2
 
 

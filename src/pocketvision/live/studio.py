@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from pocketvision.errors import PocketVisionError
+from pocketvision.errors import PocketVisionError, install_command
 from pocketvision.live.jobs import Job
 from pocketvision.live.project import Project
 from pocketvision.live.server import WEB, base_app, fastapi, onnx_for
@@ -184,7 +184,7 @@ def _formats() -> list[dict]:
     from pocketvision.exporters import list_exporters, missing_modules
 
     return [{"name": s.name, "description": s.description,
-             "missing": f"pip install 'pocketvision[{s.extra}]'" if missing_modules(s) else None}
+             "missing": install_command(s.extra) if missing_modules(s) else None}
             for s in list_exporters()]
 
 
