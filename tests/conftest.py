@@ -4,6 +4,8 @@ the real default backbone, an isolated feature cache, and no network."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,22 @@ os.environ["POCKETVISION_OFFLINE"] = "1"
 os.environ["POCKETVISION_NO_PROGRESS"] = "1"
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def run_cli(*args, cwd=None) -> subprocess.CompletedProcess:
+    """``pocketvision ARGS`` in a fresh interpreter, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "pocketvision.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def user_error(*args, cwd=None) -> str:
+    """Run a command that must fail as a user mistake: exit 2, one line, no traceback."""
+    result = run_cli(*args, cwd=cwd)
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
 
 
 @pytest.fixture(scope="session", autouse=True)

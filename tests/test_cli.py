@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 
-from conftest import save
-
-
-def run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "pocketvision.cli", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=600)
+from conftest import run_cli as run
+from conftest import save, user_error
 
 
 def run_json(*args, **kwargs):
@@ -84,16 +78,6 @@ def test_demo_runs_offline(tmp_path):
     assert (tmp_path / "demo" / "report" / "confusion_matrix.png").exists()
     human = run("demo", "--out", tmp_path / "demo2")
     assert "model.pvb" in human.stdout and "confusion_matrix.png" in human.stdout
-
-
-def user_error(*args, cwd=None):
-    """Run a command that must fail as a user mistake: exit 2, one line, no traceback."""
-    result = run(*args, cwd=cwd)
-    assert result.returncode == 2, (result.returncode, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    return lines[0]
 
 
 def test_error_missing_folder(tmp_path):

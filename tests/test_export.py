@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import run_cli, user_error
 from pocketvision.bundle import load_bundle
 from pocketvision.exporters import export_artifact, list_exporters
 from pocketvision.verify import verification_set, verify_artifact
@@ -130,14 +131,9 @@ def test_a_wrong_contract_fails_verification(bundle, exported, tmp_path):
     assert entry["top1_agreement"] < 0.9
 
 
-def cli(*args):
-    return subprocess.run([sys.executable, "-m", "pocketvision.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=600)
-
-
 def test_export_and_inspect_commands(trained, fashion3, tmp_path):
     out = tmp_path / "exports"
-    result = cli("export", trained.bundle, "--out", out, "--format", "onnx",
+    result = run_cli("export", trained.bundle, "--out", out, "--format", "onnx",
                  "--verify", fashion3 / "val", "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
@@ -150,31 +146,24 @@ def test_export_and_inspect_commands(trained, fashion3, tmp_path):
                                                "golden.png", "golden.json"}
     golden = json.loads((out / "golden.json").read_text())
     assert set(golden["probabilities"]) == set(trained.classes)
-    found = cli("inspect", out / "model.onnx", "--json")
+    found = run_cli("inspect", out / "model.onnx", "--json")
     assert found.returncode == 0, found.stderr
     document = json.loads(found.stdout)
     assert document["labels"] == trained.classes and document["preprocessing"]["mean"] is None
 
 
-def one_line_exit_2(result) -> str:
-    assert result.returncode == 2, (result.returncode, result.stderr)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
-    return lines[0]
-
-
 def test_export_bad_input(trained, tmp_path):
     corrupt = tmp_path / "corrupt.pvb"
     corrupt.write_bytes(b"\x00" * 100)
-    assert "not a pocketvision bundle" in one_line_exit_2(cli("export", corrupt, "--out", tmp_path / "a"))
-    assert "unknown export format 'tflight'" in one_line_exit_2(
-        cli("export", trained.bundle, "--out", tmp_path / "b", "--format", "tflight"))
+    assert "not a pocketvision bundle" in user_error("export", corrupt, "--out", tmp_path / "a")
+    assert "unknown export format 'tflight'" in user_error(
+        "export", trained.bundle, "--out", tmp_path / "b", "--format", "tflight")
     blocker = tmp_path / "file-not-folder"
     blocker.write_text("x")
-    assert "is a file" in one_line_exit_2(cli("export", trained.bundle, "--out", blocker))
+    assert "is a file" in user_error("export", trained.bundle, "--out", blocker)
     assert not (tmp_path / "a").exists() or not any((tmp_path / "a").iterdir())
     assert not (tmp_path / "b").exists() or not any((tmp_path / "b").iterdir())
-    assert "not an export" in one_line_exit_2(cli("inspect", trained.bundle))
+    assert "not an export" in user_error("inspect", trained.bundle)
 
 
 def test_all_skips_formats_whose_library_is_missing(monkeypatch):
@@ -221,7 +210,7 @@ def test_export_quantize_bench_and_imagenet_commands(trained, tmp_path):
     """export --quantize int8 writes both precisions; bench times them against eager;
     export --backbone writes the pretrained ImageNet classifier."""
     out = tmp_path / "exports"
-    result = cli("export", trained.bundle, "--out", out, "--format", "onnx,ptl",
+    result = run_cli("export", trained.bundle, "--out", out, "--format", "onnx,ptl",
                  "--quantize", "int8", "--json")
     assert result.returncode == 0, result.stderr
     entries = {(e["format"], e["precision"]): e for e in json.loads(result.stdout)["exports"]}
@@ -230,7 +219,7 @@ def test_export_quantize_bench_and_imagenet_commands(trained, tmp_path):
     assert not entries["ptl", "int8"]["ran"] and "no int8" in entries["ptl", "int8"]["why_not_ran"]
     assert "training images" in json.loads((out / "report.json").read_text())["calibration_source"]
 
-    timed = cli("bench", out, "--runs", "3", "--json")
+    timed = run_cli("bench", out, "--runs", "3", "--json")
     assert timed.returncode == 0, timed.stderr
     latencies = {(r["format"], r["precision"]): r["latency_ms"] for r in json.loads(timed.stdout)}
     assert set(latencies) == {("torch-eager", "fp32"), ("onnx", "fp32"), ("onnx", "int8"),
@@ -238,18 +227,17 @@ def test_export_quantize_bench_and_imagenet_commands(trained, tmp_path):
     assert all(ms > 0 for ms in latencies.values())
 
     imagenet = tmp_path / "imagenet"
-    result = cli("export", "--backbone", "efficientnet_lite0", "--out", imagenet,
+    result = run_cli("export", "--backbone", "efficientnet_lite0", "--out", imagenet,
                  "--format", "onnx", "--json")
     assert result.returncode == 0, result.stderr
     [entry] = json.loads(result.stdout)["exports"]
     assert entry["top1_agreement"] >= 0.99 and entry["accuracy"] is None
-    found = json.loads(cli("inspect", imagenet / "model.onnx", "--json").stdout)
+    found = json.loads(run_cli("inspect", imagenet / "model.onnx", "--json").stdout)
     assert len(found["labels"]) == 1000 and "tabby" in found["labels"][281]
 
 
 def test_export_rejects_an_unknown_precision(trained, tmp_path):
-    line = one_line_exit_2(cli("export", trained.bundle, "--out", tmp_path / "q",
-                               "--quantize", "int4"))
+    line = user_error("export", trained.bundle, "--out", tmp_path / "q", "--quantize", "int4")
     assert "unknown --quantize 'int4'" in line
     assert not (tmp_path / "q").exists()
 

@@ -10,14 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import run_cli
 from live_helpers import camera_frame, write_video
 
 cv2 = pytest.importorskip("cv2")
-
-
-def cli(*args):
-    return subprocess.run([sys.executable, "-m", "pocketvision.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=600)
 
 
 def images_of(fashion3: Path, label: str, count: int) -> list[Path]:
@@ -52,7 +48,7 @@ def test_collect_from_a_video_names_one_burst(fashion3, tmp_path):
 
     clip = write_video(tmp_path / "clip.avi",
                        [camera_frame(p) for p in images_of(fashion3, "sneaker", 10)])
-    result = cli("collect", tmp_path / "proj", "--class", "up", "--video", clip, "--every", "2",
+    result = run_cli("collect", tmp_path / "proj", "--class", "up", "--video", clip, "--every", "2",
                  "--json")
     assert result.returncode == 0, result.stderr
     saved = [Path(p) for p in json.loads(result.stdout)["saved"]]
@@ -66,9 +62,9 @@ def test_collect_bad_inputs_exit_2(tmp_path):
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"not a video at all")
     for args in (["--video", broken], ["--video", tmp_path / "missing.mp4"]):
-        result = cli("collect", tmp_path / "proj", "--class", "up", *args)
+        result = run_cli("collect", tmp_path / "proj", "--class", "up", *args)
         assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
-    result = cli("collect", tmp_path / "proj", "--class", "../escape", "--video", broken)
+    result = run_cli("collect", tmp_path / "proj", "--class", "../escape", "--video", broken)
     assert result.returncode == 2 and "not allowed" in result.stderr
     assert not list((tmp_path / "proj" / "samples").rglob("*.jpg"))
 
@@ -79,7 +75,7 @@ def dry_run_events(model, clip, *maps):
     args = ["control", model, "--source", clip, "--dry-run", "--json"]
     for entry in maps:
         args += ["--map", entry]
-    result = cli(*args)
+    result = run_cli(*args)
     assert result.returncode == 0, result.stderr
     return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
@@ -107,7 +103,7 @@ def test_control_fires_nothing_on_the_no_action_class(trained, fashion3, tmp_pat
 
 
 def test_control_rejects_a_map_the_model_cannot_fire(trained, tmp_path):
-    result = cli("control", trained.bundle, "--map", "jump=space", "--dry-run",
+    result = run_cli("control", trained.bundle, "--map", "jump=space", "--dry-run",
                  "--source", tmp_path / "none.mp4")
     assert result.returncode == 2 and "has no label 'jump'" in result.stderr
 
