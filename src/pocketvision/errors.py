@@ -11,8 +11,16 @@ with code 2. Anything else is a bug and exits 1 with a traceback.
     │   └── WeightsUnavailableError   pretrained weights cannot be found offline
     ├── BundleError           a file is not a pocketvision bundle, or is too new
     ├── ExportError           an export cannot be made (unknown format, failed conversion)
+    │   └── RuntimeUnavailable    the format's runtime does not exist on this platform
+    ├── LiveError             a camera, video, key or server problem in the live tools
     └── MissingExtraError     an optional dependency is not installed
 """
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from typing import Iterator
 
 
 class PocketVisionError(Exception):
@@ -43,6 +51,23 @@ class ExportError(PocketVisionError):
     """An export cannot be made as asked."""
 
 
+class RuntimeUnavailable(ExportError):
+    """The format's runtime does not exist on this platform (Core ML on Linux).
+
+    Attributes:
+        runtime: what would run it, e.g. "coremltools 9.0".
+        contract: the self-description read back from the file all the same.
+    """
+
+    def __init__(self, reason: str, runtime: str, contract: dict):
+        super().__init__(reason)
+        self.runtime, self.contract = runtime, contract
+
+
+class LiveError(PocketVisionError):
+    """A camera, video file, key name or local server problem in the live tools."""
+
+
 class MissingExtraError(PocketVisionError):
     """An optional dependency is missing; the message names the extra to install."""
 
@@ -50,6 +75,26 @@ class MissingExtraError(PocketVisionError):
     def needing(cls, need: str, extra: str) -> "MissingExtraError":
         """``<need>; install it with "pip install 'pocketvision[<extra>]'"``."""
         return cls(f'{need}; install it with "{install_command(extra)}"')
+
+
+@contextmanager
+def converter_errors(what: str, limit: int = 200) -> Iterator[None]:
+    """Turn whatever a converter or runtime library raises into one ExportError line:
+    ``<what> (<ExceptionType>: <first characters of its message>)``.
+
+    Their messages can be pages long and carry terminal colour codes (torch.export
+    does); the user needs the gist on one line. Our own errors pass through.
+    """
+    try:
+        yield
+    except PocketVisionError:
+        raise
+    except Exception as error:
+        detail = " ".join(_ANSI.sub("", str(error)).split())[:limit]
+        raise ExportError(f"{what} ({type(error).__name__}: {detail})") from None
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def install_command(extra: str) -> str:

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pocketvision.errors import PocketVisionError
+from pocketvision.errors import LiveError
 from pocketvision.live.classify import load_frame_classifier
 from pocketvision.live.smoothing import Action, SmoothingConfig, Smoother
 from pocketvision.live.sources import frames
@@ -21,17 +21,17 @@ def parse_mapping(entries: list[str], labels: list[str]) -> dict[str, Action]:
         label, sep, target = entry.partition("=")
         key, _, mode = target.partition(":")
         if not sep or not key:
-            raise PocketVisionError(f"--map {entry!r}: write LABEL=KEY or LABEL=KEY:hold")
+            raise LiveError(f"--map {entry!r}: write LABEL=KEY or LABEL=KEY:hold")
         if label not in labels:
-            raise PocketVisionError(f"--map {entry!r}: the model has no label {label!r} "
+            raise LiveError(f"--map {entry!r}: the model has no label {label!r} "
                                     f"(it has: {', '.join(labels)})")
         if label in QUIET_LABELS:
-            raise PocketVisionError(f"--map {entry!r}: {label!r} is the no-action class")
+            raise LiveError(f"--map {entry!r}: {label!r} is the no-action class")
         if mode not in ("", "tap", "hold"):
-            raise PocketVisionError(f"--map {entry!r}: mode must be tap or hold")
+            raise LiveError(f"--map {entry!r}: mode must be tap or hold")
         actions[label] = Action(key=key, mode=mode or "tap")
     if not actions:
-        raise PocketVisionError("give at least one --map LABEL=KEY")
+        raise LiveError("give at least one --map LABEL=KEY")
     return actions
 
 

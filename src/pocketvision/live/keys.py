@@ -6,7 +6,7 @@ import json
 import sys
 from typing import TextIO
 
-from pocketvision.errors import MissingExtraError, PocketVisionError
+from pocketvision.errors import LiveError, MissingExtraError
 from pocketvision.live.smoothing import Event
 
 
@@ -34,7 +34,7 @@ class KeyboardSink:
         except ImportError:
             raise MissingExtraError.needing("pressing keys needs pynput", "live") from None
         except Exception as error:  # no X display, no uinput access, ...
-            raise PocketVisionError(f"cannot send key presses here ({error}); "
+            raise LiveError(f"cannot send key presses here ({error}); "
                                     "try --dry-run") from None
         self.controller, self.special = Controller(), Key
 
@@ -44,7 +44,7 @@ class KeyboardSink:
             return special
         if len(name) == 1:
             return name
-        raise PocketVisionError(f"unknown key {name!r}: use a single character or a key name "
+        raise LiveError(f"unknown key {name!r}: use a single character or a key name "
                                 "such as space, up, down, left, right, enter")
 
     def send(self, event: Event) -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pocketvision.cache import write_atomically
-from pocketvision.errors import PocketVisionError
+from pocketvision.errors import LiveError
 
 CLASS_NAME = re.compile(r"^[\w][\w \-]{0,39}$")  # letters/digits/_ first; no dots or slashes
 SESSION_ID = re.compile(r"^\d{8}T\d{6}-[0-9a-f]{4}$")
@@ -64,12 +64,12 @@ class Project:
         """The folder of class ``name``; refuses names that could leave the project."""
         name = name.strip()
         if not CLASS_NAME.match(name):
-            raise PocketVisionError(
+            raise LiveError(
                 f"class name {name!r} is not allowed: use up to 40 letters, digits, spaces, "
                 "'-' or '_', starting with a letter or digit")
         folder = (self.samples / name).resolve()
         if folder.parent != self.samples:
-            raise PocketVisionError(f"class name {name!r} escapes the project folder")
+            raise LiveError(f"class name {name!r} escapes the project folder")
         return folder
 
     def add_class(self, name: str) -> Path:
@@ -80,9 +80,9 @@ class Project:
     def rename_class(self, old: str, new: str) -> Path:
         source, target = self.class_dir(old), self.class_dir(new)
         if not source.is_dir():
-            raise PocketVisionError(f"there is no class {old!r}")
+            raise LiveError(f"there is no class {old!r}")
         if target.exists():
-            raise PocketVisionError(f"class {new!r} already exists; pick another name")
+            raise LiveError(f"class {new!r} already exists; pick another name")
         source.rename(target)  # one rename: every sample moves with the folder
         return target
 
@@ -100,11 +100,11 @@ class Project:
         folder = self.class_dir(name)
         path = (folder / file_name).resolve()
         if path.parent != folder or not file_name.endswith(".jpg"):
-            raise PocketVisionError(f"{file_name!r} is not a sample of class {name!r}")
+            raise LiveError(f"{file_name!r} is not a sample of class {name!r}")
         return path
 
     def save_sample(self, name: str, jpeg: bytes, session: str, index: int) -> Path:
         """Write one captured frame as ``<session>-<index>.jpg``, atomically."""
         path = self.add_class(name) / f"{session}-{index:04d}.jpg"
-        write_atomically(path, jpeg)
+        write_atomically(path, jpeg, durable=True)
         return path

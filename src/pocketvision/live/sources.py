@@ -15,7 +15,7 @@ from typing import Iterator
 
 import numpy as np
 
-from pocketvision.errors import MissingExtraError, PocketVisionError
+from pocketvision.errors import LiveError, MissingExtraError
 from pocketvision.native_output import silenced
 
 
@@ -40,12 +40,12 @@ def frames(source: str | int, every: int = 1, limit: int | None = None) -> Itera
     cv2 = _cv2()
     is_camera = isinstance(source, int) or str(source).isdigit()
     if not is_camera and not Path(source).is_file():
-        raise PocketVisionError(f"{source}: no such video file (or pass a camera index like 0)")
+        raise LiveError(f"{source}: no such video file (or pass a camera index like 0)")
     with silenced():  # FFmpeg prints its own complaints about broken files
         capture = cv2.VideoCapture(int(source) if is_camera else str(source))
     if not capture.isOpened():
         what = f"camera {source}" if is_camera else f"video {source}"
-        raise PocketVisionError(f"cannot open {what}: "
+        raise LiveError(f"cannot open {what}: "
                                 + ("is a camera attached and free?" if is_camera else
                                    "not a video OpenCV can read"))
     fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
@@ -56,7 +56,7 @@ def frames(source: str | int, every: int = 1, limit: int | None = None) -> Itera
             arrived = time.perf_counter()
             if not ok:
                 if index == 0:
-                    raise PocketVisionError(f"{source}: no frames could be read (broken video?)")
+                    raise LiveError(f"{source}: no frames could be read (broken video?)")
                 return
             if index % every == 0:
                 t = arrived - started if is_camera else index / fps
