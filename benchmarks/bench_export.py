@@ -28,12 +28,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import FIRST_THREE, OUT, few_shot  # noqa: E402
 
-from pocketvision.benchmarking import _median_ms  # noqa: E402
+from pocketvision.exports.latency import _median_ms  # noqa: E402
 from pocketvision.bundle import Bundle  # noqa: E402
 from pocketvision.errors import WeightsUnavailableError  # noqa: E402
-from pocketvision.exporters import export_artifact, get_exporter  # noqa: E402
-from pocketvision.exporters.contract import ExportGraph  # noqa: E402
-from pocketvision.runners import load_runner  # noqa: E402
+from pocketvision.exports import export_artifact, get_format, load_runner  # noqa: E402
+from pocketvision.exports.contract import ExportGraph  # noqa: E402
 
 BACKBONES = ["efficientnet_lite0", "mobilenet_v3_large", "mobilenet_v3_small", "resnet50"]
 JOBS = [("onnx", "fp32"), ("onnx", "int8"), ("pte", "fp32"), ("pte", "int8"),
@@ -44,7 +43,7 @@ def classifier(name: str) -> tuple[Bundle, str]:
     """The ImageNet classifier; random weights + calibrated BN when offline."""
     from pocketvision.backbones import imagenet_categories
     from pocketvision.backbones.registry import Backbone, get_spec
-    from pocketvision.exporting import imagenet_bundle
+    from pocketvision.bundle import imagenet_bundle
     from pocketvision.model import Classifier
 
     try:
@@ -60,7 +59,7 @@ def classifier(name: str) -> tuple[Bundle, str]:
 
 
 def _calibrate_batchnorm(model, preprocessing) -> None:
-    from pocketvision.demo import sample_data_dir
+    from pocketvision.data.bundled import sample_data_dir
     from pocketvision.preprocessing import load_tensor
 
     images = torch.stack([load_tensor(p, preprocessing)
@@ -77,8 +76,8 @@ def _calibrate_batchnorm(model, preprocessing) -> None:
 
 
 def calibration_images(bundle: Bundle) -> list[torch.Tensor]:
-    from pocketvision.demo import sample_data_dir
-    from pocketvision.verify import export_inputs
+    from pocketvision.data.bundled import sample_data_dir
+    from pocketvision.exports.contract import export_inputs
 
     return export_inputs(bundle, sorted(sample_data_dir().glob("*/*.png"))[::5])
 
@@ -92,8 +91,8 @@ def latency(backbones: list[str], runs: int, rounds: int) -> list[dict]:
         calibration = calibration_images(bundle)
         runners = {}
         for fmt, precision in JOBS:
-            path = export_artifact(get_exporter(fmt), bundle, folder, precision, calibration)
-            runners[fmt, precision] = (load_runner(fmt, path), path.stat().st_size)
+            path = export_artifact(get_format(fmt), bundle, folder, precision, calibration)
+            runners[fmt, precision] = (load_runner(path), path.stat().st_size)
         graph = ExportGraph(bundle).eval()
         image = calibration[0]
         timings = {key: [] for key in [("torch-eager", "fp32"), *runners]}
@@ -116,7 +115,7 @@ def latency(backbones: list[str], runs: int, rounds: int) -> list[dict]:
 
 def int8_on_few_shot() -> list[dict]:
     from pocketvision.config import TrainConfig
-    from pocketvision.exporting import export
+    from pocketvision.exports.job import export
     from pocketvision.training import train
 
     data = few_shot("fashion-3x30", FIRST_THREE, 30, 50)
@@ -124,7 +123,7 @@ def int8_on_few_shot() -> list[dict]:
     train(data, bundle_path, TrainConfig())
     report = export(bundle_path, OUT / "fashion-3x30-exports", ["onnx", "pte", "tflite", "coreml"],
                     quantize=["int8", "fp16"])
-    return report["exports"]
+    return report.to_json()["exports"]
 
 
 def markdown(rows: list[dict], quantized: list[dict]) -> str:

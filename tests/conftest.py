@@ -54,7 +54,7 @@ SAMPLE_CLASSES = ["sneaker", "t-shirt", "trouser"]
 
 def sample_dir() -> Path:
     """The 3 x 50 Fashion-MNIST images shipped inside the package."""
-    from pocketvision.demo import sample_data_dir
+    from pocketvision.data.bundled import sample_data_dir
 
     return sample_data_dir()
 

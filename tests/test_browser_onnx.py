@@ -19,7 +19,7 @@ SNIPPET = Path(__file__).resolve().parent.parent / "docs" / "snippets" / "browse
 
 
 def test_onnx_export_gives_the_same_label_in_the_browser(trained, tmp_path, artifacts):
-    from pocketvision.exporting import export
+    from pocketvision.exports.job import export
 
     site = tmp_path / "site"
     report = export(trained.bundle, site, ["onnx"])
@@ -39,4 +39,4 @@ def test_onnx_export_gives_the_same_label_in_the_browser(trained, tmp_path, arti
     browser_probabilities = dict(zip(result["labels"], result["probabilities"]))
     # canvas resampling differs slightly from Pillow's; the answer must not
     assert abs(browser_probabilities[expected] - golden[expected]) < 0.05
-    assert report["exports"][0]["top1_agreement"] >= 0.99
+    assert report.exports[0].top1_agreement >= 0.99

@@ -13,11 +13,11 @@ import pytest
 
 from conftest import run_cli, user_error
 from pocketvision.bundle import load_bundle
-from pocketvision.exporters import export_artifact, list_exporters
-from pocketvision.verify import verification_set, verify_artifact
+from pocketvision.exports import export_artifact, list_formats
+from pocketvision.exports.verification import verification_set, verify_artifact
 
-FORMATS = [spec.name for spec in list_exporters()]
-INT8 = [spec.name for spec in list_exporters() if "int8" in spec.precisions]
+FORMATS = [spec.name for spec in list_formats()]
+INT8 = [spec.name for spec in list_formats() if "int8" in spec.precisions]
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def bundle(trained):
 
 @pytest.fixture(scope="module")
 def calibration(bundle):
-    from pocketvision.verify import calibration_inputs
+    from pocketvision.exports.verification import calibration_inputs
 
     inputs, source = calibration_inputs(bundle, verification_set(bundle))
     assert "training images recorded in the bundle" in source  # never the validation images
@@ -39,7 +39,7 @@ def exported(bundle, calibration, tmp_path_factory):
     """{(format, precision): path}: every format in fp32, and in int8 where it has one."""
     folder = tmp_path_factory.mktemp("exports")
     made = {}
-    for spec in list_exporters():
+    for spec in list_formats():
         for precision in ("fp32", "int8"):
             if precision in spec.precisions:
                 made[spec.name, precision] = export_artifact(spec, bundle, folder, precision,
@@ -55,7 +55,7 @@ def runs_here(name: str) -> bool:
 def test_export_gives_the_bundles_answers(bundle, exported, name):
     images = verification_set(bundle)
     assert len(images.paths) == 45 and "validation images recorded" in images.source
-    entry = verify_artifact(bundle, name, exported[name, "fp32"], images)
+    entry = verify_artifact(bundle, exported[name, "fp32"], images).to_json()
     assert entry["runtime"] and entry["bytes"] > 1_000_000
     if not runs_here(name):
         assert entry["ran"] is False and "only on macOS/iOS" in entry["why_not_ran"]
@@ -69,8 +69,8 @@ def test_export_gives_the_bundles_answers(bundle, exported, name):
 @pytest.mark.parametrize("name", INT8)
 def test_int8_export_is_small_and_keeps_the_answers(bundle, exported, name):
     images = verification_set(bundle)
-    fp32 = verify_artifact(bundle, name, exported[name, "fp32"], images)
-    int8 = verify_artifact(bundle, name, exported[name, "int8"], images)
+    fp32 = verify_artifact(bundle, exported[name, "fp32"], images).to_json()
+    int8 = verify_artifact(bundle, exported[name, "int8"], images).to_json()
     assert int8["precision"] == "int8"
     assert int8["bytes"] <= 0.32 * fp32["bytes"]
     if runs_here(name):
@@ -80,12 +80,12 @@ def test_int8_export_is_small_and_keeps_the_answers(bundle, exported, name):
 
 @pytest.mark.parametrize("name", FORMATS)
 def test_file_carries_labels_and_input_contract(bundle, exported, name):
-    from pocketvision.exporters import get_exporter
+    from pocketvision.exports import get_format
 
     for precision in ("fp32", "int8"):
         if (name, precision) not in exported:
             continue
-        found = get_exporter(name).inspect(exported[name, precision])
+        found = get_format(name).inspect(exported[name, precision])
         assert found["labels"] == bundle.labels and found["precision"] == precision
         layout = found["input"]["layout"]
         assert found["input"]["shape"] == ([1, 3, 224, 224] if layout == "NCHW" else [1, 224, 224, 3])
@@ -96,7 +96,7 @@ def test_file_carries_labels_and_input_contract(bundle, exported, name):
 
 def test_coreml_spec_is_an_image_classifier_with_labels(bundle, exported):
     """What an iOS app relies on, checked with coremltools (Core ML cannot run here)."""
-    from pocketvision.exporters.coreml_format import program_labels
+    from pocketvision.exports.coreml_format import program_labels
     from pocketvision.native_output import quiet_import
 
     ct = quiet_import("coremltools")
@@ -127,8 +127,8 @@ def test_a_wrong_contract_fails_verification(bundle, exported, tmp_path):
             entry.value = json.dumps(contract)
     tampered = tmp_path / "tampered.onnx"
     onnx.save(model, str(tampered))
-    entry = verify_artifact(bundle, "onnx", tampered, verification_set(bundle))
-    assert entry["top1_agreement"] < 0.9
+    entry = verify_artifact(bundle, tampered, verification_set(bundle))
+    assert entry.top1_agreement < 0.9
 
 
 def test_export_and_inspect_commands(trained, fashion3, tmp_path):
@@ -168,17 +168,17 @@ def test_export_bad_input(trained, tmp_path):
 
 def test_all_skips_formats_whose_library_is_missing(monkeypatch):
     from pocketvision.errors import MissingExtraError
-    from pocketvision.exporters import registry
-    from pocketvision.exporting import _choose
+    from pocketvision.exports import formats as registry
+    from pocketvision.exports.job import _choose
 
-    fake = registry.ExporterSpec(name="fake", suffix=".fake", description="needs a missing library",
-                                 modules=("no_such_module_here",), extra="fake",
-                                 export=None, inspect=None)
+    fake = registry.Format(name="fake", suffix=".fake", description="needs a missing library",
+                           modules=("no_such_module_here",), extra="fake",
+                           export=None, inspect=None, load=None)
     monkeypatch.setitem(registry._REGISTRY, "fake", fake)
     specs, skipped = _choose("all")
     assert "fake" not in [s.name for s in specs]
     [entry] = skipped
-    assert entry["ran"] is False and "pip install 'pocketvision[fake]'" in entry["why_not_ran"]
+    assert entry.ran is False and "pip install 'pocketvision[fake]'" in entry.why_not_ran
     with pytest.raises(MissingExtraError, match=r"pip install 'pocketvision\[fake\]'"):
         _choose(["fake"])
 

@@ -27,7 +27,7 @@ _EXPORTS = {
     "evaluate": "pocketvision.evaluation",
     "Evaluation": "pocketvision.evaluation",
     "predict": "pocketvision.prediction",
-    "export": "pocketvision.exporting",
+    "export": "pocketvision.exports.job",
     "predict_imagenet": "pocketvision.prediction",
     "create_backbone": "pocketvision.backbones",
     "list_backbones": "pocketvision.backbones",

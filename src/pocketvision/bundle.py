@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from pocketvision.backbones import create_backbone
+from pocketvision.cache import write_atomically
 from pocketvision.errors import BundleError
 from pocketvision.model import Classifier
 from pocketvision.preprocessing import Preprocessing, load_tensor
@@ -59,6 +60,19 @@ class Bundle:
         return self.predict_tensors(torch.stack(tensors))
 
 
+def imagenet_bundle(backbone_name: str, weights: Path | None = None) -> Bundle:
+    """A backbone's own pretrained ImageNet classifier (1,000 categories) as a bundle
+    in memory: what ``predict --backbone`` runs and ``export --backbone`` exports
+    (the model the tutorial exported)."""
+    from pocketvision.backbones import imagenet_categories
+
+    backbone = create_backbone(backbone_name, weights)
+    model = Classifier(backbone, backbone.imagenet_head).eval()
+    return Bundle(model=model, labels=imagenet_categories(), preprocessing=backbone.preprocessing,
+                  meta={"backbone": {"name": backbone_name}, "imagenet": True,
+                        "source": f"{backbone_name} ImageNet classifier"})
+
+
 def library_versions() -> dict:
     import PIL
     import safetensors
@@ -79,21 +93,15 @@ def save_bundle(path: Path, model: Classifier, labels: list[str], meta: dict) ->
     ``meta`` must hold at least ``backbone`` ({"name", "weights_hash"}); labels,
     preprocessing and versions are added here.
     """
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     path = check_bundle_target(Path(path))
     document = dict(meta, format=FORMAT, format_version=FORMAT_VERSION, labels=list(labels),
                     preprocessing=model.backbone.preprocessing.to_dict(),
                     versions=library_versions())
     tensors = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        save_file(tensors, str(temporary), metadata={"pocketvision": json.dumps(document)})
-        with open(temporary, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    data = save(tensors, metadata={"pocketvision": json.dumps(document)})
+    write_atomically(path, data, durable=True)
     return path
 
 

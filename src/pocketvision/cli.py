@@ -137,21 +137,23 @@ def export(
     as_json: bool = JSON_OPTION,
 ):
     """Export to phone/browser runtimes and verify each export in its real runtime."""
-    from pocketvision import exporting
+    from pocketvision.bundle import imagenet_bundle
+    from pocketvision.exports.job import export as run_export
+    from pocketvision.exports.job import sample_images
 
     formats = _comma_list(format)
     precisions = _comma_list(quantize)
     if backbone and bundle:
         raise PocketVisionError("give a bundle or --backbone, not both")
     if backbone:
-        report = exporting.export(exporting.imagenet_bundle(backbone, weights), out, formats,
-                                  quantize=precisions, images=exporting.sample_images())
+        report = run_export(imagenet_bundle(backbone, weights), out, formats,
+                            quantize=precisions, images=sample_images())
     elif bundle:
-        report = exporting.export(bundle, out, formats, verify, precisions)
+        report = run_export(bundle, out, formats, verify, precisions)
     else:
         raise PocketVisionError("give a bundle to export, or --backbone NAME for an ImageNet classifier")
     if as_json:
-        return _print_json(report)
+        return _print_json(report.to_json())
     from pocketvision.cli_text import print_export
 
     print_export(report, out)
@@ -168,11 +170,11 @@ def inspect(
     as_json: bool = JSON_OPTION,
 ):
     """Show the labels and input contract an exported file carries, read from the file."""
-    from pocketvision.exporters import exporter_for_file
+    from pocketvision.exports import format_for_file
 
     if not artifact.exists():
         raise PocketVisionError(f"{artifact} does not exist")
-    found = exporter_for_file(artifact).inspect(artifact)
+    found = format_for_file(artifact).inspect(artifact)
     if as_json:
         return _print_json(found)
     from pocketvision.cli_text import print_contract
@@ -188,7 +190,7 @@ def bench(
     as_json: bool = JSON_OPTION,
 ):
     """Latency of every export in FOLDER on this machine, against PyTorch eager."""
-    from pocketvision.benchmarking import bench as run_bench
+    from pocketvision.exports.latency import bench as run_bench
 
     if not folder.is_dir():
         raise PocketVisionError(f"{folder} is not a folder of exports")

@@ -87,23 +87,23 @@ def print_demo(summary: dict) -> None:
     console.print("Next: pocketvision train YOUR_FOLDER --out model.pvb")
 
 
-def print_export(report: dict, out) -> None:
-    table = Table(title=f"Exports in {out}, verified on {report['image_source']}")
+def print_export(report, out) -> None:
+    table = Table(title=f"Exports in {out}, verified on {report.image_source}")
     for column in ("format", "precision", "top-1 agreement", "max prob diff", "accuracy",
                    "latency", "size"):
         table.add_column(column, justify="left" if column in ("format", "precision") else "right")
-    for e in report["exports"]:
-        size = "" if e["bytes"] is None else f"{e['bytes'] / 1e6:.1f} MB"
-        if "size_vs_fp32" in e:
-            size += f" ({e['size_vs_fp32']:.0%})"
-        if not e["ran"]:
-            colour = "dim" if e["bytes"] is None else "yellow"
-            table.add_row(e["format"], e["precision"], f"[{colour}]not run: {e['why_not_ran']}[/]",
+    for e in report.exports:
+        size = "" if e.bytes is None else f"{e.bytes / 1e6:.1f} MB"
+        if e.size_vs_fp32 is not None:
+            size += f" ({e.size_vs_fp32:.0%})"
+        if not e.ran:
+            colour = "dim" if e.bytes is None else "yellow"
+            table.add_row(e.format, e.precision, f"[{colour}]not run: {e.why_not_ran}[/]",
                           "", "", "", size)
             continue
-        table.add_row(e["format"], e["precision"], f"{e['top1_agreement']:.1%}",
-                      f"{e['max_prob_diff']:.1e}", _percent(e["accuracy"]),
-                      f"{e['latency_ms']:.1f} ms", size)
+        table.add_row(e.format, e.precision, f"{e.top1_agreement:.1%}",
+                      f"{e.max_prob_diff:.1e}", _percent(e.accuracy),
+                      f"{e.latency_ms:.1f} ms", size)
     console.print(table)
     console.print(f"Report: {out}/report.md · golden image for apps: {out}/golden.png + golden.json",
                   highlight=False)

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from importlib.resources import files
 from pathlib import Path
 
 from pocketvision.bundle import load_bundle
 from pocketvision.config import TrainConfig
+from pocketvision.data.bundled import sample_data_dir
 from pocketvision.evaluation import evaluate_samples
 from pocketvision.prediction import predict
 from pocketvision.report import write_report
 from pocketvision.training import train
-
-
-def sample_data_dir() -> Path:
-    """The bundled Fashion-MNIST sample: ``<class>/`` folders of real images."""
-    return Path(str(files("pocketvision") / "sample_data" / "fashion"))
 
 
 def run_demo(out: Path = Path("pocketvision-demo"), config: TrainConfig = TrainConfig()) -> dict:

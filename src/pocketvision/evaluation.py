@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from pocketvision.bundle import Bundle, load_bundle
-from pocketvision.data.dataset import Sample, class_folders, label_indices, scan_folder
-from pocketvision.errors import DatasetError
+from pocketvision.data.dataset import Sample, label_indices, labelled_images
 from pocketvision.metrics import summarize
 from pocketvision.model import classify_samples
 
@@ -88,21 +87,3 @@ def evaluate_samples(bundle: Bundle, samples: list[Sample], cache_dir: Path | No
     return Evaluation(metrics=summarize(y_true, probabilities, bundle.labels),
                       paths=[s.path for s in samples], y_true=y_true,
                       probabilities=probabilities)
-
-
-def labelled_images(root: Path, labels: list[str], cache_dir: Path | None = None
-                    ) -> tuple[list[Sample], list[dict]]:
-    """Usable images under ``root/<class>/`` (``root/val/`` when there is a split),
-    refusing class folders the model does not know; also the skipped files."""
-    if {"train", "val"} <= {f.name for f in class_folders(root)}:
-        root = root / "val"
-    scan = scan_folder(root, cache_dir)
-    unknown = sorted(set(scan.classes) - set(labels))
-    if unknown:
-        raise DatasetError(
-            f"{root} has class folder(s) the model does not know: {', '.join(unknown)}; "
-            f"the model's classes are: {', '.join(labels)}"
-        )
-    if not scan.samples:
-        raise DatasetError(f"no usable images under {root}/<class>/")
-    return scan.samples, scan.skipped

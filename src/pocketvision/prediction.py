@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pocketvision.bundle import Bundle, load_bundle
+from pocketvision.bundle import Bundle, imagenet_bundle, load_bundle
 from pocketvision.errors import DatasetError, ImageError
 from pocketvision.features import BATCH_SIZE
 from pocketvision.images import has_image_extension, is_ignored
@@ -40,27 +40,14 @@ def predict(bundle: Bundle | Path | str, inputs: list[Path | str], top: int | No
     ``"uncertain"``. An unreadable image gets ``{"path", "label": None, "error"}``."""
     if not isinstance(bundle, Bundle):
         bundle = load_bundle(bundle)
-
-    def forward(batch: torch.Tensor) -> np.ndarray:
-        return bundle.predict_tensors(batch)
-
-    return _classify(expand_inputs(inputs), bundle.preprocessing, forward, bundle.labels,
-                     top, threshold)
+    return _classify(expand_inputs(inputs), bundle.preprocessing, bundle.predict_tensors,
+                     bundle.labels, top, threshold)
 
 
 def predict_imagenet(backbone_name: str, inputs: list[Path | str], top: int | None = 5,
                      weights: Path | None = None, threshold: float | None = None) -> list[dict]:
     """Classify with a backbone's pretrained ImageNet classifier (1,000 categories)."""
-    from pocketvision.backbones import create_backbone, imagenet_categories
-
-    backbone = create_backbone(backbone_name, weights)
-
-    def forward(batch: torch.Tensor) -> np.ndarray:
-        with torch.inference_mode():
-            return backbone.imagenet_head(backbone(batch)).softmax(dim=-1).numpy()
-
-    return _classify(expand_inputs(inputs), backbone.preprocessing, forward,
-                     imagenet_categories(), top, threshold)
+    return predict(imagenet_bundle(backbone_name, weights), inputs, top, threshold)
 
 
 def _classify(paths, spec: Preprocessing, forward, labels, top, threshold) -> list[dict]:

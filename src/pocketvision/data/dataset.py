@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pocketvision.cache import default_cache_dir, write_atomically
+from pocketvision.cache import default_cache_dir, file_sha256, write_atomically
 from pocketvision.data.grouping import HASH_BYTES, assign_groups, difference_hash
 from pocketvision.errors import DatasetError, ImageError
 from pocketvision.images import has_image_extension, is_ignored, load_rgb
@@ -135,7 +135,7 @@ class PerceptualHashes:
 
 def _check_file(path: Path, label: str, hashes: PerceptualHashes) -> tuple[Sample | None, str | None]:
     """Prove the file decodes (once per content) and hash it; or say why not."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = file_sha256(path)
     dhash = hashes.get(digest)
     if dhash is None:
         try:
@@ -236,3 +236,21 @@ def _pick_val_groups(members: list[Sample], val_fraction: float, rng: random.Ran
         if sizes[smallest] <= len(members) / 2:
             chosen.add(smallest)
     return chosen
+
+
+def labelled_images(root: Path, labels: list[str], cache_dir: Path | None = None
+                    ) -> tuple[list[Sample], list[dict]]:
+    """Usable images under ``root/<class>/`` (``root/val/`` when there is a split),
+    refusing class folders the model does not know; also the skipped files."""
+    if {"train", "val"} <= {f.name for f in class_folders(root)}:
+        root = root / "val"
+    scan = scan_folder(root, cache_dir)
+    unknown = sorted(set(scan.classes) - set(labels))
+    if unknown:
+        raise DatasetError(
+            f"{root} has class folder(s) the model does not know: {', '.join(unknown)}; "
+            f"the model's classes are: {', '.join(labels)}"
+        )
+    if not scan.samples:
+        raise DatasetError(f"no usable images under {root}/<class>/")
+    return scan.samples, scan.skipped

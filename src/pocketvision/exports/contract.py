@@ -6,17 +6,24 @@ float32 in 0..1, and returns class probabilities. Normalization (mean/std) happe
 inside the graph, so an app only has to resize, crop and divide by 255. The
 contract travels inside each file (ONNX metadata_props, extra files in .ptl, ...)
 so that ``pocketvision inspect`` and any app can read it back without our code.
+
+The second half of this module is the caller's side: preparing a runtime's input
+from a contract read back from a file (verification, ``bench``, ``control``).
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
 from pocketvision.bundle import Bundle
 from pocketvision.errors import ExportError
+from pocketvision.images import load_rgb
+from pocketvision.preprocessing import Preprocessing, resize_and_crop
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "probabilities"
@@ -65,3 +72,29 @@ def contract_from(metadata: dict, path) -> dict:
     if CONTRACT_KEY not in metadata:
         raise ExportError(f"{path}: no {CONTRACT_KEY} metadata; not a pocketvision export")
     return json.loads(metadata[CONTRACT_KEY])
+
+
+def artifact_input(path: Path, found: dict) -> np.ndarray:
+    """The image file prepared exactly as the contract ``found`` in an export says."""
+    return image_input(load_rgb(path, at_least=found["preprocessing"]["resize"]), found)
+
+
+def image_input(image, found: dict) -> np.ndarray:
+    """(1, 3, H, W) or (1, H, W, 3) float32 from an RGB PIL image, per the contract."""
+    steps = found["preprocessing"]
+    spec = Preprocessing(resize=steps["resize"], crop=steps["crop"], mean=(0.0,) * 3,
+                         std=(1.0,) * 3)
+    pixels = np.asarray(resize_and_crop(image, spec), np.float32)
+    scale = 255.0 if found["input"]["range"] == [0, 255] else 1.0
+    image = pixels * (scale / 255.0)  # (H, W, 3)
+    if steps.get("mean") is not None:
+        image = (image - np.asarray(steps["mean"], np.float32)) / np.asarray(steps["std"], np.float32)
+    if found["input"]["layout"] == "NCHW":
+        image = image.transpose(2, 0, 1)
+    return np.ascontiguousarray(image[None], dtype=np.float32)
+
+
+def export_inputs(bundle: Bundle, paths: list[Path]) -> list[torch.Tensor]:
+    """Tensors (1, 3, crop, crop) in 0..1: exactly what the bundle's exports are fed."""
+    ours = contract(bundle, "calibration")
+    return [torch.from_numpy(artifact_input(p, ours)) for p in paths]

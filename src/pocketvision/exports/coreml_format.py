@@ -8,25 +8,28 @@ program's ``classify`` op and the contract JSON in the model's user-defined
 metadata. fp16 is Core ML's natural precision (what the Neural Engine runs);
 int8 quantizes the weights linearly (per channel, symmetric).
 
-Core ML runs only on Apple platforms: on Linux the model is converted and its
-spec checked, but it cannot be executed.
+Core ML runs only on Apple platforms: on macOS the runner calls Core ML through
+coremltools; elsewhere the model is converted and its spec checked, but loading
+it to run raises RuntimeUnavailable and the export report says ``ran: false``.
 """
 
 from __future__ import annotations
 
 import json
+import platform
 import shutil
 import tempfile
 import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from pocketvision.errors import ExportError
-from pocketvision.exporters.contract import (
+from pocketvision.errors import ExportError, RuntimeUnavailable, converter_errors
+from pocketvision.exports.contract import (
     CONTRACT_KEY, INPUT_NAME, ExportGraph, contract, contract_from,
 )
-from pocketvision.exporters.registry import ExporterSpec, register_exporter
+from pocketvision.exports.formats import Format, Runner, register_format
 from pocketvision.native_output import quiet_import, silenced
 
 
@@ -35,21 +38,18 @@ def export_coreml(bundle, path: Path, precision: str = "fp32", calibration=None)
 
     crop = bundle.preprocessing.crop
     example = torch.rand(1, 3, crop, crop)
-    try:
-        with silenced(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            traced = torch.jit.trace(ExportGraph(bundle).eval(), example, check_trace=False)
-            model = ct.convert(
-                traced, convert_to="mlprogram", minimum_deployment_target=ct.target.iOS16,
-                inputs=[ct.ImageType(name=INPUT_NAME, shape=example.shape, scale=1 / 255,
-                                     bias=[0, 0, 0], color_layout=ct.colorlayout.RGB)],
-                classifier_config=ct.ClassifierConfig(list(bundle.labels)),
-                compute_precision=(ct.precision.FLOAT32 if precision == "fp32"
-                                   else ct.precision.FLOAT16))
-            if precision == "int8":
-                model = _weights_to_int8(model)
-    except Exception as error:
-        raise ExportError(f"Core ML export failed: {type(error).__name__}: {str(error)[:200]}") from None
+    with converter_errors("Core ML export failed"), silenced(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        traced = torch.jit.trace(ExportGraph(bundle).eval(), example, check_trace=False)
+        model = ct.convert(
+            traced, convert_to="mlprogram", minimum_deployment_target=ct.target.iOS16,
+            inputs=[ct.ImageType(name=INPUT_NAME, shape=example.shape, scale=1 / 255,
+                                 bias=[0, 0, 0], color_layout=ct.colorlayout.RGB)],
+            classifier_config=ct.ClassifierConfig(list(bundle.labels)),
+            compute_precision=(ct.precision.FLOAT32 if precision == "fp32"
+                               else ct.precision.FLOAT16))
+        if precision == "int8":
+            model = _weights_to_int8(model)
     model.short_description = f"pocketvision classifier: {', '.join(bundle.labels)}"
     model.user_defined_metadata[CONTRACT_KEY] = json.dumps(coreml_contract(bundle, precision))
     _save_package(model, path)
@@ -91,11 +91,8 @@ def inspect_coreml(path: Path) -> dict:
     """Contract from the user-defined metadata; labels from the program's classify op."""
     ct = quiet_import("coremltools")
 
-    try:
-        with silenced():
-            spec = ct.models.MLModel(str(path), skip_model_load=True).get_spec()
-    except Exception as error:
-        raise ExportError(f"{path}: not a readable Core ML package ({str(error)[:120]})") from None
+    with converter_errors(f"{path}: not a readable Core ML package", 120), silenced():
+        spec = ct.models.MLModel(str(path), skip_model_load=True).get_spec()
     found = contract_from(dict(spec.description.metadata.userDefined), path)
     found["labels"] = program_labels(spec)
     image = spec.description.input[0]
@@ -114,9 +111,30 @@ def program_labels(spec) -> list[str]:
     raise ExportError("the Core ML program has no classify op; not a classifier")
 
 
-register_exporter(ExporterSpec(
+def load_coreml(path: Path) -> Runner:
+    """Core ML itself, on macOS; RuntimeUnavailable (with the contract) elsewhere."""
+    from PIL import Image
+
+    ct = quiet_import("coremltools")
+    found = inspect_coreml(path)
+    if platform.system() != "Darwin":
+        raise RuntimeUnavailable(f"Core ML runs only on macOS/iOS, not on {platform.system()}; "
+                                 "the spec was checked instead", f"coremltools {ct.__version__}",
+                                 found)
+    model = ct.models.MLModel(str(path))
+    labels = found["labels"]
+
+    def run(image: np.ndarray) -> np.ndarray:  # (1, H, W, 3) in 0..255, per the contract
+        picture = Image.fromarray(np.clip(image[0], 0, 255).round().astype(np.uint8))
+        scores = model.predict({found["input"]["name"]: picture})["classLabel_probs"]
+        return np.array([scores[label] for label in labels], np.float32)
+
+    return Runner(contract=found, runtime=f"Core ML via coremltools {ct.__version__}", run=run)
+
+
+register_format(Format(
     name="coreml", suffix=".mlpackage",
     description="Core ML ML program (iOS, macOS; cannot run on Linux)",
     modules=("coremltools",), extra="coreml", export=export_coreml, inspect=inspect_coreml,
-    precisions=("fp32", "fp16", "int8"),
+    load=load_coreml, precisions=("fp32", "fp16", "int8"),
 ))

@@ -5,19 +5,23 @@ every op it supports, and is serialized with two constant methods beside
 ``forward``: ``get_classes`` (the labels) and ``pocketvision_contract`` (the
 contract JSON), which an app reads with ``Module.execute("get_classes")``.
 int8 uses ExecuTorch's XNNPACK quantizer (per-channel weights, static
-activations) on the calibration images.
+activations) on the calibration images. It runs in ExecuTorch's own Python
+runtime (XNNPACK on the CPU).
 """
 
 from __future__ import annotations
 
+import json
+from importlib.metadata import version
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from pocketvision.cache import write_atomically
-from pocketvision.errors import ExportError
-from pocketvision.exporters.contract import ExportGraph, contract_json
-from pocketvision.exporters.registry import ExporterSpec, register_exporter
+from pocketvision.errors import ExportError, converter_errors
+from pocketvision.exports.contract import ExportGraph, contract_json
+from pocketvision.exports.formats import Format, Runner, register_format
 from pocketvision.native_output import quiet_import, silenced
 
 LABELS_METHOD = "get_classes"
@@ -31,19 +35,15 @@ def export_pte(bundle, path: Path, precision: str = "fp32", calibration=None) ->
 
     crop = bundle.preprocessing.crop
     graph, example = ExportGraph(bundle).eval(), torch.rand(1, 3, crop, crop)
-    try:
-        with silenced():
-            if precision == "int8":
-                graph = _quantized(graph, example, calibration)
-            program = torch.export.export(graph, (example,))
-            edge = to_edge_transform_and_lower(
-                program, partitioner=[XnnpackPartitioner()],
-                constant_methods={LABELS_METHOD: list(bundle.labels),
-                                  CONTRACT_METHOD: contract_json(bundle, "pte", precision)})
-            data = edge.to_executorch().buffer
-    except Exception as error:
-        raise ExportError(f"ExecuTorch export failed: {type(error).__name__}: "
-                          f"{str(error)[:200]}") from None
+    with converter_errors("ExecuTorch export failed"), silenced():
+        if precision == "int8":
+            graph = _quantized(graph, example, calibration)
+        program = torch.export.export(graph, (example,))
+        edge = to_edge_transform_and_lower(
+            program, partitioner=[XnnpackPartitioner()],
+            constant_methods={LABELS_METHOD: list(bundle.labels),
+                              CONTRACT_METHOD: contract_json(bundle, "pte", precision)})
+        data = edge.to_executorch().buffer
     write_atomically(path, data)
     return path
 
@@ -53,7 +53,7 @@ def _quantized(graph, example, calibration):
         XNNPACKQuantizer, get_symmetric_quantization_config,
     )
 
-    from pocketvision.exporters.pt2e import quantize_int8
+    from pocketvision.exports.pt2e import quantize_int8
 
     quantizer = (XNNPACKQuantizer()
                  .set_global(get_symmetric_quantization_config(is_per_channel=True))
@@ -63,12 +63,9 @@ def _quantized(graph, example, calibration):
 
 def load_program(path: Path):
     """The program, loaded by ExecuTorch's own runtime."""
-    try:
-        runtime = quiet_import("executorch.runtime")
-        with silenced():  # XNNPACK's CPU probe logs to stderr on first use
-            return runtime.Runtime.get().load_program(str(path))
-    except Exception as error:
-        raise ExportError(f"{path}: ExecuTorch cannot load it ({str(error)[:120]})") from None
+    runtime = quiet_import("executorch.runtime")
+    with converter_errors(f"{path}: ExecuTorch cannot load it", 120), silenced():
+        return runtime.Runtime.get().load_program(str(path))  # silenced: XNNPACK's CPU probe
 
 
 def inspect_pte(path: Path) -> dict:
@@ -78,8 +75,6 @@ def inspect_pte(path: Path) -> dict:
 
 def program_contract(program, path: Path) -> dict:
     """The contract and labels of a loaded program (the runner loads it only once)."""
-    import json
-
     if CONTRACT_METHOD not in program.method_names:
         raise ExportError(f"{path}: no {CONTRACT_METHOD} method; not a pocketvision export")
     found = json.loads(program.load_method(CONTRACT_METHOD).execute([])[0])
@@ -87,9 +82,21 @@ def program_contract(program, path: Path) -> dict:
     return found
 
 
-register_exporter(ExporterSpec(
+def load_pte(path: Path) -> Runner:
+    program = load_program(path)
+    found = program_contract(program, path)
+    with silenced():  # XNNPACK's CPU probe logs to stderr when the method loads
+        forward = program.load_method("forward")
+
+    def run(image: np.ndarray) -> np.ndarray:
+        return forward.execute([torch.from_numpy(image)])[0].numpy()[0]
+
+    return Runner(contract=found, runtime=f"executorch {version('executorch')}", run=run)
+
+
+register_format(Format(
     name="pte", suffix=".pte",
     description="ExecuTorch with XNNPACK (Android, iOS)",
     modules=("executorch",), extra="executorch", export=export_pte, inspect=inspect_pte,
-    precisions=("fp32", "int8"),
+    load=load_pte, precisions=("fp32", "int8"),
 ))

@@ -1,7 +1,11 @@
-"""The exporter registry: format names a user types -> how to write that file.
+"""The format registry: the names a user types after ``--format`` -> everything
+pocketvision knows about that kind of file.
 
-Each format lives in its own module and imports its heavy library inside its
-functions; a missing library is reported with the pip extra that installs it.
+Each format lives in one module of this package that writes the file
+(``export``), reads its contract back with the format's own library
+(``inspect``) and runs it in the format's real runtime (``load``), and
+registers all three here once. Heavy libraries are imported inside those
+functions; a missing one is reported with the pip extra that installs it.
 """
 
 from __future__ import annotations
@@ -11,23 +15,42 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from pocketvision.errors import ExportError, MissingExtraError
 
 
+@dataclass
+class Runner:
+    """An exported file loaded in its runtime.
+
+    Attributes:
+        contract: the self-description read back from the file.
+        runtime: "<package> <version>" of the runtime that executes it.
+        run: one input prepared per the contract -> probabilities (classes,).
+    """
+
+    contract: dict
+    runtime: str
+    run: Callable[[np.ndarray], np.ndarray]
+
+
 @dataclass(frozen=True)
-class ExporterSpec:
+class Format:
     """One export format.
 
     Attributes:
         name: what the user types after ``--format``.
         suffix: the artifact's file suffix.
         description: one line for listings.
-        modules: importable modules the exporter needs.
+        modules: importable modules the format needs.
         extra: the pip extra that installs them (``pip install pocketvision[extra]``).
         export: ``(bundle, path, precision, calibration) -> path``; writes the
             artifact with the contract inside. ``calibration`` is a list of export
             inputs (1, 3, crop, crop) in 0..1 for int8 range calibration.
         inspect: ``path -> contract``, read back with the format's own library.
+        load: ``path -> Runner``; raises RuntimeUnavailable where the runtime does
+            not exist on this platform.
         precisions: what it can write: "fp32" and any of "fp16", "int8".
     """
 
@@ -37,25 +60,26 @@ class ExporterSpec:
     modules: tuple[str, ...]
     extra: str
     export: Callable
-    inspect: Callable
+    inspect: Callable[[Path], dict]
+    load: Callable[[Path], Runner]
     precisions: tuple[str, ...] = ("fp32",)
 
 
-_REGISTRY: dict[str, ExporterSpec] = {}
+_REGISTRY: dict[str, Format] = {}
 
 
-def register_exporter(spec: ExporterSpec) -> ExporterSpec:
+def register_format(spec: Format) -> Format:
     if spec.name in _REGISTRY:
-        raise ValueError(f"exporter {spec.name!r} is registered twice")
+        raise ValueError(f"export format {spec.name!r} is registered twice")
     _REGISTRY[spec.name] = spec
     return spec
 
 
-def list_exporters() -> list[ExporterSpec]:
+def list_formats() -> list[Format]:
     return [_REGISTRY[name] for name in sorted(_REGISTRY)]
 
 
-def get_exporter(name: str) -> ExporterSpec:
+def get_format(name: str) -> Format:
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -63,8 +87,8 @@ def get_exporter(name: str) -> ExporterSpec:
         raise ExportError(f"unknown export format {name!r}; choose from: {known}, or all") from None
 
 
-def exporter_for_file(path: Path) -> ExporterSpec:
-    """The exporter whose artifacts have ``path``'s suffix."""
+def format_for_file(path: Path) -> Format:
+    """The format whose artifacts have ``path``'s suffix."""
     for spec in _REGISTRY.values():
         if Path(path).name.endswith(spec.suffix):
             return spec
@@ -72,23 +96,28 @@ def exporter_for_file(path: Path) -> ExporterSpec:
     raise ExportError(f"{path}: not an export pocketvision knows (expected one of: {suffixes})")
 
 
-def missing_modules(spec: ExporterSpec) -> list[str]:
+def load_runner(path: Path) -> Runner:
+    """The exported file at ``path``, loaded in its format's runtime."""
+    return format_for_file(path).load(Path(path))
+
+
+def missing_modules(spec: Format) -> list[str]:
     return [m for m in spec.modules if importlib.util.find_spec(m) is None]
 
 
-def require(spec: ExporterSpec) -> None:
+def require(spec: Format) -> None:
     """Raise MissingExtraError naming the install command when a library is absent."""
     missing = missing_modules(spec)
     if missing:
         raise MissingExtraError.needing(f"exporting {spec.name} needs {', '.join(missing)}", spec.extra)
 
 
-def artifact_name(spec: ExporterSpec, precision: str = "fp32") -> str:
+def artifact_name(spec: Format, precision: str = "fp32") -> str:
     """``model.onnx`` for fp32, ``model-int8.onnx`` for the others."""
     return f"model{'' if precision == 'fp32' else '-' + precision}{spec.suffix}"
 
 
-def export_artifact(spec: ExporterSpec, bundle, out_dir: Path, precision: str = "fp32",
+def export_artifact(spec: Format, bundle, out_dir: Path, precision: str = "fp32",
                     calibration: list | None = None) -> Path:
     require(spec)
     if precision not in spec.precisions:

@@ -14,12 +14,14 @@ from pathlib import Path
 from pocketvision.bundle import Bundle, load_bundle
 from pocketvision.cache import write_atomically
 from pocketvision.errors import ExportError, install_command
-from pocketvision.exporters import export_artifact, get_exporter, list_exporters, missing_modules
-from pocketvision.exporters.registry import require
-from pocketvision.progress import progress_bar
-from pocketvision.verify import (
+from pocketvision.exports.formats import (
+    export_artifact, get_format, list_formats, missing_modules, require,
+)
+from pocketvision.exports.report import ExportEntry, ExportReport
+from pocketvision.exports.verification import (
     VerificationSet, calibration_inputs, not_run_entry, verification_set, verify_artifact,
 )
+from pocketvision.progress import progress_bar
 
 ALL = "all"
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -27,7 +29,7 @@ PRECISIONS = ("fp32", "fp16", "int8")
 
 def export(bundle: Bundle | Path | str, out_dir: Path | str, formats: list[str] | str = ALL,
            verify_dir: Path | None = None, quantize: list[str] | tuple = (),
-           images: VerificationSet | None = None) -> dict:
+           images: VerificationSet | None = None) -> ExportReport:
     """Export ``bundle`` to ``formats`` under ``out_dir``; return the report.
 
     Every format is written in fp32, and also in each precision of ``quantize``
@@ -49,22 +51,23 @@ def export(bundle: Bundle | Path | str, out_dir: Path | str, formats: list[str] 
             entries.append(_export_one(bundle, spec, precision, out_dir, images, calibration))
             advance()
     _compare_with_fp32(entries)
-    report = {"bundle": str(bundle.path or bundle.meta.get("source", "bundle in memory")),
-              "labels": bundle.labels,
-              "backbone_export": bundle.backbone_name if bundle.meta.get("imagenet") else None,
-              "image_source": images.source, "calibration_source": calibration_source,
-              "exports": entries + skipped, "golden": _write_golden(bundle, images, out_dir)}
-    write_atomically(out_dir / "report.json", json.dumps(report, indent=2).encode())
-    write_atomically(out_dir / "report.md", render_markdown(report).encode())
+    report = ExportReport(
+        bundle=str(bundle.path or bundle.meta.get("source", "bundle in memory")),
+        labels=bundle.labels,
+        backbone_export=bundle.backbone_name if bundle.meta.get("imagenet") else None,
+        image_source=images.source, calibration_source=calibration_source,
+        exports=entries + skipped, golden=_write_golden(bundle, images, out_dir))
+    write_atomically(out_dir / "report.json", json.dumps(report.to_json(), indent=2).encode())
+    write_atomically(out_dir / "report.md", report.to_markdown().encode())
     return report
 
 
-def _export_one(bundle, spec, precision, out_dir, images, calibration) -> dict:
+def _export_one(bundle, spec, precision, out_dir, images, calibration) -> ExportEntry:
     if precision not in spec.precisions:
         return not_run_entry(spec.name, precision, f"{spec.name} has no {precision} export "
                              f"(it supports {', '.join(spec.precisions)})")
     path = export_artifact(spec, bundle, out_dir, precision, calibration)
-    return verify_artifact(bundle, spec.name, path, images)
+    return verify_artifact(bundle, path, images)
 
 
 def _check_precisions(quantize) -> list[str]:
@@ -74,34 +77,21 @@ def _check_precisions(quantize) -> list[str]:
     return list(dict.fromkeys(quantize))
 
 
-def _compare_with_fp32(entries: list[dict]) -> None:
-    """Add size_vs_fp32 and accuracy_change to every non-fp32 entry that exists."""
-    fp32 = {e["format"]: e for e in entries if e["precision"] == "fp32"}
+def _compare_with_fp32(entries: list[ExportEntry]) -> None:
+    """Set size_vs_fp32 and accuracy_change on every non-fp32 entry that exists."""
+    fp32 = {e.format: e for e in entries if e.precision == "fp32"}
     for entry in entries:
-        base = fp32.get(entry["format"])
-        if entry["precision"] == "fp32" or not base or entry["bytes"] is None:
+        base = fp32.get(entry.format)
+        if entry.precision == "fp32" or not base or entry.bytes is None:
             continue
-        entry["size_vs_fp32"] = entry["bytes"] / base["bytes"]
-        if entry["accuracy"] is not None and base["accuracy"] is not None:
-            entry["accuracy_change"] = entry["accuracy"] - base["accuracy"]
-
-
-def imagenet_bundle(backbone_name: str, weights: Path | None = None) -> Bundle:
-    """A backbone's own pretrained ImageNet classifier (1,000 categories), as a
-    bundle in memory, for ``export --backbone`` (what the tutorial exported)."""
-    from pocketvision.backbones import create_backbone, imagenet_categories
-    from pocketvision.model import Classifier
-
-    backbone = create_backbone(backbone_name, weights)
-    model = Classifier(backbone, backbone.imagenet_head).eval()
-    return Bundle(model=model, labels=imagenet_categories(), preprocessing=backbone.preprocessing,
-                  meta={"backbone": {"name": backbone_name}, "imagenet": True,
-                        "source": f"{backbone_name} ImageNet classifier"})
+        entry.size_vs_fp32 = entry.bytes / base.bytes
+        if entry.accuracy is not None and base.accuracy is not None:
+            entry.accuracy_change = entry.accuracy - base.accuracy
 
 
 def sample_images() -> VerificationSet:
     """The bundled sample pictures, unlabelled: inputs for checking an ImageNet export."""
-    from pocketvision.demo import sample_data_dir
+    from pocketvision.data.bundled import sample_data_dir
 
     paths = sorted(sample_data_dir().glob("*/*.png"))[::10]
     return VerificationSet(paths, [None] * len(paths),
@@ -128,16 +118,16 @@ def _choose(formats: list[str] | str):
     """Specs to export now, and report entries for formats skipped under ``all``."""
     names = [formats] if isinstance(formats, str) else list(formats)
     if ALL in names:
-        available = [s for s in list_exporters() if not missing_modules(s)]
-        skipped = [_skipped(s) for s in list_exporters() if missing_modules(s)]
+        available = [s for s in list_formats() if not missing_modules(s)]
+        skipped = [_skipped(s) for s in list_formats() if missing_modules(s)]
         return available, skipped
-    specs = [get_exporter(name) for name in names]  # unknown names fail before any work
+    specs = [get_format(name) for name in names]  # unknown names fail before any work
     for spec in specs:
         require(spec)
     return specs, []
 
 
-def _skipped(spec) -> dict:
+def _skipped(spec) -> ExportEntry:
     return not_run_entry(spec.name, "fp32", f"{', '.join(missing_modules(spec))} not installed: "
                                             f"{install_command(spec.extra)}")
 
@@ -156,32 +146,3 @@ def _write_golden(bundle: Bundle, images: VerificationSet, out_dir: Path) -> dic
               "probabilities": {label: float(p) for label, p in zip(bundle.labels, probabilities)}}
     write_atomically(out_dir / "golden.json", json.dumps(golden, indent=2).encode())
     return golden
-
-
-def render_markdown(report: dict) -> str:
-    lines = [f"# Export report for {report['bundle']}", "",
-             f"Verified on {report['image_source']}."]
-    if report.get("calibration_source"):
-        lines.append(f"int8 calibrated on {report['calibration_source']}.")
-    lines += ["", "| format | precision | ran | top-1 agreement | max prob diff | accuracy | "
-              "reference accuracy | latency (ms) | size (KB) | size vs fp32 | runtime |",
-              "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
-    for e in report["exports"]:
-        size = "" if e["bytes"] is None else f"{e['bytes'] / 1024:.0f}"
-        ratio = f"{e['size_vs_fp32']:.0%}" if "size_vs_fp32" in e else ""
-        if not e["ran"]:
-            lines.append(f"| {e['format']} | {e['precision']} | no: {e['why_not_ran']} "
-                         f"| | | | | | {size} | {ratio} | {e['runtime'] or ''} |")
-            continue
-        lines.append(
-            f"| {e['format']} | {e['precision']} | yes | {e['top1_agreement']:.1%} | "
-            f"{e['max_prob_diff']:.2e} | {_fmt(e['accuracy'])} | {_fmt(e['reference_accuracy'])} | "
-            f"{e['latency_ms']:.2f} | {size} | {ratio} | {e['runtime']} |")
-    notes = [f"- {e['format']}: {note}" for e in report["exports"] for note in e.get("notes", [])]
-    if notes:
-        lines += ["", "Notes:", *notes]
-    return "\n".join(lines) + "\n"
-
-
-def _fmt(value) -> str:
-    return "n/a" if value is None else f"{value:.1%}"

@@ -12,11 +12,10 @@ import statistics
 import time
 from pathlib import Path
 
-from pocketvision.errors import ExportError
-from pocketvision.exporters import exporter_for_file, list_exporters
+from pocketvision.errors import ExportError, RuntimeUnavailable
+from pocketvision.exports.contract import ExportGraph, artifact_input, contract
+from pocketvision.exports.formats import format_for_file, list_formats, load_runner
 from pocketvision.progress import progress_bar
-from pocketvision.runners import RuntimeUnavailable, load_runner
-from pocketvision.verify import artifact_input
 
 THREADS = 2
 
@@ -28,7 +27,7 @@ def bench(folder: Path, runs: int = 50, warmup: int = 5) -> list[dict]:
     report = _export_report(folder)
     golden = folder / "golden.png"
     artifacts = sorted(p for p in folder.iterdir()
-                       if any(p.name.endswith(s.suffix) for s in list_exporters()))
+                       if any(p.name.endswith(s.suffix) for s in list_formats()))
     if not artifacts:
         raise ExportError(f"no exports in {folder}; run 'pocketvision export' first")
     results = [_bench_eager(report, golden, runs, warmup)]
@@ -54,9 +53,7 @@ def _bench_eager(report: dict, golden: Path, runs: int, warmup: int) -> dict:
     """The trained model in PyTorch eager, on the same input as the exports."""
     import torch
 
-    from pocketvision.bundle import load_bundle
-    from pocketvision.exporters.contract import ExportGraph, contract
-    from pocketvision.exporting import imagenet_bundle
+    from pocketvision.bundle import imagenet_bundle, load_bundle
 
     torch.set_num_threads(THREADS)
     if report.get("backbone_export"):
@@ -72,9 +69,9 @@ def _bench_eager(report: dict, golden: Path, runs: int, warmup: int) -> dict:
 
 
 def _bench_artifact(path: Path, golden: Path, runs: int, warmup: int) -> dict:
-    name = exporter_for_file(path).name
+    name = format_for_file(path).name
     try:
-        runner = load_runner(name, path)
+        runner = load_runner(path)
     except RuntimeUnavailable as missing:
         return {"format": name, "precision": missing.contract.get("precision", "fp32"),
                 "path": str(path), "runtime": missing.runtime, "latency_ms": None,

@@ -1,4 +1,4 @@
-"""ONNX: one self-contained file, contract in ``metadata_props``.
+"""ONNX: one self-contained file, contract in ``metadata_props``; run by onnxruntime.
 
 Exported with the torch.export-based (dynamo) exporter at opset 20 and no external
 data file, so onnxruntime-web can load it in a browser; checked with
@@ -17,12 +17,14 @@ from pathlib import Path
 
 import torch
 
+import numpy as np
+
 from pocketvision.cache import write_atomically
-from pocketvision.errors import ExportError
-from pocketvision.exporters.contract import (
+from pocketvision.errors import converter_errors
+from pocketvision.exports.contract import (
     CONTRACT_KEY, INPUT_NAME, OUTPUT_NAME, ExportGraph, contract_from, contract_json,
 )
-from pocketvision.exporters.registry import ExporterSpec, register_exporter
+from pocketvision.exports.formats import Format, Runner, register_format
 
 OPSET = 20
 # The pooled features and the trained head stay float in int8 exports: the head's
@@ -53,12 +55,10 @@ def export_onnx(bundle, path: Path, precision: str = "fp32", calibration=None) -
 def _float_model(bundle):
     graph = ExportGraph(bundle).eval()
     example = torch.rand(1, 3, bundle.preprocessing.crop, bundle.preprocessing.crop)
-    try:
+    with converter_errors("ONNX export failed"):
         program = torch.onnx.export(graph, (example,), dynamo=True, opset_version=OPSET,
                                     input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
                                     external_data=False, verbose=False)
-    except Exception as error:
-        raise ExportError(f"ONNX export failed: {type(error).__name__}: {str(error)[:200]}") from None
     return program.model_proto
 
 
@@ -98,10 +98,8 @@ def inspect_onnx(path: Path) -> dict:
     """The contract from ``metadata_props``, with the input shape taken from the graph."""
     import onnx
 
-    try:
+    with converter_errors(f"{path}: not a readable ONNX file", 120):
         model = onnx.load(str(path), load_external_data=False)
-    except Exception as error:
-        raise ExportError(f"{path}: not a readable ONNX file ({str(error)[:120]})") from None
     found = contract_from({entry.key: entry.value for entry in model.metadata_props}, path)
     graph_input = model.graph.input[0]
     found["input"]["name"] = graph_input.name
@@ -110,9 +108,28 @@ def inspect_onnx(path: Path) -> dict:
     return found
 
 
-register_exporter(ExporterSpec(
+def load_onnx(path: Path) -> Runner:
+    """onnxruntime on the CPU, 2 threads."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 2
+    options.inter_op_num_threads = 1
+    with converter_errors(f"{path}: onnxruntime cannot load it", 160):
+        session = onnxruntime.InferenceSession(str(path), options,
+                                               providers=["CPUExecutionProvider"])
+    found = contract_from(session.get_modelmeta().custom_metadata_map, path)
+    input_name = session.get_inputs()[0].name
+
+    def run(image: np.ndarray) -> np.ndarray:
+        return session.run(None, {input_name: image.astype(np.float32)})[0][0]
+
+    return Runner(contract=found, runtime=f"onnxruntime {onnxruntime.__version__}", run=run)
+
+
+register_format(Format(
     name="onnx", suffix=".onnx",
     description="ONNX (onnxruntime, onnxruntime-web in the browser)",
     modules=("onnx", "onnxscript", "onnxruntime"), extra="onnx", export=export_onnx,
-    inspect=inspect_onnx, precisions=("fp32", "int8"),
+    inspect=inspect_onnx, load=load_onnx, precisions=("fp32", "int8"),
 ))

@@ -5,7 +5,8 @@ The export graph is traced, wrapped in a scripted module that adds
 saved for the lite interpreter with the contract as an extra file
 (``pocketvision.contract.json``). ``optimize_for_mobile`` is tried first; on
 wheels built without XNNPACK it fails, and the file is saved without that pass,
-which the contract's ``notes`` say.
+which the contract's ``notes`` say. It runs in PyTorch's lite interpreter, what
+PyTorch Mobile runs.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import warnings
 from pathlib import Path
 from typing import List
 
+import numpy as np
 import torch
 
 from pocketvision.cache import write_atomically
-from pocketvision.errors import ExportError
-from pocketvision.exporters.contract import ExportGraph, contract
-from pocketvision.exporters.registry import ExporterSpec, register_exporter
+from pocketvision.errors import ExportError, converter_errors
+from pocketvision.exports.contract import ExportGraph, contract
+from pocketvision.exports.formats import Format, Runner, register_format
 
 CONTRACT_FILE = "pocketvision.contract.json"
 
@@ -68,19 +70,35 @@ def export_ptl(bundle, path: Path, precision: str = "fp32", calibration=None) ->
 def inspect_ptl(path: Path) -> dict:
     """The contract from the file's extra files, read with torch.jit."""
     extra = {CONTRACT_FILE: ""}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
-    except Exception as error:
-        raise ExportError(f"{path}: not a readable TorchScript file ({str(error)[:120]})") from None
+    with converter_errors(f"{path}: not a readable TorchScript file", 120), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
     if not extra[CONTRACT_FILE]:
         raise ExportError(f"{path}: no {CONTRACT_FILE} inside; not a pocketvision export")
     return json.loads(extra[CONTRACT_FILE])
 
 
-register_exporter(ExporterSpec(
+def load_ptl(path: Path) -> Runner:
+    """PyTorch's lite interpreter; the labels as an app reads them (get_classes)."""
+    from torch.jit.mobile import _load_for_lite_interpreter
+
+    found = inspect_ptl(path)
+    with converter_errors(f"{path}: the lite interpreter cannot load it", 160), \
+            warnings.catch_warnings():  # "Lite Interpreter is deprecated": we know
+        warnings.simplefilter("ignore", FutureWarning)
+        module = _load_for_lite_interpreter(str(path))
+    found["labels"] = list(module.run_method("get_classes"))
+
+    def run(image: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return module(torch.from_numpy(image)).numpy()[0]
+
+    return Runner(contract=found, runtime=f"torch lite interpreter {torch.__version__}", run=run)
+
+
+register_format(Format(
     name="ptl", suffix=".ptl",
     description="TorchScript Lite (PyTorch Mobile, Android)",
-    modules=("torch",), extra="ptl", export=export_ptl, inspect=inspect_ptl,
+    modules=("torch",), extra="ptl", export=export_ptl, inspect=inspect_ptl, load=load_ptl,
 ))

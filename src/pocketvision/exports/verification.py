@@ -9,7 +9,6 @@ probability difference, accuracy of both, file size and latency.
 
 from __future__ import annotations
 
-import hashlib
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -18,10 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from pocketvision.bundle import Bundle
-from pocketvision.evaluation import labelled_images
-from pocketvision.images import load_rgb
-from pocketvision.preprocessing import Preprocessing, load_tensor, resize_and_crop
-from pocketvision.runners import RuntimeUnavailable, load_runner
+from pocketvision.cache import file_sha256
+from pocketvision.data.dataset import labelled_images
+from pocketvision.errors import RuntimeUnavailable
+from pocketvision.exports.contract import artifact_input, export_inputs
+from pocketvision.exports.formats import format_for_file, load_runner
+from pocketvision.exports.report import ExportEntry
+from pocketvision.preprocessing import load_tensor
 
 REFERENCE_INPUTS = 16
 CALIBRATION_IMAGES = 64
@@ -81,16 +83,6 @@ def calibration_inputs(bundle: Bundle, fallback: VerificationSet) -> tuple[list,
     return export_inputs(bundle, chosen), f"{len(chosen)} of {source}"
 
 
-def export_inputs(bundle: Bundle, paths: list[Path]) -> list:
-    """Tensors (1, 3, crop, crop) in 0..1: exactly what the bundle's exports are fed."""
-    import torch
-
-    from pocketvision.exporters.contract import contract
-
-    export_contract = contract(bundle, "calibration")
-    return [torch.from_numpy(artifact_input(p, export_contract)) for p in paths]
-
-
 def artifact_bytes(path: Path) -> int:
     """Size of a file, or of a package folder (.mlpackage) with everything inside."""
     if path.is_dir():
@@ -100,7 +92,7 @@ def artifact_bytes(path: Path) -> int:
 
 def _unchanged(path: Path, sha256: str) -> bool:
     """The file is still there with the bytes it had when the model was trained."""
-    return path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == sha256
+    return path.is_file() and file_sha256(path) == sha256
 
 
 def _reference_images(bundle: Bundle) -> list[Path]:
@@ -122,32 +114,12 @@ def _reference_images(bundle: Bundle) -> list[Path]:
     return paths
 
 
-def artifact_input(path: Path, contract: dict) -> np.ndarray:
-    """The image file prepared exactly as the contract in the export says."""
-    return image_input(load_rgb(path, at_least=contract["preprocessing"]["resize"]), contract)
-
-
-def image_input(image, contract: dict) -> np.ndarray:
-    """(1, 3, H, W) or (1, H, W, 3) float32 from an RGB PIL image, per the contract."""
-    steps = contract["preprocessing"]
-    spec = Preprocessing(resize=steps["resize"], crop=steps["crop"], mean=(0.0,) * 3,
-                         std=(1.0,) * 3)
-    pixels = np.asarray(resize_and_crop(image, spec), np.float32)
-    scale = 255.0 if contract["input"]["range"] == [0, 255] else 1.0
-    image = pixels * (scale / 255.0)  # (H, W, 3)
-    if steps.get("mean") is not None:
-        image = (image - np.asarray(steps["mean"], np.float32)) / np.asarray(steps["std"], np.float32)
-    if contract["input"]["layout"] == "NCHW":
-        image = image.transpose(2, 0, 1)
-    return np.ascontiguousarray(image[None], dtype=np.float32)
-
-
-def verify_artifact(bundle: Bundle, export_format: str, path: Path, images: VerificationSet) -> dict:
+def verify_artifact(bundle: Bundle, path: Path, images: VerificationSet) -> ExportEntry:
     """Run the export on every image and compare with the bundle; one report entry."""
     try:
-        runner = load_runner(export_format, path)
+        runner = load_runner(path)
     except RuntimeUnavailable as missing:
-        return not_run_entry(export_format, missing.contract.get("precision", "fp32"),
+        return not_run_entry(format_for_file(path).name, missing.contract.get("precision", "fp32"),
                              str(missing), path=path, runtime=missing.runtime)
     labels = runner.contract["labels"]
     agree, max_diff, latencies, ours_right, theirs_right, known = 0, 0.0, [], 0, 0, 0
@@ -163,27 +135,24 @@ def verify_artifact(bundle: Bundle, export_format: str, path: Path, images: Veri
             known += 1
             ours_right += ours_label == truth
             theirs_right += their_label == truth
-    return {
-        "format": export_format, "precision": runner.contract.get("precision", "fp32"),
-        "path": str(path), "bytes": artifact_bytes(path), "runtime": runner.runtime,
-        "ran": True, "why_not_ran": None, "images": len(images.paths),
-        "image_source": images.source, "top1_agreement": agree / len(images.paths),
-        "max_prob_diff": max_diff,
-        "accuracy": theirs_right / known if known else None,
-        "reference_accuracy": ours_right / known if known else None,
-        "latency_ms": statistics.median(latencies[1:] or latencies),  # first run warms up
-        "notes": runner.contract.get("notes", []),
-    }
+    return ExportEntry(
+        format=format_for_file(path).name, precision=runner.contract.get("precision", "fp32"),
+        path=str(path), bytes=artifact_bytes(path), runtime=runner.runtime, ran=True,
+        images=len(images.paths), image_source=images.source,
+        top1_agreement=agree / len(images.paths), max_prob_diff=max_diff,
+        accuracy=theirs_right / known if known else None,
+        reference_accuracy=ours_right / known if known else None,
+        latency_ms=statistics.median(latencies[1:] or latencies),  # first run warms up
+        notes=runner.contract.get("notes", []))
 
 
 def not_run_entry(export_format: str, precision: str, why: str, path: Path | None = None,
-                  runtime: str | None = None) -> dict:
+                  runtime: str | None = None) -> ExportEntry:
     """A report entry for an export that was skipped or could not be executed here."""
-    return {"format": export_format, "precision": precision,
-            "path": None if path is None else str(path),
-            "bytes": None if path is None else artifact_bytes(path), "runtime": runtime,
-            "ran": False, "why_not_ran": why, "top1_agreement": None, "max_prob_diff": None,
-            "accuracy": None, "reference_accuracy": None, "latency_ms": None, "notes": []}
+    return ExportEntry(format=export_format, precision=precision,
+                       path=None if path is None else str(path),
+                       bytes=None if path is None else artifact_bytes(path), runtime=runtime,
+                       why_not_ran=why)
 
 
 def _aligned_difference(reference, reference_labels, theirs, their_labels) -> float:

@@ -20,29 +20,24 @@ def load_frame_classifier(model: Path) -> tuple[FrameClassifier, list[str]]:
 
 
 def _bundle_classifier(path: Path):
-    import torch
-
     from pocketvision.bundle import load_bundle
     from pocketvision.preprocessing import to_tensor
 
     bundle = load_bundle(path)
-    spec = bundle.preprocessing
 
     def classify(rgb: np.ndarray) -> dict:
-        image = to_tensor(Image.fromarray(rgb), spec)  # resizes, crops and normalizes
-        with torch.inference_mode():
-            probabilities = bundle.model(image[None]).softmax(-1)[0].numpy()
+        image = to_tensor(Image.fromarray(rgb), bundle.preprocessing)  # resized, cropped, normalized
+        probabilities = bundle.predict_tensors(image[None])[0]
         return dict(zip(bundle.labels, probabilities.tolist()))
 
     return classify, list(bundle.labels)
 
 
 def _export_classifier(path: Path):
-    from pocketvision.exporters import exporter_for_file
-    from pocketvision.runners import load_runner
-    from pocketvision.verify import image_input
+    from pocketvision.exports import load_runner
+    from pocketvision.exports.contract import image_input
 
-    runner = load_runner(exporter_for_file(path).name, path)
+    runner = load_runner(path)
     labels = runner.contract["labels"]
 
     def classify(rgb: np.ndarray) -> dict:

@@ -8,7 +8,6 @@ happens to have open cannot drive the local server.
 
 from __future__ import annotations
 
-import hashlib
 from importlib.resources import files
 from pathlib import Path
 
@@ -55,31 +54,30 @@ def base_app(title: str):
 def onnx_for(bundle: Path) -> Path:
     """The bundle's ONNX export, made once and kept beside the feature cache."""
     from pocketvision.bundle import load_bundle
-    from pocketvision.cache import default_cache_dir
-    from pocketvision.exporters import export_artifact, get_exporter
+    from pocketvision.cache import default_cache_dir, file_sha256
+    from pocketvision.exports import export_artifact, get_format
 
-    digest = hashlib.sha256(Path(bundle).read_bytes()).hexdigest()[:16]
-    folder = default_cache_dir() / "live-exports" / digest
+    folder = default_cache_dir() / "live-exports" / file_sha256(Path(bundle))[:16]
     path = folder / "model.onnx"
     if not path.exists():
-        export_artifact(get_exporter("onnx"), load_bundle(bundle), folder)
+        export_artifact(get_format("onnx"), load_bundle(bundle), folder)
     return path
 
 
 def game_actions(labels: list[str], mappings: list[str]) -> dict[str, dict]:
     """label -> {action: jump|duck, mode}: from --map, else classes named up/down."""
-    from pocketvision.errors import PocketVisionError
+    from pocketvision.errors import LiveError
     from pocketvision.live.control import parse_mapping
 
     if not mappings:
         mappings = [m for m in ("up=jump", "down=duck") if m.split("=")[0] in labels]
     if not mappings:
-        raise PocketVisionError("no class to play with: name classes up/down, or pass "
+        raise LiveError("no class to play with: name classes up/down, or pass "
                                 "--map LABEL=jump --map LABEL=duck")
     chosen = {}
     for label, action in parse_mapping(mappings, labels).items():  # `control`'s --map rules
         if action.key not in GAME_ACTIONS:
-            raise PocketVisionError(f"--map {label}={action.key}: the game's actions are jump and duck")
+            raise LiveError(f"--map {label}={action.key}: the game's actions are jump and duck")
         chosen[label] = {"key": action.key, "mode": "tap" if action.key == "jump" else "hold"}
     return chosen
 

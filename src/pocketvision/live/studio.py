@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from pocketvision.errors import PocketVisionError, install_command
+from pocketvision.errors import LiveError, PocketVisionError, install_command
 from pocketvision.live.jobs import Job
 from pocketvision.live.project import Project
 from pocketvision.live.server import WEB, base_app, fastapi, onnx_for
@@ -77,7 +77,7 @@ def studio_app(project_dir: Path):
         if len(body) > MAX_FRAME_BYTES:
             raise HTTPException(413, "frame too large")
         if not SESSION_ID.match(session):
-            raise PocketVisionError(f"bad session id {session!r}")
+            raise LiveError(f"bad session id {session!r}")
         _check_image(body, "the captured frame")
         return {"saved": project.save_sample(name, body, session, index).name}
 
@@ -118,7 +118,7 @@ def studio_app(project_dir: Path):
     async def export(request: Request):
         formats = (await request.json()).get("formats") or ["onnx"]
         if not project.bundle.exists():
-            raise PocketVisionError("train a model first")
+            raise LiveError("train a model first")
         if not job.start("export", lambda: _export(project, formats)):
             raise HTTPException(409, "a job is already running")
         return job.status()
@@ -158,13 +158,13 @@ def _train(project: Project) -> dict:
 
 
 def _export(project: Project, formats: list[str]) -> dict:
-    from pocketvision.exporting import export
+    from pocketvision.exports.job import export
 
     report = export(project.bundle, project.models / "exports", formats)
-    return {"exports": [{k: e[k] for k in ("format", "precision", "path", "bytes", "ran",
-                                            "why_not_ran", "top1_agreement", "accuracy")}
-                        | {"file": Path(e["path"]).name if e["path"] else None}
-                        for e in report["exports"]], "image_source": report["image_source"]}
+    shown = ("format", "precision", "path", "bytes", "ran", "why_not_ran", "top1_agreement",
+             "accuracy")
+    return {"exports": [{k: getattr(e, k) for k in shown} | {"file": e.file_name}
+                        for e in report.exports], "image_source": report.image_source}
 
 
 def _model_summary(project: Project) -> dict | None:
@@ -181,11 +181,11 @@ def _model_summary(project: Project) -> dict | None:
 
 
 def _formats() -> list[dict]:
-    from pocketvision.exporters import list_exporters, missing_modules
+    from pocketvision.exports import list_formats, missing_modules
 
     return [{"name": s.name, "description": s.description,
              "missing": install_command(s.extra) if missing_modules(s) else None}
-            for s in list_exporters()]
+            for s in list_formats()]
 
 
 def _check_image(data: bytes, what: str) -> None:
@@ -194,7 +194,7 @@ def _check_image(data: bytes, what: str) -> None:
     try:
         Image.open(io.BytesIO(data)).verify()
     except Exception:
-        raise PocketVisionError(f"{what} is not an image") from None
+        raise LiveError(f"{what} is not an image") from None
 
 
 def _as_jpeg(data: bytes, filename: str) -> bytes:
@@ -205,7 +205,7 @@ def _as_jpeg(data: bytes, filename: str) -> bytes:
     try:
         image = to_rgb(ImageOps.exif_transpose(Image.open(io.BytesIO(data))))
     except Exception:
-        raise PocketVisionError(f"{filename} is not an image or a video pocketvision can read") from None
+        raise LiveError(f"{filename} is not an image or a video pocketvision can read") from None
     out = io.BytesIO()
     image.save(out, "JPEG", quality=92)
     return out.getvalue()
@@ -217,7 +217,7 @@ def _save_upload(project: Project, name: str, jpeg: bytes) -> str:
     from pocketvision.cache import write_atomically
 
     path = project.class_dir(name) / f"upload-{hashlib.sha256(jpeg).hexdigest()[:12]}.jpg"
-    write_atomically(path, jpeg)
+    write_atomically(path, jpeg, durable=True)
     return path.name
 
 
@@ -236,6 +236,6 @@ def _save_video_frames(project: Project, name: str, filename: str, data: bytes) 
             pictures = [to_jpeg(f.rgb) for f in frames(str(path), every=VIDEO_EVERY,
                                                        limit=VIDEO_MAX_FRAMES)]
         except PocketVisionError:
-            raise PocketVisionError(f"{filename}: not a video pocketvision can read") from None
+            raise LiveError(f"{filename}: not a video pocketvision can read") from None
     session = new_session_id()
     return [project.save_sample(name, jpeg, session, k).name for k, jpeg in enumerate(pictures)]
