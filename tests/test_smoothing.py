@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pocketvision.live.smoothing import Action, SmoothingConfig, Smoother
+from pocketvision.config import SmoothingConfig
+from pocketvision.live.smoothing import Action, Smoother
 
 TABLE = json.loads((Path(__file__).parent / "smoothing_cases.json").read_text())
 CASES = TABLE["cases"]

@@ -7,6 +7,7 @@ With ``--json`` each command prints exactly one JSON document on stdout.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import sys
@@ -15,6 +16,7 @@ from typing import List, Optional
 
 import typer
 
+from pocketvision.config import ExportConfig, SmoothingConfig, TrainConfig
 from pocketvision.errors import PocketVisionError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -40,6 +42,20 @@ def _user_errors(command):
     return wrapper
 
 
+def _flag(config: type, name: str, *flags: str):
+    """The option for field ``name`` of a config dataclass: its default and help,
+    written once in config.py. Tuples are typed as comma-separated lists."""
+    spec = next(f for f in dataclasses.fields(config) if f.name == name)
+    default = ",".join(spec.default) if isinstance(spec.default, tuple) else spec.default
+    return typer.Option(default, *flags, help=spec.metadata["help"])
+
+
+def _config(config: type, values: dict):
+    """A config dataclass built from the command's parameters of the same names."""
+    return config(**{f.name: values[f.name] for f in dataclasses.fields(config)
+                     if f.name in values})
+
+
 def _print_json(document) -> None:
     sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
@@ -49,28 +65,24 @@ def _print_json(document) -> None:
 def train(
     data: Path = typer.Argument(..., help="DATA/<class>/* or DATA/train/<class>/* + DATA/val/<class>/*"),
     out: Path = typer.Option(Path("model.pvb"), "--out", "-o", help="Bundle file to write."),
-    backbone: str = typer.Option("efficientnet_lite0", help="See 'pocketvision backbones'."),
-    weights: Optional[Path] = typer.Option(None, help="Pretrained weights file for the backbone."),
-    val_fraction: float = typer.Option(0.2, help="Share held out per class when there is no val/."),
-    seed: int = typer.Option(0, help="Seeds the split, augmentation and fine-tuning."),
-    crop_fraction: float = typer.Option(1.0, help="Share of the shorter side the centre crop keeps (ImageNet: 0.875)."),
-    augment: int = typer.Option(0, help="Extra augmented views per training image (cached)."),
-    weight_decay: float = typer.Option(0.05, help="L2 penalty of the linear head."),
-    max_iterations: int = typer.Option(200, help="L-BFGS iterations for the head."),
-    fine_tune: int = typer.Option(0, help="Unfreeze the last N backbone blocks (slow, not cached)."),
-    fine_tune_epochs: int = typer.Option(3, help="Epochs when fine-tuning."),
-    fine_tune_lr: float = typer.Option(1e-4, help="Learning rate when fine-tuning."),
+    backbone: str = _flag(TrainConfig, "backbone"),
+    weights: Optional[Path] = _flag(TrainConfig, "weights"),
+    val_fraction: float = _flag(TrainConfig, "val_fraction"),
+    seed: int = _flag(TrainConfig, "seed"),
+    crop_fraction: float = _flag(TrainConfig, "crop_fraction"),
+    augment: int = _flag(TrainConfig, "augment"),
+    weight_decay: float = _flag(TrainConfig, "weight_decay"),
+    std_floor: float = _flag(TrainConfig, "std_floor"),
+    max_iterations: int = _flag(TrainConfig, "max_iterations"),
+    fine_tune: int = _flag(TrainConfig, "fine_tune"),
+    fine_tune_epochs: int = _flag(TrainConfig, "fine_tune_epochs"),
+    fine_tune_lr: float = _flag(TrainConfig, "fine_tune_lr"),
     as_json: bool = JSON_OPTION,
 ):
     """Train a classifier on a folder of images and write a bundle."""
-    from pocketvision.config import TrainConfig
     from pocketvision.training import train as run_training
 
-    config = TrainConfig(backbone=backbone, weights=weights, val_fraction=val_fraction,
-                         seed=seed, crop_fraction=crop_fraction, augment=augment,
-                         weight_decay=weight_decay, max_iterations=max_iterations,
-                         fine_tune=fine_tune, fine_tune_epochs=fine_tune_epochs,
-                         fine_tune_lr=fine_tune_lr)
+    config = _config(TrainConfig, locals())
     result = run_training(data, out, config)
     if as_json:
         return _print_json(result.to_json())
@@ -129,8 +141,8 @@ def predict(
 def export(
     bundle: Optional[Path] = typer.Argument(None, help="A .pvb bundle (or use --backbone)."),
     out: Path = typer.Option(Path("exports"), "--out", "-o", help="Folder for the exports."),
-    format: str = typer.Option("all", "--format", help="Comma-separated: ptl,pte,onnx,coreml,tflite, or all."),
-    quantize: str = typer.Option("", help="Also export int8 and/or fp16 (comma-separated) where supported."),
+    format: str = _flag(ExportConfig, "formats", "--format"),
+    quantize: str = _flag(ExportConfig, "quantize"),
     verify: Optional[Path] = typer.Option(None, help="Labelled images to verify on (DATA/<class>/*)."),
     backbone: Optional[str] = typer.Option(None, help="Export this backbone's ImageNet classifier instead of a bundle."),
     weights: Optional[Path] = typer.Option(None, help="Weights file for --backbone."),
@@ -247,21 +259,20 @@ def control(
     mapping: List[str] = typer.Option(..., "--map", help="LABEL=KEY (tap) or LABEL=KEY:hold, e.g. up=space."),
     source: str = typer.Option("0", help="Camera index or a video file."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the events instead of pressing keys."),
-    threshold: float = typer.Option(0.7, help="Top-class probability a label needs."),
-    frames: int = typer.Option(4, help="Consecutive confident frames before a label fires."),
-    cooldown: float = typer.Option(0.3, help="Seconds before the same tap can fire again."),
-    release: float = typer.Option(0.5, help="Below this the active label lets go (hysteresis)."),
+    threshold: float = _flag(SmoothingConfig, "threshold"),
+    frames: int = _flag(SmoothingConfig, "frames"),
+    cooldown: float = _flag(SmoothingConfig, "cooldown"),
+    release: float = _flag(SmoothingConfig, "release"),
     as_json: bool = typer.Option(False, "--json", help="With --dry-run: one JSON object per event."),
 ):
     """Turn what the camera sees into key presses (e.g. hand up = jump in any game)."""
     from pocketvision.live.control import run_control
     from pocketvision.live.keys import DryRunSink, KeyboardSink
-    from pocketvision.live.smoothing import SmoothingConfig
 
     if not model.exists():
         raise PocketVisionError(f"{model} does not exist")
     sink = DryRunSink(as_json) if dry_run else KeyboardSink()
-    config = SmoothingConfig(threshold=threshold, release=release, frames=frames, cooldown=cooldown)
+    config = _config(SmoothingConfig, locals())
     stats = run_control(model, mapping, sink, source, config)
     summary = stats.summary()
     typer.echo(f"{summary['frames']} frames at {summary['fps'] or 0:.1f} fps, "

@@ -1,9 +1,20 @@
-"""One frozen dataclass per stage; CLI flags map one-to-one onto these fields."""
+"""One frozen dataclass per stage, the one home of every default.
+
+Each field carries its default and, in ``metadata["help"]``, the one line the
+CLI shows for its flag: ``cli.py`` builds its options from these fields
+(``--val-fraction`` is ``TrainConfig.val_fraction``), so a default is written
+once. Longer reasons for the defaults are in the class docstrings.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+
+def setting(default, help: str):
+    """A dataclass field with the CLI's one-line help beside its default."""
+    return field(default=default, metadata={"help": help})
 
 
 @dataclass(frozen=True)
@@ -32,20 +43,61 @@ class TrainConfig:
         fine_tune_lr: AdamW learning rate when fine-tuning.
     """
 
-    backbone: str = "efficientnet_lite0"
-    weights: Path | None = None
-    val_fraction: float = 0.2
-    seed: int = 0
-    crop_fraction: float = 1.0
-    augment: int = 0
-    weight_decay: float = 0.05
-    std_floor: float = 1.0
-    max_iterations: int = 200
-    fine_tune: int = 0
-    fine_tune_epochs: int = 3
-    fine_tune_lr: float = 1e-4
+    backbone: str = setting("efficientnet_lite0", "See 'pocketvision backbones'.")
+    weights: Path | None = setting(None, "Pretrained weights file for the backbone.")
+    val_fraction: float = setting(0.2, "Share held out per class when there is no val/.")
+    seed: int = setting(0, "Seeds the split, augmentation and fine-tuning.")
+    crop_fraction: float = setting(
+        1.0, "Share of the shorter side the centre crop keeps (ImageNet: 0.875).")
+    augment: int = setting(0, "Extra augmented views per training image (cached).")
+    weight_decay: float = setting(0.05, "L2 penalty of the linear head.")
+    std_floor: float = setting(
+        1.0, "Smallest feature std when standardizing, as a multiple of the median std.")
+    max_iterations: int = setting(200, "L-BFGS iterations for the head.")
+    fine_tune: int = setting(0, "Unfreeze the last N backbone blocks (slow, not cached).")
+    fine_tune_epochs: int = setting(3, "Epochs when fine-tuning.")
+    fine_tune_lr: float = setting(1e-4, "Learning rate when fine-tuning.")
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["weights"] = str(self.weights) if self.weights else None
         return data
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """What ``pocketvision export`` writes.
+
+    Attributes:
+        formats: format names (``pocketvision.exports.list_formats``), or "all":
+            every format whose library is installed; the others are listed in the
+            report as skipped, with the command that installs them.
+        quantize: extra precisions ("int8", "fp16") written beside each fp32
+            file where the format supports them.
+        calibration_images: at most this many training images set int8
+            activation ranges (spread evenly over the training set).
+    """
+
+    formats: tuple[str, ...] = setting(
+        ("all",), "Comma-separated: ptl,pte,onnx,coreml,tflite, or all.")
+    quantize: tuple[str, ...] = setting(
+        (), "Also export int8 and/or fp16 (comma-separated) where supported.")
+    calibration_images: int = 64
+
+
+@dataclass(frozen=True)
+class SmoothingConfig:
+    """How live per-frame probabilities become actions (``live/smoothing.py``).
+
+    Attributes:
+        threshold: top-class probability a label needs to count for a frame.
+        release: below this the active label lets go (hysteresis, < threshold).
+        frames: consecutive confident frames before a label fires; 3 fired on
+            single misread pictures (benchmarks/RESULTS.md section 6).
+        cooldown: seconds before the same tap can fire again.
+    """
+
+    threshold: float = setting(0.7, "Top-class probability a label needs.")
+    release: float = setting(0.5, "Below this the active label lets go (hysteresis).")
+    frames: int = setting(4, "Consecutive confident frames before a label fires.")
+    cooldown: float = setting(0.3, "Seconds before the same tap can fire again.")

@@ -6,34 +6,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pocketvision.errors import LiveError
+from pocketvision.config import SmoothingConfig
 from pocketvision.live.classify import load_frame_classifier
-from pocketvision.live.smoothing import Action, SmoothingConfig, Smoother
+from pocketvision.live.smoothing import Smoother, parse_mapping
 from pocketvision.live.sources import frames
-
-QUIET_LABELS = ("none", "background")
-
-
-def parse_mapping(entries: list[str], labels: list[str]) -> dict[str, Action]:
-    """``up=space`` (tap) or ``down=Down:hold``, checked against the model's labels."""
-    actions = {}
-    for entry in entries:
-        label, sep, target = entry.partition("=")
-        key, _, mode = target.partition(":")
-        if not sep or not key:
-            raise LiveError(f"--map {entry!r}: write LABEL=KEY or LABEL=KEY:hold")
-        if label not in labels:
-            raise LiveError(f"--map {entry!r}: the model has no label {label!r} "
-                                    f"(it has: {', '.join(labels)})")
-        if label in QUIET_LABELS:
-            raise LiveError(f"--map {entry!r}: {label!r} is the no-action class")
-        if mode not in ("", "tap", "hold"):
-            raise LiveError(f"--map {entry!r}: mode must be tap or hold")
-        actions[label] = Action(key=key, mode=mode or "tap")
-    if not actions:
-        raise LiveError("give at least one --map LABEL=KEY")
-    return actions
-
 
 @dataclass
 class ControlStats:

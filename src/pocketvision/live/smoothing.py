@@ -21,6 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pocketvision.config import SmoothingConfig
+from pocketvision.errors import LiveError
+
 
 @dataclass(frozen=True)
 class Action:
@@ -28,12 +31,28 @@ class Action:
     mode: str = "tap"  # "tap" | "hold"
 
 
-@dataclass(frozen=True)
-class SmoothingConfig:
-    threshold: float = 0.7
-    release: float = 0.5
-    frames: int = 4  # 3 fired on single misread pictures: benchmarks/RESULTS.md section 6
-    cooldown: float = 0.3
+QUIET_LABELS = ("none", "background")
+
+
+def parse_mapping(entries: list[str], labels: list[str]) -> dict[str, Action]:
+    """``up=space`` (tap) or ``down=Down:hold``, checked against the model's labels."""
+    actions = {}
+    for entry in entries:
+        label, sep, target = entry.partition("=")
+        key, _, mode = target.partition(":")
+        if not sep or not key:
+            raise LiveError(f"--map {entry!r}: write LABEL=KEY or LABEL=KEY:hold")
+        if label not in labels:
+            raise LiveError(f"--map {entry!r}: the model has no label {label!r} "
+                            f"(it has: {', '.join(labels)})")
+        if label in QUIET_LABELS:
+            raise LiveError(f"--map {entry!r}: {label!r} is the no-action class")
+        if mode not in ("", "tap", "hold"):
+            raise LiveError(f"--map {entry!r}: mode must be tap or hold")
+        actions[label] = Action(key=key, mode=mode or "tap")
+    if not actions:
+        raise LiveError("give at least one --map LABEL=KEY")
+    return actions
 
 
 @dataclass(frozen=True)
