@@ -44,6 +44,7 @@ def classifier(name: str) -> tuple[Bundle, str]:
     from pocketvision.backbones import imagenet_categories
     from pocketvision.backbones.registry import Backbone, get_spec
     from pocketvision.bundle import imagenet_bundle
+    from pocketvision.bundle_meta import BackboneInfo, BundleMeta
     from pocketvision.model import Classifier
 
     try:
@@ -53,9 +54,9 @@ def classifier(name: str) -> tuple[Bundle, str]:
         backbone = Backbone(spec, spec.build())
         model = Classifier(backbone, backbone.imagenet_head)
         _calibrate_batchnorm(model, backbone.preprocessing)
-        return Bundle(model=model.eval(), labels=imagenet_categories(),
-                      preprocessing=backbone.preprocessing,
-                      meta={"backbone": {"name": name}, "source": name}), "random, BN calibrated"
+        meta = BundleMeta(labels=imagenet_categories(), preprocessing=backbone.preprocessing,
+                          backbone=BackboneInfo(name), source=name)
+        return Bundle(model=model.eval(), meta=meta), "random, BN calibrated"
 
 
 def _calibrate_batchnorm(model, preprocessing) -> None:

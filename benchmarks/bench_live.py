@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from common import OUT  # noqa: E402
 from live_helpers import camera_frame, running, write_video, write_y4m  # noqa: E402
 
-from pocketvision.data.fashion_mnist import write_few_shot  # noqa: E402
+from fashion_mnist import write_few_shot  # noqa: E402
 
 CLASSES = ["t-shirt", "trouser", "sneaker"]
 MAPS = ["sneaker=space", "trouser=Down:hold"]
@@ -114,8 +114,8 @@ def probabilities_per_frame(bundle: Path, clip: Path) -> list[dict]:
 def sweep(bundle: Path, quiet: Path, gestures: Path) -> list[dict]:
     """Replay both clips' per-frame probabilities through each smoothing setting:
     spurious events on the no-action clip, gestures caught, frames of delay."""
-    from pocketvision.live.control import parse_mapping
-    from pocketvision.live.smoothing import SmoothingConfig, Smoother
+    from pocketvision.config import SmoothingConfig
+    from pocketvision.live.smoothing import Smoother, parse_mapping
 
     recorded = {"quiet": probabilities_per_frame(bundle, quiet),
                 "gestures": probabilities_per_frame(bundle, gestures)}

@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 
 from common import OUT, pocketvision_command
-from pocketvision.data.fashion_mnist import CLASS_NAMES, write_few_shot
+from fashion_mnist import CLASS_NAMES, write_few_shot
 
 
 def peak_rss_mb(per_class: int) -> tuple[float, dict]:

@@ -79,9 +79,9 @@ def floor_seconds(data: Path, frozen: bool = False) -> float:
     batch = torch.stack([load_tensor(p, backbone.preprocessing) for p in paths])
     forward = backbone
     if frozen:
-        from pocketvision.compiled import compiled_forward
+        from pocketvision.frozen_graph import frozen_forward
 
-        forward = compiled_forward(backbone)
+        forward = frozen_forward(backbone)
     with torch.inference_mode():
         forward(batch[:BATCH_SIZE])  # warm-up
         started = time.perf_counter()

@@ -9,7 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from pocketvision.data.fashion_mnist import write_few_shot
+# the Fashion-MNIST reader lives with the tests, which use it too
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from fashion_mnist import write_few_shot  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
 FIRST_THREE = ["t-shirt", "trouser", "pullover"]

@@ -1,7 +1,8 @@
 """Read Fashion-MNIST from Debian's ``dataset-fashion-mnist`` package.
 
-Used by tests, benchmarks and the script that made the bundled sample data. The
-files are the original IDX files (gzip), 28x28 grayscale, MIT licence.
+Used by tests, benchmarks and the script that made the bundled sample data (not
+part of the installed package: it is hard-wired to a Debian path). The files are
+the original IDX files (gzip), 28x28 grayscale, MIT licence.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ CLASS_NAMES = (
 )
 
 
-def load_split(split: str = "train", root: Path = DEBIAN_DIR) -> tuple[np.ndarray, np.ndarray]:
+def read_images(split: str = "train", root: Path = DEBIAN_DIR) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(images, labels)``: uint8 arrays of shape (N, 28, 28) and (N,).
 
     Args:
@@ -49,7 +50,7 @@ def write_few_shot(
     Picks the images of each class in dataset order, skipping the first ``offset``
     of each class, so two calls with different offsets give disjoint sets.
     """
-    images, labels = load_split(split)
+    images, labels = read_images(split)
     for name in classes:
         index = CLASS_NAMES.index(name)
         picked = np.flatnonzero(labels == index)[offset : offset + per_class]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import numpy as np
@@ -10,24 +11,27 @@ import pytest
 import safetensors.torch
 from safetensors import safe_open
 
-import pocketvision.bundle as bundle_module
 from pocketvision.bundle import load_bundle, read_meta, save_bundle
+from pocketvision.bundle_meta import FORMAT_VERSION
 from pocketvision.errors import BundleError
 
 
 def test_bundle_describes_itself(trained):
     meta = read_meta(trained.bundle)
-    assert meta["labels"] == ["sneaker", "t-shirt", "trouser"]
-    assert meta["backbone"]["name"] == "efficientnet_lite0"
-    assert len(meta["backbone"]["weights_hash"]) == 64
-    assert meta["preprocessing"]["crop"] == 224 and len(meta["preprocessing"]["mean"]) == 3
-    assert meta["training"]["seed"] == 0
-    assert meta["metrics"]["accuracy"] == trained.val_accuracy
-    assert len(meta["dataset"]["manifest_sha256"]) == 64
-    assert {"torch", "timm", "pocketvision"} <= set(meta["versions"])
-    assert len(meta["validation_images"]) == 45
+    assert meta.labels == ["sneaker", "t-shirt", "trouser"]
+    assert meta.backbone.name == "efficientnet_lite0"
+    assert len(meta.backbone.weights_hash) == 64
+    assert meta.preprocessing.crop == 224 and len(meta.preprocessing.mean) == 3
+    assert meta.training["seed"] == 0
+    assert meta.metrics["accuracy"] == trained.val_accuracy
+    assert len(meta.dataset["manifest_sha256"]) == 64
+    assert {"torch", "timm", "pocketvision"} <= set(meta.versions)
+    assert len(meta.validation_images) == 45
     with safe_open(str(trained.bundle), framework="pt") as f:  # any safetensors reader
         assert "head.weight" in f.keys()
+        header = json.loads(f.metadata()["pocketvision"])  # plain JSON for any reader
+    assert header["labels"] == meta.labels and header["format"] == "pocketvision-bundle"
+    assert header["preprocessing"]["crop"] == 224
 
 
 def test_reloaded_bundle_predicts_identically(trained, fashion3):
@@ -40,8 +44,7 @@ def test_reloaded_bundle_predicts_identically(trained, fashion3):
 
 def test_resaved_bundle_gives_the_same_answers(trained, fashion3, tmp_path):
     original = load_bundle(trained.bundle)
-    copy = save_bundle(tmp_path / "copy.pvb", original.model, original.labels,
-                       {k: v for k, v in original.meta.items()})
+    copy = save_bundle(tmp_path / "copy.pvb", original.model, original.meta)
     paths = sorted((fashion3 / "val" / "t-shirt").iterdir())[:4]
     np.testing.assert_array_equal(original.predict_images(paths),
                                   load_bundle(copy).predict_images(paths))
@@ -53,14 +56,12 @@ def test_a_failed_write_keeps_the_previous_bundle(trained, tmp_path, monkeypatch
     before = target.read_bytes()
     loaded = load_bundle(target)
 
-    def crash_midway(tensors, filename, metadata):
-        with open(filename, "wb") as f:
-            f.write(b"half a bundle")
+    def crash_before_the_swap(source, destination):  # the temporary is fully written
         raise OSError("disk full")
 
-    monkeypatch.setattr(safetensors.torch, "save_file", crash_midway)
+    monkeypatch.setattr(os, "replace", crash_before_the_swap)
     with pytest.raises(OSError, match="disk full"):
-        save_bundle(target, loaded.model, loaded.labels, loaded.meta)
+        save_bundle(target, loaded.model, loaded.meta)
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["model.pvb"]  # no temporary left
 
@@ -87,11 +88,10 @@ def test_a_plain_safetensors_file_is_refused(tmp_path):
 
 def test_a_newer_format_version_says_upgrade(trained, tmp_path):
     bundle = load_bundle(trained.bundle)
-    newer = dict(bundle.meta)
-    path = save_bundle(tmp_path / "future.pvb", bundle.model, bundle.labels, newer)
+    path = save_bundle(tmp_path / "future.pvb", bundle.model, bundle.meta)
     tensors = safetensors.torch.load_file(str(path))
-    meta = read_meta(path)
-    meta["format_version"] = bundle_module.FORMAT_VERSION + 1
+    meta = read_meta(path).to_json()
+    meta["format_version"] = FORMAT_VERSION + 1
     safetensors.torch.save_file(tensors, str(path), metadata={"pocketvision": json.dumps(meta)})
     with pytest.raises(BundleError, match="newer than this pocketvision reads.*pip install -U"):
         load_bundle(path)

@@ -3,6 +3,7 @@ the input prepared from the contract read back from the file itself."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform
 import subprocess
@@ -190,14 +191,14 @@ def test_verification_uses_only_unchanged_recorded_images(trained, tmp_path):
 
     original = load_bundle(trained.bundle)
     moved = tmp_path / "val"
-    meta = dict(original.meta)
-    meta["validation_images"] = []
-    for k, entry in enumerate(original.meta["validation_images"][:3]):
+    kept = []
+    for k, entry in enumerate(original.meta.validation_images[:3]):
         copy = moved / f"{k}.png"
         copy.parent.mkdir(exist_ok=True)
-        shutil.copy(entry["path"], copy)
-        meta["validation_images"].append(dict(entry, path=str(copy)))
-    bundle = load_bundle(save_bundle(tmp_path / "m.pvb", original.model, original.labels, meta))
+        shutil.copy(entry.path, copy)
+        kept.append(dataclasses.replace(entry, path=str(copy)))
+    meta = original.meta.replace(validation_images=kept)
+    bundle = load_bundle(save_bundle(tmp_path / "m.pvb", original.model, meta))
     (moved / "1.png").write_bytes((moved / "0.png").read_bytes() + b"changed")
     images = verification_set(bundle)
     assert images.paths == [moved / "0.png", moved / "2.png"]
@@ -248,7 +249,7 @@ SNIPPET = Path(__file__).resolve().parent.parent / "docs" / "snippets" / "classi
 @pytest.mark.parametrize("name", ["onnx", "tflite", "pte"])
 def test_documented_python_snippet_reads_the_file_and_agrees(bundle, exported, name):
     """docs/snippets/classify.py, run as a user would, with only the runtime."""
-    image = bundle.meta["validation_images"][0]["path"]
+    image = bundle.meta.validation_images[0].path
     result = subprocess.run([sys.executable, str(SNIPPET), str(exported[name, "fp32"]), image],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr

@@ -103,8 +103,8 @@ def test_augmented_views_differ_but_are_reproducible(backbone, images, tmp_path)
 
 @pytest.mark.parametrize("name", ["efficientnet_lite0", "mobilenet_v3_large", "mobilenet_v3_small",
                                   "mobilenet_v2", "resnet18", "resnet50"])
-def test_compiled_forward_matches_eager_and_is_saved(name, tmp_path):
-    from pocketvision.compiled import compiled_forward
+def test_frozen_forward_matches_eager_and_is_saved(name, tmp_path):
+    from pocketvision.frozen_graph import frozen_forward
 
     torch.manual_seed(0)
     backbone = create_backbone(name, pretrained=(name == "efficientnet_lite0"))
@@ -114,11 +114,11 @@ def test_compiled_forward_matches_eager_and_is_saved(name, tmp_path):
             backbone(torch.randn(8, 3, 224, 224))
         backbone.eval()
     images = torch.randn(3, 3, 224, 224)  # a batch size the trace never saw
-    forward = compiled_forward(backbone, tmp_path)
+    forward = frozen_forward(backbone, tmp_path)
     assert forward is not backbone, "tracing fell back to eager"
     assert list(tmp_path.glob("frozen-torch-*.pt"))
     with torch.inference_mode():
         expected = backbone(images)
         np.testing.assert_allclose(forward(images), expected, atol=1e-3 * float(expected.abs().max()))
-        reloaded = compiled_forward(backbone, tmp_path)
+        reloaded = frozen_forward(backbone, tmp_path)
         np.testing.assert_allclose(reloaded(images), forward(images), atol=1e-6)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import platform
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,14 +25,14 @@ import torch
 from torch import nn
 
 from pocketvision.backbones import create_backbone
+from pocketvision.bundle_meta import BackboneInfo, BundleMeta
 from pocketvision.cache import write_atomically
 from pocketvision.errors import BundleError
 from pocketvision.model import Classifier
 from pocketvision.preprocessing import Preprocessing, load_tensor
 
-FORMAT = "pocketvision-bundle"
-FORMAT_VERSION = 1
 SUFFIX = ".pvb"
+HEADER_KEY = "pocketvision"  # the safetensors metadata key holding BundleMeta as JSON
 
 
 @dataclass
@@ -40,14 +40,20 @@ class Bundle:
     """A loaded bundle: the model (eval mode) plus everything it says about itself."""
 
     model: Classifier
-    labels: list[str]
-    preprocessing: Preprocessing
-    meta: dict = field(default_factory=dict)
+    meta: BundleMeta
     path: Path | None = None
 
     @property
+    def labels(self) -> list[str]:
+        return self.meta.labels
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        return self.meta.preprocessing
+
+    @property
     def backbone_name(self) -> str:
-        return self.meta["backbone"]["name"]
+        return self.meta.backbone.name
 
     def predict_tensors(self, images: torch.Tensor) -> np.ndarray:
         """Probabilities (B, classes) for a preprocessed batch (B, 3, H, W)."""
@@ -68,9 +74,10 @@ def imagenet_bundle(backbone_name: str, weights: Path | None = None) -> Bundle:
 
     backbone = create_backbone(backbone_name, weights)
     model = Classifier(backbone, backbone.imagenet_head).eval()
-    return Bundle(model=model, labels=imagenet_categories(), preprocessing=backbone.preprocessing,
-                  meta={"backbone": {"name": backbone_name}, "imagenet": True,
-                        "source": f"{backbone_name} ImageNet classifier"})
+    meta = BundleMeta(labels=imagenet_categories(), preprocessing=backbone.preprocessing,
+                      backbone=BackboneInfo(backbone_name), imagenet=True,
+                      source=f"{backbone_name} ImageNet classifier")
+    return Bundle(model=model, meta=meta)
 
 
 def library_versions() -> dict:
@@ -87,20 +94,17 @@ def library_versions() -> dict:
             "numpy": np.__version__, "python": platform.python_version()}
 
 
-def save_bundle(path: Path, model: Classifier, labels: list[str], meta: dict) -> Path:
+def save_bundle(path: Path, model: Classifier, meta: BundleMeta) -> Path:
     """Write ``model`` and its description to ``path`` atomically; return the path.
 
-    ``meta`` must hold at least ``backbone`` ({"name", "weights_hash"}); labels,
-    preprocessing and versions are added here.
+    The library versions are recorded here; the preprocessing is the model's own.
     """
     from safetensors.torch import save
 
     path = check_bundle_target(Path(path))
-    document = dict(meta, format=FORMAT, format_version=FORMAT_VERSION, labels=list(labels),
-                    preprocessing=model.backbone.preprocessing.to_dict(),
-                    versions=library_versions())
+    meta = meta.replace(preprocessing=model.backbone.preprocessing, versions=library_versions())
     tensors = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-    data = save(tensors, metadata={"pocketvision": json.dumps(document)})
+    data = save(tensors, metadata={HEADER_KEY: json.dumps(meta.to_json())})
     write_atomically(path, data, durable=True)
     return path
 
@@ -118,8 +122,8 @@ def check_bundle_target(path: Path) -> Path:
     return path
 
 
-def read_meta(path: Path) -> dict:
-    """The bundle's JSON description, without loading any weights."""
+def read_meta(path: Path) -> BundleMeta:
+    """The bundle's description, without loading any weights."""
     from safetensors import safe_open
 
     path = Path(path)
@@ -132,17 +136,13 @@ def read_meta(path: Path) -> dict:
             header = f.metadata() or {}
     except Exception:
         raise BundleError(f"{path} is not a pocketvision bundle (not a safetensors file)") from None
-    if "pocketvision" not in header:
+    if HEADER_KEY not in header:
         raise BundleError(f"{path} is a safetensors file but not a pocketvision bundle")
-    meta = json.loads(header["pocketvision"])
-    if meta.get("format") != FORMAT:
-        raise BundleError(f"{path} is not a pocketvision bundle (format {meta.get('format')!r})")
-    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
-        raise BundleError(
-            f"{path} is bundle format version {meta['format_version']}, newer than this "
-            f"pocketvision reads ({FORMAT_VERSION}); upgrade with 'pip install -U pocketvision'"
-        )
-    return meta
+    try:
+        document = json.loads(header[HEADER_KEY])
+    except ValueError:
+        raise BundleError(f"{path}: damaged bundle header (not JSON); train it again") from None
+    return BundleMeta.from_json(document, str(path))
 
 
 def load_bundle(path: Path | str) -> Bundle:
@@ -151,15 +151,13 @@ def load_bundle(path: Path | str) -> Bundle:
 
     path = Path(path)
     meta = read_meta(path)
-    preprocessing = Preprocessing.from_dict(meta["preprocessing"])
-    backbone = create_backbone(meta["backbone"]["name"], pretrained=False,
-                               preprocessing=preprocessing)
-    labels = list(meta["labels"])
-    head = nn.Linear(backbone.spec.feature_dim, len(labels))
+    backbone = create_backbone(meta.backbone.name, pretrained=False,
+                               preprocessing=meta.preprocessing)
+    head = nn.Linear(backbone.spec.feature_dim, len(meta.labels))
     model = Classifier(backbone, head)
     try:
         model.load_state_dict(load_file(str(path)))
     except (RuntimeError, KeyError) as error:
-        raise BundleError(f"{path}: weights do not match {meta['backbone']['name']} ({str(error)[:120]})") from None
+        raise BundleError(f"{path}: weights do not match {meta.backbone.name} ({str(error)[:120]})") from None
     model.eval().requires_grad_(False)
-    return Bundle(model=model, labels=labels, preprocessing=preprocessing, meta=meta, path=path)
+    return Bundle(model=model, meta=meta, path=path)

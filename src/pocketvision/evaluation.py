@@ -9,8 +9,8 @@ import numpy as np
 
 from pocketvision.bundle import Bundle, load_bundle
 from pocketvision.data.dataset import Sample, label_indices, labelled_images
+from pocketvision.features import classify_samples
 from pocketvision.metrics import summarize
-from pocketvision.model import classify_samples
 
 
 @dataclass
@@ -71,7 +71,7 @@ def evaluate(bundle: Bundle | Path | str, data: Path | str, report_dir: Path | N
     samples, skipped = labelled_images(Path(data), bundle.labels, cache_dir)
     evaluation = evaluate_samples(bundle, samples, cache_dir)
     evaluation.skipped = skipped
-    trained_on = set(bundle.meta.get("training_images_sha256", []))
+    trained_on = set(bundle.meta.training_images_sha256)
     evaluation.seen_in_training = sum(s.sha256 in trained_on for s in samples)
     if report_dir is not None:
         from pocketvision.report import write_report

@@ -17,16 +17,20 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from pocketvision.backbones import Backbone
 from pocketvision.cache import default_cache_dir, write_atomically
-from pocketvision.compiled import compiled_forward
+from pocketvision.frozen_graph import frozen_forward
 from pocketvision.images import load_rgb
 from pocketvision.preprocessing import load_tensor, to_tensor
 from pocketvision.progress import progress_bar
+
+if TYPE_CHECKING:  # model.py builds on this module, not the other way round
+    from pocketvision.model import Classifier
 
 # Measured on a 2-core CPU: small batches are fastest per image (benchmarks/).
 BATCH_SIZE = 4
@@ -85,7 +89,7 @@ def extract_features(
     stats.computed += len(missing)
     if not missing:
         return _stack(vectors, backbone)
-    forward = compiled_forward(backbone, cache.dir if cache else None)
+    forward = frozen_forward(backbone, cache.dir if cache else None)
     with progress_bar(description, len(missing)) as advance:
         for positions, features in _forward_in_batches(forward, backbone.preprocessing,
                                                        [items[k] for k in missing]):
@@ -152,3 +156,16 @@ def augment(image, seed: str):
     for enhancer in (ImageEnhance.Brightness, ImageEnhance.Contrast, ImageEnhance.Color):
         image = enhancer(image).enhance(rng.uniform(0.8, 1.2))
     return image
+
+
+def classify_samples(model: Classifier, samples: list, cache_root: Path | None = None,
+                     stats: FeatureStats | None = None,
+                     description: str = "Computing features") -> np.ndarray:
+    """Probabilities (N, classes) for scanned samples: cached backbone features,
+    then the head. The cache is keyed by the backbone's current weights, so a
+    fine-tuned backbone gets fresh features without asking."""
+    items = [Item(s.path, s.sha256) for s in samples]
+    cache = FeatureCache(model.backbone, cache_root)
+    features = extract_features(model.backbone, items, cache, stats, description)  # (N, F)
+    with torch.inference_mode():
+        return model.head(torch.from_numpy(features)).softmax(dim=-1).numpy()

@@ -28,7 +28,7 @@ from pocketvision.cache import write_atomically
 Forward = Callable[[torch.Tensor], torch.Tensor]
 
 
-def compiled_forward(backbone: Backbone, folder: Path | None = None) -> Forward:
+def frozen_forward(backbone: Backbone, folder: Path | None = None) -> Forward:
     """Return ``images (B, 3, H, W) -> features (B, F)``, as fast as available."""
     saved = folder / f"frozen-torch-{torch.__version__}.pt" if folder else None
     graph = _load(saved) if saved else None

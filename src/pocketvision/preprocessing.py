@@ -37,8 +37,6 @@ class Preprocessing:
     std: tuple[float, float, float]
     interpolation: str = "bilinear"
     channel_order: str = "RGB"
-    layout: str = "NCHW"
-    input_range: tuple[float, float] = (0.0, 1.0)
 
     @property
     def input_shape(self) -> tuple[int, int, int, int]:
@@ -51,8 +49,10 @@ class Preprocessing:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Preprocessing":
+        # keys this version does not know (older bundles wrote ``layout`` and
+        # ``input_range``, which were always NCHW and 0..1) are ignored
         fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        for key in ("mean", "std", "input_range"):
+        for key in ("mean", "std"):
             fields[key] = tuple(float(v) for v in fields[key])
         return cls(**fields)
 

@@ -7,14 +7,7 @@ import sys
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-_enabled = True
 _observers: list[Callable[[str, int, int], None]] = []
-
-
-def set_progress(enabled: bool) -> None:
-    """Turn progress bars on or off for this process (the CLI's ``--quiet``)."""
-    global _enabled
-    _enabled = enabled
 
 
 @contextmanager
@@ -30,12 +23,12 @@ def observe(callback: Callable[[str, int, int], None]) -> Iterator[None]:
 
 @contextmanager
 def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]]:
-    """Yield ``advance(n)``; draws a bar on stderr when enabled and worth it."""
+    """Yield ``advance(n)``; draws a bar on stderr unless POCKETVISION_NO_PROGRESS is set."""
     if _observers:
         with _observed(description, total) as advance:
             yield advance
         return
-    if not _enabled or total <= 0 or os.environ.get("POCKETVISION_NO_PROGRESS"):
+    if total <= 0 or os.environ.get("POCKETVISION_NO_PROGRESS"):
         yield lambda n=1: None
         return
     from rich.console import Console

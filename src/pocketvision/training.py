@@ -14,12 +14,15 @@ import numpy as np
 
 from pocketvision.backbones import create_backbone, get_spec
 from pocketvision.bundle import check_bundle_target, save_bundle
+from pocketvision.bundle_meta import BackboneInfo, BundleMeta, ImageRecord
 from pocketvision.config import TrainConfig
 from pocketvision.data.dataset import Split, label_indices, load_split
-from pocketvision.features import FeatureCache, FeatureStats, Item, extract_features
+from pocketvision.features import (
+    FeatureCache, FeatureStats, Item, classify_samples, extract_features,
+)
 from pocketvision.head import fit_linear_head
 from pocketvision.metrics import summarize
-from pocketvision.model import Classifier, classify_samples
+from pocketvision.model import Classifier
 
 
 @dataclass
@@ -69,7 +72,7 @@ def train(data: Path | str, out: Path | str, config: TrainConfig = TrainConfig()
     val_probabilities = classify_samples(model, split.val, cache.root, stats,
                                          "Features of validation images")
     metrics = summarize(label_indices(split.val, labels), val_probabilities, labels)
-    path = save_bundle(Path(out), model, labels, _describe(model, split, config, metrics))
+    path = save_bundle(Path(out), model, _describe(model, labels, split, config, metrics))
     return TrainResult(bundle=path, classes=labels, train_images=len(split.train),
                        val_images=len(split.val), val_accuracy=metrics["accuracy"],
                        skipped=split.skipped, seconds=time.perf_counter() - started,
@@ -85,23 +88,25 @@ def _training_features(backbone, samples, labels, config, cache, stats):
     return features, targets
 
 
-def _describe(model: Classifier, split: Split, config: TrainConfig, metrics: dict) -> dict:
+def _describe(model: Classifier, labels: list[str], split: Split, config: TrainConfig,
+              metrics: dict) -> BundleMeta:
     backbone = model.backbone
-    return {
-        "backbone": {"name": backbone.spec.name, "weights_hash": backbone.weights_hash(),
-                     "feature_dim": backbone.spec.feature_dim},
-        "training": config.to_dict(),
-        "metrics": {k: v for k, v in metrics.items() if k != "calibration_bins"},
-        "dataset": {"manifest_sha256": split.manifest_hash(), "explicit_split": split.explicit,
-                    "train_images": len(split.train), "val_images": len(split.val),
-                    "skipped": len(split.skipped)},
-        "validation_images": [{"path": str(s.path.resolve()), "label": s.label,
-                               "sha256": s.sha256} for s in split.val],
+    return BundleMeta(
+        labels=labels, preprocessing=backbone.preprocessing,
+        backbone=BackboneInfo(backbone.spec.name, backbone.weights_hash(), backbone.spec.feature_dim),
+        training=config.to_dict(),
+        metrics={k: v for k, v in metrics.items() if k != "calibration_bins"},
+        dataset={"manifest_sha256": split.manifest_hash(), "explicit_split": split.explicit,
+                 "train_images": len(split.train), "val_images": len(split.val),
+                 "skipped": len(split.skipped)},
+        validation_images=_records(split.val),
         # so `evaluate` can warn when it is shown images the model learned from
-        "training_images_sha256": sorted({s.sha256 for s in split.train}),
+        training_images_sha256=sorted({s.sha256 for s in split.train}),
         # so `export --quantize int8` calibrates on training images, not on the
         # validation images that then measure the int8 model
-        "training_images": [{"path": str(s.path.resolve()), "label": s.label,
-                             "sha256": s.sha256} for s in split.train],
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
+        training_images=_records(split.train),
+        created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+
+
+def _records(samples) -> list[ImageRecord]:
+    return [ImageRecord(str(s.path.resolve()), s.label, s.sha256) for s in samples]

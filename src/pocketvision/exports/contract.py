@@ -59,7 +59,7 @@ def contract(bundle: Bundle, export_format: str, precision: str = "fp32") -> dic
                           "interpolation": spec.interpolation, "mean": None, "std": None,
                           "normalization_in_graph": {"mean": list(spec.mean),
                                                      "std": list(spec.std)}},
-        "backbone": bundle.meta.get("backbone", {}).get("name"),
+        "backbone": bundle.backbone_name,
     }
 
 

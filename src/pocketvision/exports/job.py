@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pocketvision.bundle import Bundle, load_bundle
 from pocketvision.cache import write_atomically
+from pocketvision.config import ExportConfig
 from pocketvision.errors import ExportError, install_command
 from pocketvision.exports.formats import (
     export_artifact, get_format, list_formats, missing_modules, require,
@@ -27,8 +28,10 @@ ALL = "all"
 PRECISIONS = ("fp32", "fp16", "int8")
 
 
-def export(bundle: Bundle | Path | str, out_dir: Path | str, formats: list[str] | str = ALL,
-           verify_dir: Path | None = None, quantize: list[str] | tuple = (),
+def export(bundle: Bundle | Path | str, out_dir: Path | str,
+           formats: list[str] | tuple[str, ...] | str = ExportConfig.formats,
+           verify_dir: Path | None = None,
+           quantize: list[str] | tuple[str, ...] = ExportConfig.quantize,
            images: VerificationSet | None = None) -> ExportReport:
     """Export ``bundle`` to ``formats`` under ``out_dir``; return the report.
 
@@ -52,9 +55,9 @@ def export(bundle: Bundle | Path | str, out_dir: Path | str, formats: list[str] 
             advance()
     _compare_with_fp32(entries)
     report = ExportReport(
-        bundle=str(bundle.path or bundle.meta.get("source", "bundle in memory")),
+        bundle=str(bundle.path or bundle.meta.source or "bundle in memory"),
         labels=bundle.labels,
-        backbone_export=bundle.backbone_name if bundle.meta.get("imagenet") else None,
+        backbone_export=bundle.backbone_name if bundle.meta.imagenet else None,
         image_source=images.source, calibration_source=calibration_source,
         exports=entries + skipped, golden=_write_golden(bundle, images, out_dir))
     write_atomically(out_dir / "report.json", json.dumps(report.to_json(), indent=2).encode())

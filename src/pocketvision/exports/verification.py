@@ -18,6 +18,7 @@ import numpy as np
 
 from pocketvision.bundle import Bundle
 from pocketvision.cache import file_sha256
+from pocketvision.config import ExportConfig
 from pocketvision.data.dataset import labelled_images
 from pocketvision.errors import RuntimeUnavailable
 from pocketvision.exports.contract import artifact_input, export_inputs
@@ -26,7 +27,6 @@ from pocketvision.exports.report import ExportEntry
 from pocketvision.preprocessing import load_tensor
 
 REFERENCE_INPUTS = 16
-CALIBRATION_IMAGES = 64
 
 
 @dataclass
@@ -56,8 +56,8 @@ def verification_set(bundle: Bundle, verify_dir: Path | None = None) -> Verifica
         samples, _ = labelled_images(Path(verify_dir), bundle.labels)
         return VerificationSet([s.path for s in samples], [s.label for s in samples],
                                f"images under {verify_dir}")
-    recorded = bundle.meta.get("validation_images", [])
-    present = [(Path(v["path"]), v["label"]) for v in recorded if _unchanged(Path(v["path"]), v["sha256"])]
+    present = [(Path(r.path), r.label) for r in bundle.meta.validation_images
+               if _unchanged(Path(r.path), r.sha256)]
     if present:
         return VerificationSet([p for p, _ in present], [label for _, label in present],
                                f"{len(present)} validation images recorded in the bundle")
@@ -65,21 +65,22 @@ def verification_set(bundle: Bundle, verify_dir: Path | None = None) -> Verifica
                            "generated reference images (the bundle's validation images are gone)")
 
 
-def calibration_inputs(bundle: Bundle, fallback: VerificationSet) -> tuple[list, str]:
+def calibration_inputs(bundle: Bundle, fallback: VerificationSet,
+                       limit: int = ExportConfig.calibration_images) -> tuple[list, str]:
     """Export inputs (1, 3, crop, crop) in 0..1 that set int8 activation ranges.
 
     The training images recorded in the bundle (unchanged ones, spread evenly over
-    the list, at most CALIBRATION_IMAGES), so the images that measure an int8
+    the list, at most ``limit``), so the images that measure an int8
     export's accuracy never tuned it; if they are gone, the verification images,
     and the source string says so.
     """
-    recorded = [Path(v["path"]) for v in bundle.meta.get("training_images", [])
-                if _unchanged(Path(v["path"]), v["sha256"])]
+    recorded = [Path(r.path) for r in bundle.meta.training_images
+                if _unchanged(Path(r.path), r.sha256)]
     paths, source = recorded, f"{len(recorded)} training images recorded in the bundle"
     if not recorded:
         paths, source = fallback.paths, f"the verification images ({fallback.source})"
-    step = max(1, len(paths) // CALIBRATION_IMAGES)
-    chosen = paths[::step][:CALIBRATION_IMAGES]
+    step = max(1, len(paths) // limit)
+    chosen = paths[::step][:limit]
     return export_inputs(bundle, chosen), f"{len(chosen)} of {source}"
 
 

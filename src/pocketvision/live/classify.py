@@ -13,8 +13,10 @@ FrameClassifier = Callable[[np.ndarray], dict]  # RGB (H, W, 3) uint8 -> {label:
 
 def load_frame_classifier(model: Path) -> tuple[FrameClassifier, list[str]]:
     """A ``.pvb`` bundle runs in PyTorch; an export file runs in its runtime."""
+    from pocketvision.bundle import SUFFIX
+
     model = Path(model)
-    if model.suffix == ".pvb":
+    if model.suffix == SUFFIX:
         return _bundle_classifier(model)
     return _export_classifier(model)
 

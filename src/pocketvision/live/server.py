@@ -67,7 +67,7 @@ def onnx_for(bundle: Path) -> Path:
 def game_actions(labels: list[str], mappings: list[str]) -> dict[str, dict]:
     """label -> {action: jump|duck, mode}: from --map, else classes named up/down."""
     from pocketvision.errors import LiveError
-    from pocketvision.live.control import parse_mapping
+    from pocketvision.live.smoothing import parse_mapping
 
     if not mappings:
         mappings = [m for m in ("up=jump", "down=duck") if m.split("=")[0] in labels]
@@ -88,7 +88,7 @@ def game_app(bundle: Path, mappings: list[str]):
 
     from pocketvision.bundle import read_meta
 
-    labels = read_meta(bundle)["labels"]
+    labels = read_meta(bundle).labels
     actions = game_actions(labels, mappings)
     model = onnx_for(bundle)
     app = base_app("pocketvision play")

@@ -173,11 +173,10 @@ def _model_summary(project: Project) -> dict | None:
     if not project.bundle.exists():
         return None
     meta = read_meta(project.bundle)
-    metrics = meta.get("metrics", {})
-    return {"labels": meta["labels"], "accuracy": metrics.get("accuracy"),
-            "created": meta.get("created"), "version": project.bundle.stat().st_mtime,
-            "train_images": meta.get("dataset", {}).get("train_images"),
-            "val_images": meta.get("dataset", {}).get("val_images")}
+    return {"labels": meta.labels, "accuracy": meta.metrics.get("accuracy"),
+            "created": meta.created, "version": project.bundle.stat().st_mtime,
+            "train_images": meta.dataset.get("train_images"),
+            "val_images": meta.dataset.get("val_images")}
 
 
 def _formats() -> list[dict]:

@@ -1,0 +1,122 @@
+"""What a bundle says about itself: the typed form of its JSON header.
+
+A bundle file stores this document as JSON under the safetensors metadata key
+``pocketvision``. :meth:`BundleMeta.from_json` is the one place that checks a
+document (is it ours, is it too new, does it hold what a model needs), and
+:meth:`BundleMeta.to_json` writes exactly the keys earlier versions wrote, so
+bundles stay readable both ways.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from pocketvision.errors import BundleError
+from pocketvision.preprocessing import Preprocessing
+
+FORMAT = "pocketvision-bundle"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """One image a model was trained or validated on, as it was then."""
+
+    path: str  # absolute
+    label: str
+    sha256: str  # of the file's bytes, so a changed file is not mistaken for it
+
+
+@dataclass(frozen=True)
+class BackboneInfo:
+    name: str
+    weights_hash: str | None = None  # over the feature extractor's tensors
+    feature_dim: int | None = None
+
+
+@dataclass(frozen=True)
+class BundleMeta:
+    """Everything a bundle records besides its weights.
+
+    Attributes:
+        labels: class names, in the order of the head's outputs.
+        preprocessing: how an image becomes the model's input.
+        backbone: which network computes the features.
+        training: the TrainConfig it was trained with (as a dict).
+        metrics: validation metrics (accuracy, per class, confusion, ECE, ...).
+        dataset: manifest hash and image counts of the split.
+        validation_images, training_images: the images of each side, so that
+            exports are verified on the validation images and int8 calibrated
+            on the training ones.
+        training_images_sha256: so ``evaluate`` warns about images it learned from.
+        created: UTC time of training, ISO 8601.
+        versions: library versions that wrote it.
+        imagenet, source: set for a backbone's own ImageNet classifier built in
+            memory (never saved): what ``export --backbone`` exports.
+    """
+
+    labels: list[str]
+    preprocessing: Preprocessing
+    backbone: BackboneInfo
+    training: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    dataset: dict = field(default_factory=dict)
+    validation_images: list[ImageRecord] = field(default_factory=list)
+    training_images: list[ImageRecord] = field(default_factory=list)
+    training_images_sha256: list[str] = field(default_factory=list)
+    created: str | None = None
+    versions: dict = field(default_factory=dict)
+    imagenet: bool = False
+    source: str | None = None
+
+    def replace(self, **changes) -> "BundleMeta":
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> dict:
+        document = {
+            "backbone": dataclasses.asdict(self.backbone), "training": self.training,
+            "metrics": self.metrics, "dataset": self.dataset,
+            "validation_images": [dataclasses.asdict(r) for r in self.validation_images],
+            "training_images_sha256": self.training_images_sha256,
+            "training_images": [dataclasses.asdict(r) for r in self.training_images],
+            "created": self.created, "format": FORMAT, "format_version": FORMAT_VERSION,
+            "labels": list(self.labels), "preprocessing": self.preprocessing.to_dict(),
+            "versions": self.versions,
+        }
+        if self.imagenet:
+            document.update(imagenet=True, source=self.source)
+        return document
+
+    @classmethod
+    def from_json(cls, document, where: str) -> "BundleMeta":
+        """Check a header document and type it; ``where`` names the file in errors."""
+        if not isinstance(document, dict) or document.get("format") != FORMAT:
+            found = document.get("format") if isinstance(document, dict) else type(document).__name__
+            raise BundleError(f"{where} is not a pocketvision bundle (format {found!r})")
+        _check_version(document.get("format_version", 0), where)
+        try:
+            return cls(
+                labels=list(document["labels"]),
+                preprocessing=Preprocessing.from_dict(document["preprocessing"]),
+                backbone=BackboneInfo(**document["backbone"]),
+                training=document.get("training", {}), metrics=document.get("metrics", {}),
+                dataset=document.get("dataset", {}),
+                validation_images=[ImageRecord(**r) for r in document.get("validation_images", [])],
+                training_images=[ImageRecord(**r) for r in document.get("training_images", [])],
+                training_images_sha256=list(document.get("training_images_sha256", [])),
+                created=document.get("created"), versions=document.get("versions", {}),
+                imagenet=bool(document.get("imagenet", False)), source=document.get("source"))
+        except (KeyError, TypeError, ValueError) as error:
+            raise BundleError(f"{where}: damaged bundle header ({type(error).__name__}: "
+                              f"{str(error)[:120]}); train it again") from None
+
+
+def _check_version(version, where: str) -> None:
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise BundleError(f"{where}: damaged bundle header (format_version {version!r}); "
+                          "train it again")
+    if version > FORMAT_VERSION:
+        raise BundleError(
+            f"{where} is bundle format version {version}, newer than this pocketvision "
+            f"reads ({FORMAT_VERSION}); upgrade with 'pip install -U pocketvision'")
