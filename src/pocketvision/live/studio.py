@@ -12,7 +12,9 @@ import hashlib
 import io
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 from pocketvision.errors import LiveError, PocketVisionError, install_command
 from pocketvision.live.jobs import Job
@@ -20,7 +22,7 @@ from pocketvision.live.project import Project
 from pocketvision.live.server import WEB, base_app, fastapi, onnx_for
 
 fastapi()  # without the [live] extra: the install command, not an ImportError traceback
-from fastapi import File, HTTPException, Request, UploadFile  # noqa: E402
+from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile  # noqa: E402
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse  # noqa: E402
 
 MAX_FRAME_BYTES = 5 * 2**20
@@ -29,123 +31,156 @@ VIDEO_EVERY = 5
 VIDEO_MAX_FRAMES = 300
 
 
+@dataclass
+class Studio:
+    """What every request works on: the project folder and the one background job."""
+
+    project: Project
+    job: Job
+
+
+def _studio(request: Request) -> Studio:
+    return request.app.state.studio
+
+
+StudioState = Annotated[Studio, Depends(_studio)]
+router = APIRouter()
+
+
 def studio_app(project_dir: Path):
+    """The studio for ``project_dir`` (created if missing)."""
     import pocketvision.bundle  # noqa: F401  (torch: imported now, not on the first request)
 
-    project = Project(project_dir).create()
-    job = Job()
     app = base_app("pocketvision studio")
-
-    @app.exception_handler(PocketVisionError)
-    def user_error(request, error: PocketVisionError):
-        return JSONResponse({"error": str(error)}, status_code=400)
-
-    @app.get("/", response_class=HTMLResponse)
-    def page():
-        return (WEB / "studio.html").read_text()
-
-    @app.get("/api/project")
-    def describe():
-        return {"root": str(project.root), "classes": [
-            {"name": c, "samples": [p.name for p in project.sample_files(c)]}
-            for c in project.classes()], "model": _model_summary(project), "job": job.status(),
-            "formats": _formats()}
-
-    @app.post("/api/classes")
-    async def add_class(request: Request):
-        name = (await request.json()).get("name", "")
-        project.add_class(name)
-        return {"created": name.strip()}
-
-    @app.post("/api/classes/{name}/rename")
-    async def rename(name: str, request: Request):
-        new = (await request.json()).get("name", "")
-        project.rename_class(name, new)
-        return {"renamed": new.strip()}
-
-    @app.delete("/api/classes/{name}")
-    def delete_class(name: str):
-        project.delete_class(name)
-        return {"deleted": name}
-
-    @app.post("/api/classes/{name}/frames")
-    async def frame(name: str, session: str, index: int, request: Request):
-        """One frame of a hold-to-record burst, as JPEG bytes."""
-        from pocketvision.live.project import SESSION_ID
-
-        body = await request.body()
-        if len(body) > MAX_FRAME_BYTES:
-            raise HTTPException(413, "frame too large")
-        if not SESSION_ID.match(session):
-            raise LiveError(f"bad session id {session!r}")
-        _check_image(body, "the captured frame")
-        return {"saved": project.save_sample(name, body, session, index).name}
-
-    @app.post("/api/classes/{name}/upload")
-    async def upload(name: str, files: list[UploadFile] = File(...)):
-        """Image files (each re-encoded as a JPEG sample) or one video (frames taken
-        every VIDEO_EVERY-th as one session). Nothing is saved if any file is bad."""
-        project.class_dir(name)
-        payloads = [(f.filename or "file", await f.read(MAX_UPLOAD_BYTES + 1)) for f in files]
-        if any(len(data) > MAX_UPLOAD_BYTES for _, data in payloads):
-            raise HTTPException(413, f"uploads are limited to {MAX_UPLOAD_BYTES // 2**20} MB a file")
-        videos = [(n, d) for n, d in payloads if _is_video(n)]
-        if videos:
-            return {"saved": _save_video_frames(project, name, *videos[0])}
-        prepared = [_as_jpeg(data, filename) for filename, data in payloads]
-        saved = [_save_upload(project, name, jpeg) for jpeg in prepared]
-        return {"saved": saved}
-
-    @app.get("/samples/{name}/{file_name}")
-    def sample(name: str, file_name: str):
-        path = project.sample_path(name, file_name)
-        if not path.is_file():
-            raise HTTPException(404, "no such sample")
-        return FileResponse(path, media_type="image/jpeg")
-
-    @app.delete("/samples/{name}/{file_name}")
-    def delete_sample(name: str, file_name: str):
-        project.sample_path(name, file_name).unlink(missing_ok=True)
-        return {"deleted": file_name}
-
-    @app.post("/api/train")
-    def train():
-        if not job.start("train", lambda: _train(project)):
-            raise HTTPException(409, "a job is already running")
-        return job.status()
-
-    @app.post("/api/export")
-    async def export(request: Request):
-        formats = (await request.json()).get("formats") or ["onnx"]
-        if not project.bundle.exists():
-            raise LiveError("train a model first")
-        if not job.start("export", lambda: _export(project, formats)):
-            raise HTTPException(409, "a job is already running")
-        return job.status()
-
-    @app.get("/api/job")
-    def job_status():
-        return job.status()
-
-    @app.get("/model.onnx")
-    def model():
-        if not project.bundle.exists():
-            raise HTTPException(404, "no model yet: train one")
-        return FileResponse(onnx_for(project.bundle), media_type="application/octet-stream")
-
-    @app.get("/exports/{file_name}")
-    def exported(file_name: str):
-        folder = (project.models / "exports").resolve()
-        path = (folder / file_name).resolve()
-        if path.parent != folder or not path.exists():
-            raise HTTPException(404, "no such export")
-        if path.is_dir():  # .mlpackage is a folder: send it zipped
-            archive = shutil.make_archive(str(Path(tempfile.mkdtemp()) / path.name), "zip",
-                                          path.parent, path.name)
-            return FileResponse(archive, filename=f"{path.name}.zip")
-        return FileResponse(path, filename=path.name)
-
+    app.state.studio = Studio(Project(project_dir).create(), Job())
+    app.add_exception_handler(PocketVisionError, _user_error)
+    app.include_router(router)
     return app
+
+
+def _user_error(request, error: PocketVisionError):
+    return JSONResponse({"error": str(error)}, status_code=400)
+
+
+
+@router.get("/", response_class=HTMLResponse)
+def page():
+    return (WEB / "studio.html").read_text()
+
+
+@router.get("/api/project")
+def describe(studio: StudioState):
+    project = studio.project
+    classes = [{"name": c, "samples": [p.name for p in project.sample_files(c)]}
+               for c in project.classes()]
+    return {"root": str(project.root), "classes": classes, "model": _model_summary(project),
+            "job": studio.job.status(), "formats": _formats()}
+
+
+@router.post("/api/classes")
+async def add_class(request: Request, studio: StudioState):
+    name = (await request.json()).get("name", "")
+    studio.project.add_class(name)
+    return {"created": name.strip()}
+
+
+@router.post("/api/classes/{name}/rename")
+async def rename(name: str, request: Request, studio: StudioState):
+    new = (await request.json()).get("name", "")
+    studio.project.rename_class(name, new)
+    return {"renamed": new.strip()}
+
+
+@router.delete("/api/classes/{name}")
+def delete_class(name: str, studio: StudioState):
+    studio.project.delete_class(name)
+    return {"deleted": name}
+
+
+@router.post("/api/classes/{name}/frames")
+async def frame(name: str, session: str, index: int, request: Request, studio: StudioState):
+    """One frame of a hold-to-record burst, as JPEG bytes."""
+    from pocketvision.live.project import SESSION_ID
+
+    body = await request.body()
+    if len(body) > MAX_FRAME_BYTES:
+        raise HTTPException(413, "frame too large")
+    if not SESSION_ID.match(session):
+        raise LiveError(f"bad session id {session!r}")
+    _check_image(body, "the captured frame")
+    return {"saved": studio.project.save_sample(name, body, session, index).name}
+
+
+@router.post("/api/classes/{name}/upload")
+async def upload(name: str, studio: StudioState, files: list[UploadFile] = File(...)):
+    """Image files (each re-encoded as a JPEG sample) or one video (frames taken
+    every VIDEO_EVERY-th as one session). Nothing is saved if any file is bad."""
+    studio.project.class_dir(name)
+    payloads = [(f.filename or "file", await f.read(MAX_UPLOAD_BYTES + 1)) for f in files]
+    if any(len(data) > MAX_UPLOAD_BYTES for _, data in payloads):
+        raise HTTPException(413, f"uploads are limited to {MAX_UPLOAD_BYTES // 2**20} MB a file")
+    videos = [(n, d) for n, d in payloads if _is_video(n)]
+    if videos:
+        return {"saved": _save_video_frames(studio.project, name, *videos[0])}
+    prepared = [_as_jpeg(data, filename) for filename, data in payloads]
+    saved = [_save_upload(studio.project, name, jpeg) for jpeg in prepared]
+    return {"saved": saved}
+
+
+@router.get("/samples/{name}/{file_name}")
+def sample(name: str, file_name: str, studio: StudioState):
+    path = studio.project.sample_path(name, file_name)
+    if not path.is_file():
+        raise HTTPException(404, "no such sample")
+    return FileResponse(path, media_type="image/jpeg")
+
+
+@router.delete("/samples/{name}/{file_name}")
+def delete_sample(name: str, file_name: str, studio: StudioState):
+    studio.project.sample_path(name, file_name).unlink(missing_ok=True)
+    return {"deleted": file_name}
+
+
+@router.post("/api/train")
+def train(studio: StudioState):
+    if not studio.job.start("train", lambda: _train(studio.project)):
+        raise HTTPException(409, "a job is already running")
+    return studio.job.status()
+
+
+@router.post("/api/export")
+async def export(request: Request, studio: StudioState):
+    formats = (await request.json()).get("formats") or ["onnx"]
+    if not studio.project.bundle.exists():
+        raise LiveError("train a model first")
+    if not studio.job.start("export", lambda: _export(studio.project, formats)):
+        raise HTTPException(409, "a job is already running")
+    return studio.job.status()
+
+
+@router.get("/api/job")
+def job_status(studio: StudioState):
+    return studio.job.status()
+
+
+@router.get("/model.onnx")
+def model(studio: StudioState):
+    if not studio.project.bundle.exists():
+        raise HTTPException(404, "no model yet: train one")
+    return FileResponse(onnx_for(studio.project.bundle), media_type="application/octet-stream")
+
+
+@router.get("/exports/{file_name}")
+def exported(file_name: str, studio: StudioState):
+    folder = (studio.project.models / "exports").resolve()
+    path = (folder / file_name).resolve()
+    if path.parent != folder or not path.exists():
+        raise HTTPException(404, "no such export")
+    if path.is_dir():  # .mlpackage is a folder: send it zipped
+        archive = shutil.make_archive(str(Path(tempfile.mkdtemp()) / path.name), "zip",
+                                      path.parent, path.name)
+        return FileResponse(archive, filename=f"{path.name}.zip")
+    return FileResponse(path, filename=path.name)
 
 
 def _train(project: Project) -> dict:
