@@ -55,7 +55,8 @@ def test_keyboard_sink_presses_real_keys(display):
                             text=True, timeout=60, env=dict(os.environ, DISPLAY=display))
     assert result.returncode == 0, result.stderr
     seen = json.loads(result.stdout.strip().splitlines()[-1])
-    # the RECORD listener may report an injected transition twice; the order is what counts
-    transitions = [t for k, t in enumerate(seen) if k == 0 or seen[k - 1] != t]
-    assert transitions == [["press", "Key.space"], ["release", "Key.space"],
-                           ["press", "Key.down"], ["release", "Key.down"]]
+    # the RECORD listener may report injected transitions twice, even the whole sequence
+    # again (seen in about half the runs); the order in which they first appear counts
+    transitions = list(dict.fromkeys(map(tuple, seen)))
+    assert transitions == [("press", "Key.space"), ("release", "Key.space"),
+                           ("press", "Key.down"), ("release", "Key.down")]
