@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pocketvision.cache import default_cache_dir, file_sha256, write_atomically
+from pocketvision.cache import default_cache_dir, file_sha256, write_cache_entry
+from pocketvision.data.class_names import class_name_problem, normalized
 from pocketvision.data.grouping import HASH_BYTES, assign_groups, difference_hash
 from pocketvision.errors import DatasetError, ImageError
 from pocketvision.images import has_image_extension, is_ignored, load_rgb
@@ -80,7 +81,17 @@ def class_folders(root: Path) -> list[Path]:
         raise DatasetError(f"data folder {root} does not exist")
     if not root.is_dir():
         raise DatasetError(f"{root} is a file; pass a folder with one sub-folder per class")
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    seen: dict[str, Path] = {}
+    for folder in folders:
+        problem = class_name_problem(folder.name)
+        if problem:
+            raise DatasetError(f"{problem}; rename the folder {printable(folder)}")
+        other = seen.setdefault(normalized(folder.name), folder)
+        if other != folder:
+            raise DatasetError(f"folders {printable(other)} and {printable(folder)} name the same "
+                               "class (they differ only in Unicode form); merge them")
+    return folders
 
 
 def scan_folder(root: Path, cache_dir: Path | None = None) -> ScanResult:
@@ -89,9 +100,9 @@ def scan_folder(root: Path, cache_dir: Path | None = None) -> ScanResult:
     Broken files are listed in ``skipped`` with a reason and never stop the scan.
     """
     folders = class_folders(root)
-    result = ScanResult(samples=[], classes=[f.name for f in folders])
+    result = ScanResult(samples=[], classes=[normalized(f.name) for f in folders])
     candidates = [
-        (path, folder.name)
+        (path, normalized(folder.name))
         for folder in folders
         for path in sorted(folder.rglob("*"))
         if path.is_file() and not _inside_hidden(path, folder) and not is_ignored(path)
@@ -103,7 +114,7 @@ def scan_folder(root: Path, cache_dir: Path | None = None) -> ScanResult:
             if sample is not None:
                 result.samples.append(sample)
             elif problem is not None:
-                result.skipped.append({"path": str(path), "reason": problem})
+                result.skipped.append({"path": printable(path), "reason": problem})
             advance(1)
     return result
 
@@ -130,11 +141,19 @@ class PerceptualHashes:
         return value if len(value) == HASH_BYTES else None
 
     def put(self, sha256: str, value: bytes) -> None:
-        write_atomically(self._path(sha256), value)
+        write_cache_entry(self._path(sha256), value)
+
+
+def printable(path: Path) -> str:
+    """The path as text that can always be printed and put in JSON: bytes of a
+    name that are not UTF-8 are shown as escapes instead of failing later."""
+    return str(path).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _check_file(path: Path, label: str, hashes: PerceptualHashes) -> tuple[Sample | None, str | None]:
     """Prove the file decodes (once per content) and hash it; or say why not."""
+    if printable(path) != str(path):
+        return None, "the file name is not valid UTF-8; rename the file"
     digest = file_sha256(path)
     dhash = hashes.get(digest)
     if dhash is None:

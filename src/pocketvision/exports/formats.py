@@ -11,6 +11,7 @@ functions; a missing one is reported with the pip extra that installs it.
 from __future__ import annotations
 
 import importlib.util
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -117,6 +118,11 @@ def artifact_name(spec: Format, precision: str = "fp32") -> str:
     return f"model{'' if precision == 'fp32' else '-' + precision}{spec.suffix}"
 
 
+# torch.export and the converters built on it are not thread-safe (two at once in
+# the studio failed both); conversions take turns, in any thread of the process.
+_CONVERSION = threading.Lock()
+
+
 def export_artifact(spec: Format, bundle, out_dir: Path, precision: str = "fp32",
                     calibration: list | None = None) -> Path:
     require(spec)
@@ -124,4 +130,5 @@ def export_artifact(spec: Format, bundle, out_dir: Path, precision: str = "fp32"
         raise ExportError(f"{spec.name} cannot be exported as {precision} "
                           f"(it supports {', '.join(spec.precisions)})")
     out_dir.mkdir(parents=True, exist_ok=True)
-    return spec.export(bundle, out_dir / artifact_name(spec, precision), precision, calibration)
+    with _CONVERSION:
+        return spec.export(bundle, out_dir / artifact_name(spec, precision), precision, calibration)

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pocketvision.cache import write_atomically
+from pocketvision.data.class_names import class_name_problem, normalized
 from pocketvision.errors import LiveError
 
-CLASS_NAME = re.compile(r"^[\w][\w \-]{0,39}$")  # letters/digits/_ first; no dots or slashes
-SESSION_ID = re.compile(r"^\d{8}T\d{6}-[0-9a-f]{4}$")
+SESSION_ID = re.compile(r"\d{8}T\d{6}-[0-9a-f]{4}")  # always matched whole (fullmatch)
+MAX_INDEX = 99_999  # frames in one burst
 
 
 def new_session_id() -> str:
@@ -56,21 +57,60 @@ class Project:
         return self
 
     def classes(self) -> list[str]:
+        """Names of the usable class folders (NFC), sorted; see problems()."""
+        return sorted(normalized(p.name) for p in self._class_folders()
+                      if self._folder_problem(p) is None)
+
+    def problems(self) -> list[dict]:
+        """Folders under samples/ that cannot be used as classes, and why:
+        ``[{"folder", "problem"}]``. Everything else keeps working."""
+        from pocketvision.data.dataset import printable
+
+        return [{"folder": printable(p.name), "problem": problem} for p in self._class_folders()
+                if (problem := self._folder_problem(p)) is not None]
+
+    def set_aside(self, folder_name: str) -> str:
+        """Take a problem folder (as problems() names it) out of the way, losing
+        nothing: a link is removed (its target stays), a folder moves to
+        ``samples/.set-aside/``, where it is no longer a class. Returns where it went."""
+        from pocketvision.data.dataset import printable
+
+        for folder in self._class_folders():
+            if printable(folder.name) == folder_name and self._folder_problem(folder):
+                if folder.is_symlink():
+                    folder.unlink()
+                    return "link removed"
+                shelf = self.samples / ".set-aside"
+                shelf.mkdir(exist_ok=True)
+                target = shelf / f"{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(2)}"
+                folder.rename(target)
+                return str(target)
+        raise LiveError(f"no problem folder named {folder_name!r}")
+
+    def _class_folders(self) -> list[Path]:
         if not self.samples.is_dir():
             return []
-        return sorted(p.name for p in self.samples.iterdir() if p.is_dir() and not p.name.startswith("."))
+        return sorted(p for p in self.samples.iterdir()
+                      if p.is_dir() and not p.name.startswith("."))
+
+    def _folder_problem(self, folder: Path) -> str | None:
+        if folder.is_symlink():
+            return "it is a link to another folder; copy the pictures into the project instead"
+        return class_name_problem(folder.name)
 
     def class_dir(self, name: str) -> Path:
-        """The folder of class ``name``; refuses names that could leave the project."""
-        name = name.strip()
-        if not CLASS_NAME.match(name):
-            raise LiveError(
-                f"class name {name!r} is not allowed: use up to 40 letters, digits, spaces, "
-                "'-' or '_', starting with a letter or digit")
-        folder = (self.samples / name).resolve()
-        if folder.parent != self.samples:
-            raise LiveError(f"class name {name!r} escapes the project folder")
-        return folder
+        """The folder of class ``name`` (an existing folder whose name is the same in
+        NFC, else a new one); refuses names that break the class-name rule."""
+        name = normalized(name)
+        problem = class_name_problem(name)
+        if problem:
+            raise LiveError(problem)
+        for folder in self._class_folders():
+            if normalized(folder.name) == name:
+                if folder.is_symlink():
+                    raise LiveError(f"class {name!r} is a link to another folder; not used")
+                return folder
+        return self.samples / name
 
     def add_class(self, name: str) -> Path:
         folder = self.class_dir(name)
@@ -96,15 +136,19 @@ class Project:
         return sorted(folder.glob("*.jpg")) if folder.is_dir() else []
 
     def sample_path(self, name: str, file_name: str) -> Path:
-        """A sample's path; refuses file names with folders or '..' in them."""
+        """A sample's path; refuses file names with folders, '..' or NUL in them."""
         folder = self.class_dir(name)
-        path = (folder / file_name).resolve()
-        if path.parent != folder or not file_name.endswith(".jpg"):
+        if ("/" in file_name or "\\" in file_name or "\x00" in file_name
+                or file_name.startswith(".") or not file_name.endswith(".jpg")):
             raise LiveError(f"{file_name!r} is not a sample of class {name!r}")
-        return path
+        return folder / file_name
 
     def save_sample(self, name: str, jpeg: bytes, session: str, index: int) -> Path:
         """Write one captured frame as ``<session>-<index>.jpg``, atomically."""
+        if not SESSION_ID.fullmatch(session):
+            raise LiveError(f"bad session id {session!r}")
+        if not 0 <= index <= MAX_INDEX:
+            raise LiveError(f"frame index {index} is not between 0 and {MAX_INDEX}")
         path = self.add_class(name) / f"{session}-{index:04d}.jpg"
         write_atomically(path, jpeg, durable=True)
         return path

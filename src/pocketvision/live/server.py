@@ -2,19 +2,23 @@
 
 Pages and scripts come from the package (``pocketvision/web``), onnxruntime-web
 included, so nothing is fetched from the internet and the pages work offline.
-State-changing requests from other origins are refused: a web page the user
-happens to have open cannot drive the local server.
+Only requests for this machine's own names, from the page's own origin, are
+answered (HostGuard): a web page the user happens to have open elsewhere cannot
+drive or read the local server, not even through DNS rebinding.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import socket
+import threading
 from importlib.resources import files
 from pathlib import Path
 
 from pocketvision.errors import MissingExtraError
 
 WEB = Path(str(files("pocketvision") / "web"))
-SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 GAME_ACTIONS = ("jump", "duck")
 
 
@@ -26,29 +30,97 @@ def fastapi():
     return module
 
 
-def base_app(title: str):
-    """A FastAPI app with the package's web files at /web and the origin check."""
-    from fastapi.responses import JSONResponse
+def base_app(title: str, host: str = "127.0.0.1"):
+    """A FastAPI app with the package's web files at /web, serving only the host
+    names it was started for (see HostGuard)."""
     from fastapi.staticfiles import StaticFiles
 
     app = fastapi().FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
+    guard = HostGuard(host)
 
     @app.middleware("http")
-    async def same_origin_only(request, call_next):
-        origin = request.headers.get("origin")
-        if request.method not in SAFE_METHODS and origin is not None:
-            expected = f"{request.url.scheme}://{request.headers.get('host')}"
-            if origin != expected:
-                return JSONResponse({"error": f"cross-origin request from {origin} refused"},
-                                    status_code=403)
+    async def local_pages_only(request, call_next):
+        refusal = guard.refusal(request)
+        if refusal is not None:
+            return refusal
         response = await call_next(request)
         # cross-origin isolation: lets onnxruntime-web use SharedArrayBuffer threads
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         response.headers["Cross-Origin-Embedder-Policy"] = "require-corp"
+        response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+        response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
     app.mount("/web", StaticFiles(directory=str(WEB)), name="web")
     return app
+
+
+class HostGuard:
+    """Which requests a local server answers.
+
+    - **Host**: only the names it was started for: the loopback names, the
+      ``--host`` given, and, when listening on every interface, IP addresses and
+      this machine's name. A DNS-rebinding page reaches us under its own name
+      (``evil.example``) and is refused before any handler runs; IP literals
+      cannot be rebound.
+    - **Origin**: a request a page sends (any method) must come from the page's
+      own origin, i.e. ``scheme://`` + the (allowed) Host.
+    - **Sec-Fetch-Site**: another site may link to the page, but not load its
+      resources (``<img src=.../model.onnx>`` would start an export).
+    """
+
+    def __init__(self, host: str):
+        self.names = set(LOOPBACK_NAMES) | {_normalize(host)}
+        self.any_address = _normalize(host) in WILDCARD_HOSTS
+        if self.any_address:
+            self.names |= {_normalize(socket.gethostname()), _normalize(socket.gethostname()) + ".local"}
+
+    def allows(self, host_header: str) -> bool:
+        name = _normalize(_host_name(host_header))
+        return name in self.names or (self.any_address and _is_ip(name))
+
+    def refusal(self, request):
+        from fastapi.responses import JSONResponse
+
+        host = request.headers.get("host", "")
+        if not self.allows(host):
+            return JSONResponse({"error": f"host {host!r} refused: open this page as "
+                                          "http://127.0.0.1:PORT/ (DNS rebinding protection)"},
+                                status_code=421)
+        origin = request.headers.get("origin")
+        if origin is not None and origin != f"{request.url.scheme}://{host}":
+            return JSONResponse({"error": f"cross-origin request from {origin} refused"},
+                                status_code=403)
+        site = request.headers.get("sec-fetch-site", "same-origin")
+        if site not in ("same-origin", "none") and request.headers.get("sec-fetch-mode") != "navigate":
+            return JSONResponse({"error": f"{site} request refused"}, status_code=403)
+        return None
+
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
+
+
+def _host_name(host_header: str) -> str:
+    """``[::1]:8765`` -> ``::1``; ``localhost:8765`` -> ``localhost``."""
+    if host_header.startswith("["):
+        return host_header[1:].split("]", 1)[0]
+    return host_header.rsplit(":", 1)[0] if host_header.count(":") == 1 else host_header
+
+
+def _normalize(name: str) -> str:
+    return name.strip().strip("[]").rstrip(".").lower()
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+_LIVE_EXPORT = threading.Lock()  # two page loads at once convert the model once
 
 
 def onnx_for(bundle: Path) -> Path:
@@ -59,8 +131,9 @@ def onnx_for(bundle: Path) -> Path:
 
     folder = default_cache_dir() / "live-exports" / file_sha256(Path(bundle))[:16]
     path = folder / "model.onnx"
-    if not path.exists():
-        export_artifact(get_format("onnx"), load_bundle(bundle), folder)
+    with _LIVE_EXPORT:
+        if not path.exists():
+            export_artifact(get_format("onnx"), load_bundle(bundle), folder)
     return path
 
 
@@ -82,7 +155,7 @@ def game_actions(labels: list[str], mappings: list[str]) -> dict[str, dict]:
     return chosen
 
 
-def game_app(bundle: Path, mappings: list[str]):
+def game_app(bundle: Path, mappings: list[str], host: str = "127.0.0.1"):
     """``play``: the runner game page, the model's ONNX export, the action map."""
     from fastapi.responses import FileResponse, HTMLResponse
 
@@ -91,7 +164,7 @@ def game_app(bundle: Path, mappings: list[str]):
     labels = read_meta(bundle).labels
     actions = game_actions(labels, mappings)
     model = onnx_for(bundle)
-    app = base_app("pocketvision play")
+    app = base_app("pocketvision play", host)
 
     @app.get("/", response_class=HTMLResponse)
     def page():
@@ -145,8 +218,10 @@ def self_signed_certificate() -> tuple[str, str]:
                    .add_extension(x509.SubjectAlternativeName([x509.DNSName(h) for h in hosts]),
                                   critical=False)
                    .sign(private, hashes.SHA256()))
-    key.write_bytes(private.private_bytes(serialization.Encoding.PEM,
-                                          serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
+    secret = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                   serialization.NoEncryption())
+    key.unlink(missing_ok=True)
+    with os.fdopen(os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as stream:
+        stream.write(secret)  # readable by this user only, from the first byte
     cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     return str(cert), str(key)

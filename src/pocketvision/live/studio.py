@@ -8,27 +8,32 @@ Captured frames arrive one request each and are written atomically at once.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
-import shutil
-import tempfile
+import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 from pocketvision.errors import LiveError, PocketVisionError, install_command
 from pocketvision.live.jobs import Job
-from pocketvision.live.project import Project
+from pocketvision.live.project import MAX_INDEX, Project
 from pocketvision.live.server import WEB, base_app, fastapi, onnx_for
+from pocketvision.live.uploads import as_jpeg, prepared_uploads
 
 fastapi()  # without the [live] extra: the install command, not an ImportError traceback
-from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile  # noqa: E402
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse  # noqa: E402
+from fastapi import (  # noqa: E402
+    APIRouter, Depends, File, HTTPException, Query, Request, UploadFile,
+)
+from fastapi.concurrency import run_in_threadpool  # noqa: E402
+from fastapi.exceptions import RequestValidationError  # noqa: E402
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response  # noqa: E402
+from pydantic import BaseModel, Field  # noqa: E402
 
 MAX_FRAME_BYTES = 5 * 2**20
 MAX_UPLOAD_BYTES = 200 * 2**20
-VIDEO_EVERY = 5
-VIDEO_MAX_FRAMES = 300
 
 
 @dataclass
@@ -47,20 +52,52 @@ StudioState = Annotated[Studio, Depends(_studio)]
 router = APIRouter()
 
 
-def studio_app(project_dir: Path):
-    """The studio for ``project_dir`` (created if missing)."""
+class ClassName(BaseModel):
+    name: str = Field(max_length=200)
+
+
+class ExportRequest(BaseModel):
+    formats: list[str] = Field(default=["onnx"], min_length=1, max_length=10)
+
+
+def studio_app(project_dir: Path, host: str = "127.0.0.1"):
+    """The studio for ``project_dir`` (created if missing), served on ``host``."""
     import pocketvision.bundle  # noqa: F401  (torch: imported now, not on the first request)
 
-    app = base_app("pocketvision studio")
-    app.state.studio = Studio(Project(project_dir).create(), Job())
+    app = base_app("pocketvision studio", host)
+    app.state.studio = Studio(_project(project_dir), Job())
     app.add_exception_handler(PocketVisionError, _user_error)
+    app.add_exception_handler(RequestValidationError, _bad_request)
+    app.add_exception_handler(OSError, _disk_error)
     app.include_router(router)
     return app
+
+
+def _project(folder: Path) -> Project:
+    try:
+        return Project(folder).create()
+    except OSError as error:
+        raise LiveError(f"cannot use {folder} as a project folder ({error.strerror}); "
+                        "choose a folder you can write to") from None
 
 
 def _user_error(request, error: PocketVisionError):
     return JSONResponse({"error": str(error)}, status_code=400)
 
+
+def _bad_request(request, error: RequestValidationError):
+    first = error.errors()[0] if error.errors() else {}
+    where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+    return JSONResponse({"error": f"bad request: {where or 'body'}: {first.get('msg', 'invalid')}"},
+                        status_code=400)
+
+
+def _disk_error(request, error: OSError):
+    """The project folder could not be written (disk full, read-only): say so."""
+    full = error.errno in (errno.ENOSPC, errno.EDQUOT)
+    reason = "the disk is full" if full else (error.strerror or type(error).__name__)
+    return JSONResponse({"error": f"could not write to the project folder: {reason}"},
+                        status_code=507)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -73,22 +110,22 @@ def describe(studio: StudioState):
     project = studio.project
     classes = [{"name": c, "samples": [p.name for p in project.sample_files(c)]}
                for c in project.classes()]
-    return {"root": str(project.root), "classes": classes, "model": _model_summary(project),
-            "job": studio.job.status(), "formats": _formats()}
+    model, model_problem = _model_summary(project)
+    return {"root": str(project.root), "classes": classes, "problems": project.problems(),
+            "model": model, "model_problem": model_problem, "job": studio.job.status(),
+            "formats": _formats()}
 
 
 @router.post("/api/classes")
-async def add_class(request: Request, studio: StudioState):
-    name = (await request.json()).get("name", "")
-    studio.project.add_class(name)
-    return {"created": name.strip()}
+def add_class(body: ClassName, studio: StudioState):
+    folder = studio.project.add_class(body.name)
+    return {"created": folder.name}
 
 
 @router.post("/api/classes/{name}/rename")
-async def rename(name: str, request: Request, studio: StudioState):
-    new = (await request.json()).get("name", "")
-    studio.project.rename_class(name, new)
-    return {"renamed": new.strip()}
+def rename(name: str, body: ClassName, studio: StudioState):
+    folder = studio.project.rename_class(name, body.name)
+    return {"renamed": folder.name}
 
 
 @router.delete("/api/classes/{name}")
@@ -97,34 +134,37 @@ def delete_class(name: str, studio: StudioState):
     return {"deleted": name}
 
 
-@router.post("/api/classes/{name}/frames")
-async def frame(name: str, session: str, index: int, request: Request, studio: StudioState):
-    """One frame of a hold-to-record burst, as JPEG bytes."""
-    from pocketvision.live.project import SESSION_ID
+class ProblemFolder(BaseModel):
+    folder: str = Field(max_length=1000)
 
+
+@router.post("/api/problems/set-aside")
+def set_aside(body: ProblemFolder, studio: StudioState):
+    return {"moved": studio.project.set_aside(body.folder)}
+
+
+@router.post("/api/classes/{name}/frames")
+async def frame(name: str, session: str, request: Request, studio: StudioState,
+                index: int = Query(ge=0, le=MAX_INDEX)):
+    """One frame of a hold-to-record burst, re-encoded as a JPEG sample."""
     body = await request.body()
     if len(body) > MAX_FRAME_BYTES:
         raise HTTPException(413, "frame too large")
-    if not SESSION_ID.match(session):
-        raise LiveError(f"bad session id {session!r}")
-    _check_image(body, "the captured frame")
-    return {"saved": studio.project.save_sample(name, body, session, index).name}
+    jpeg = await run_in_threadpool(as_jpeg, body, "the captured frame")
+    saved = await run_in_threadpool(studio.project.save_sample, name, jpeg, session, index)
+    return {"saved": saved.name}
 
 
 @router.post("/api/classes/{name}/upload")
 async def upload(name: str, studio: StudioState, files: list[UploadFile] = File(...)):
-    """Image files (each re-encoded as a JPEG sample) or one video (frames taken
-    every VIDEO_EVERY-th as one session). Nothing is saved if any file is bad."""
+    """Photos (each re-encoded as a JPEG sample) and videos (every 5th frame, one
+    session per video). Nothing is saved if any file is bad."""
     studio.project.class_dir(name)
     payloads = [(f.filename or "file", await f.read(MAX_UPLOAD_BYTES + 1)) for f in files]
     if any(len(data) > MAX_UPLOAD_BYTES for _, data in payloads):
         raise HTTPException(413, f"uploads are limited to {MAX_UPLOAD_BYTES // 2**20} MB a file")
-    videos = [(n, d) for n, d in payloads if _is_video(n)]
-    if videos:
-        return {"saved": _save_video_frames(studio.project, name, *videos[0])}
-    prepared = [_as_jpeg(data, filename) for filename, data in payloads]
-    saved = [_save_upload(studio.project, name, jpeg) for jpeg in prepared]
-    return {"saved": saved}
+    photos, videos = await run_in_threadpool(prepared_uploads, payloads)
+    return {"saved": await run_in_threadpool(_save_uploads, studio.project, name, photos, videos)}
 
 
 @router.get("/samples/{name}/{file_name}")
@@ -149,11 +189,15 @@ def train(studio: StudioState):
 
 
 @router.post("/api/export")
-async def export(request: Request, studio: StudioState):
-    formats = (await request.json()).get("formats") or ["onnx"]
+def export(body: ExportRequest, studio: StudioState):
+    from pocketvision.exports import get_format
+
+    for name in body.formats:
+        if name != "all":
+            get_format(name)  # an unknown name is the user's to fix, now, not in the job
     if not studio.project.bundle.exists():
         raise LiveError("train a model first")
-    if not studio.job.start("export", lambda: _export(studio.project, formats)):
+    if not studio.job.start("export", lambda: _export(studio.project, body.formats)):
         raise HTTPException(409, "a job is already running")
     return studio.job.status()
 
@@ -172,15 +216,45 @@ def model(studio: StudioState):
 
 @router.get("/exports/{file_name}")
 def exported(file_name: str, studio: StudioState):
-    folder = (studio.project.models / "exports").resolve()
-    path = (folder / file_name).resolve()
-    if path.parent != folder or not path.exists():
+    folder = studio.project.models / "exports"
+    path = folder / file_name
+    if ("/" in file_name or "\x00" in file_name or file_name.startswith(".")
+            or not (path.is_file() or path.is_dir()) or path.is_symlink()):
         raise HTTPException(404, "no such export")
-    if path.is_dir():  # .mlpackage is a folder: send it zipped
-        archive = shutil.make_archive(str(Path(tempfile.mkdtemp()) / path.name), "zip",
-                                      path.parent, path.name)
-        return FileResponse(archive, filename=f"{path.name}.zip")
+    if path.is_dir():  # .mlpackage is a folder: send it zipped, built in memory
+        return Response(_zipped(path), media_type="application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="{path.name}.zip"'})
     return FileResponse(path, filename=path.name)
+
+
+def _zipped(folder: Path) -> bytes:
+    """The folder as a zip, links left out (they could point outside the project)."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as packed:
+        for parent, folders, names in os.walk(folder):  # does not follow links
+            for entry in names:
+                path = Path(parent) / entry
+                if path.is_file() and not path.is_symlink():
+                    packed.write(path, path.relative_to(folder.parent))
+    return archive.getvalue()
+
+
+def _save_uploads(project: Project, name: str, photos: list[bytes],
+                  videos: list[list[bytes]]) -> list[str]:
+    """Photos are independent pictures: no session in the name, so the split
+    groups them by near-duplicate hash; each video is one capture session."""
+    from pocketvision.cache import write_atomically
+    from pocketvision.live.project import new_session_id
+
+    saved = []
+    for jpeg in photos:
+        path = project.add_class(name) / f"upload-{hashlib.sha256(jpeg).hexdigest()[:12]}.jpg"
+        write_atomically(path, jpeg, durable=True)
+        saved.append(path.name)
+    for frames in videos:
+        session = new_session_id()
+        saved += [project.save_sample(name, jpeg, session, k).name for k, jpeg in enumerate(frames)]
+    return saved
 
 
 def _train(project: Project) -> dict:
@@ -189,7 +263,7 @@ def _train(project: Project) -> dict:
 
     train(project.samples, project.bundle, TrainConfig())
     onnx_for(project.bundle)  # the live preview's model, ready before the page asks
-    return _model_summary(project)
+    return _model_summary(project)[0]
 
 
 def _export(project: Project, formats: list[str]) -> dict:
@@ -202,16 +276,21 @@ def _export(project: Project, formats: list[str]) -> dict:
                         for e in report.exports], "image_source": report.image_source}
 
 
-def _model_summary(project: Project) -> dict | None:
+def _model_summary(project: Project) -> tuple[dict | None, str | None]:
+    """(what the page shows of the model, None), or (None, why it cannot be read):
+    a damaged bundle is shown as a problem, never a broken page."""
     from pocketvision.bundle import read_meta
 
     if not project.bundle.exists():
-        return None
-    meta = read_meta(project.bundle)
+        return None, None
+    try:
+        meta = read_meta(project.bundle)
+    except (PocketVisionError, OSError) as error:
+        return None, f"{error}; train again to replace it"
     return {"labels": meta.labels, "accuracy": meta.metrics.get("accuracy"),
             "created": meta.created, "version": project.bundle.stat().st_mtime,
             "train_images": meta.dataset.get("train_images"),
-            "val_images": meta.dataset.get("val_images")}
+            "val_images": meta.dataset.get("val_images")}, None
 
 
 def _formats() -> list[dict]:
@@ -220,56 +299,3 @@ def _formats() -> list[dict]:
     return [{"name": s.name, "description": s.description,
              "missing": install_command(s.extra) if missing_modules(s) else None}
             for s in list_formats()]
-
-
-def _check_image(data: bytes, what: str) -> None:
-    from PIL import Image
-
-    try:
-        Image.open(io.BytesIO(data)).verify()
-    except Exception:
-        raise LiveError(f"{what} is not an image") from None
-
-
-def _as_jpeg(data: bytes, filename: str) -> bytes:
-    from PIL import Image, ImageOps
-
-    from pocketvision.images import to_rgb
-
-    try:
-        image = to_rgb(ImageOps.exif_transpose(Image.open(io.BytesIO(data))))
-    except Exception:
-        raise LiveError(f"{filename} is not an image or a video pocketvision can read") from None
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=92)
-    return out.getvalue()
-
-
-def _save_upload(project: Project, name: str, jpeg: bytes) -> str:
-    """Uploaded photos are independent pictures: no session in the name, so the
-    split groups them by near-duplicate hash instead."""
-    from pocketvision.cache import write_atomically
-
-    path = project.class_dir(name) / f"upload-{hashlib.sha256(jpeg).hexdigest()[:12]}.jpg"
-    write_atomically(path, jpeg, durable=True)
-    return path.name
-
-
-def _is_video(filename: str) -> bool:
-    return Path(filename).suffix.lower() in (".mp4", ".mov", ".avi", ".webm", ".mkv", ".m4v")
-
-
-def _save_video_frames(project: Project, name: str, filename: str, data: bytes) -> list[str]:
-    from pocketvision.live.project import new_session_id
-    from pocketvision.live.sources import frames, to_jpeg
-
-    with tempfile.TemporaryDirectory(prefix="pocketvision-video-") as folder:
-        path = Path(folder) / f"upload{Path(filename).suffix.lower()}"
-        path.write_bytes(data)
-        try:
-            pictures = [to_jpeg(f.rgb) for f in frames(str(path), every=VIDEO_EVERY,
-                                                       limit=VIDEO_MAX_FRAMES)]
-        except PocketVisionError:
-            raise LiveError(f"{filename}: not a video pocketvision can read") from None
-    session = new_session_id()
-    return [project.save_sample(name, jpeg, session, k).name for k, jpeg in enumerate(pictures)]

@@ -36,10 +36,22 @@ async function refresh() {
 // ---- classes ----------------------------------------------------------------------
 function renderClasses() {
   const list = $("classes");
-  list.replaceChildren(...project.classes.map(classCard));
+  list.replaceChildren(...project.classes.map(classCard), ...project.problems.map(problemCard));
   if (!project.classes.length) {
     list.append(el("div", { className: "card muted" }, "No classes yet: add one below."));
   }
+}
+
+// A folder under samples/ that cannot be a class: say why, offer to set it aside
+// (moved to samples/.set-aside/, nothing deleted), everything else keeps working.
+function problemCard(p) {
+  const setAside = el("button", { title: "Move it to samples/.set-aside/ (nothing is deleted)" },
+    "Set aside");
+  setAside.onclick = () => act(() => api("/api/problems/set-aside", json({ folder: p.folder })));
+  return el("div", { className: "card class-card problem" },
+    el("header", {}, el("h3", {}, p.folder), el("span", { className: "count" }, "not used"),
+      el("span", { className: "spacer" }), setAside),
+    el("div", { className: "message error" }, `${p.problem}. Rename the folder, or set it aside.`));
 }
 
 function classCard(c) {
@@ -180,6 +192,10 @@ async function follow(kind) {
 
 function renderModel() {
   const m = project.model;
+  if (project.model_problem) {
+    $("train-status").textContent = `The saved model cannot be read: ${project.model_problem}`;
+    $("train").textContent = "Train again";
+  }
   if (!m) return;
   $("train-status").textContent = `Model: ${m.labels.join(", ")} · validation accuracy ` +
     `${m.accuracy == null ? "n/a" : (100 * m.accuracy).toFixed(1) + " %"} on ${m.val_images} images ` +
