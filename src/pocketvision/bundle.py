@@ -113,6 +113,9 @@ def check_bundle_target(path: Path) -> Path:
     """Refuse targets that cannot become a bundle, before any work is lost."""
     if path.is_dir():
         raise BundleError(f"{path} is a folder; pass a file name such as {path / 'model.pvb'}")
+    if path.exists() and not path.is_file():
+        raise BundleError(f"{path} is not a regular file (a device, FIFO or socket); "
+                          "choose another --out")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -145,6 +148,21 @@ def read_meta(path: Path) -> BundleMeta:
     return BundleMeta.from_json(document, str(path))
 
 
+def _check_tensors(found: dict, expected: dict, path: Path, backbone: str) -> None:
+    """Every tensor the model needs, with its dtype and shape, and nothing else:
+    loading would silently cast an int32 head or ignore a stray tensor."""
+    missing, extra = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
+    if missing or extra:
+        names = ", ".join((missing or extra)[:3])
+        raise BundleError(f"{path}: weights do not match {backbone} "
+                          f"({'missing' if missing else 'unexpected'}: {names})")
+    for name, tensor in found.items():
+        want = expected[name]
+        if tensor.dtype != want.dtype or tensor.shape != want.shape:
+            raise BundleError(f"{path}: tensor {name} is {tensor.dtype} {tuple(tensor.shape)}, "
+                              f"expected {want.dtype} {tuple(want.shape)}; train it again")
+
+
 def load_bundle(path: Path | str) -> Bundle:
     """Load a bundle into a model in eval mode, ready to predict."""
     from safetensors.torch import load_file
@@ -156,8 +174,10 @@ def load_bundle(path: Path | str) -> Bundle:
     head = nn.Linear(backbone.spec.feature_dim, len(meta.labels))
     model = Classifier(backbone, head)
     try:
-        model.load_state_dict(load_file(str(path)))
-    except (RuntimeError, KeyError) as error:
-        raise BundleError(f"{path}: weights do not match {meta.backbone.name} ({str(error)[:120]})") from None
+        tensors = load_file(str(path))
+    except Exception as error:  # safetensors raises its own error types
+        raise BundleError(f"{path}: damaged bundle weights ({str(error)[:120]})") from None
+    _check_tensors(tensors, model.state_dict(), path, meta.backbone.name)
+    model.load_state_dict(tensors)
     model.eval().requires_grad_(False)
     return Bundle(model=model, meta=meta, path=path)

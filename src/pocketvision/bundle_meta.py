@@ -97,9 +97,9 @@ class BundleMeta:
         _check_version(document.get("format_version", 0), where)
         try:
             return cls(
-                labels=list(document["labels"]),
+                labels=_labels(document["labels"]),
                 preprocessing=Preprocessing.from_dict(document["preprocessing"]),
-                backbone=BackboneInfo(**document["backbone"]),
+                backbone=_backbone(document["backbone"]),
                 training=document.get("training", {}), metrics=document.get("metrics", {}),
                 dataset=document.get("dataset", {}),
                 validation_images=[ImageRecord(**r) for r in document.get("validation_images", [])],
@@ -107,9 +107,12 @@ class BundleMeta:
                 training_images_sha256=list(document.get("training_images_sha256", [])),
                 created=document.get("created"), versions=document.get("versions", {}),
                 imagenet=bool(document.get("imagenet", False)), source=document.get("source"))
-        except (KeyError, TypeError, ValueError) as error:
-            raise BundleError(f"{where}: damaged bundle header ({type(error).__name__}: "
-                              f"{str(error)[:120]}); train it again") from None
+        except KeyError as error:
+            raise BundleError(f"{where}: damaged bundle header (no {error} entry); "
+                              "train it again") from None
+        except (TypeError, ValueError) as error:
+            raise BundleError(f"{where}: damaged bundle header ({str(error)[:160]}); "
+                              "train it again") from None
 
 
 def _check_version(version, where: str) -> None:
@@ -120,3 +123,19 @@ def _check_version(version, where: str) -> None:
         raise BundleError(
             f"{where} is bundle format version {version}, newer than this pocketvision "
             f"reads ({FORMAT_VERSION}); upgrade with 'pip install -U pocketvision'")
+
+
+def _labels(value) -> list[str]:
+    """Class names: a list of distinct, non-empty strings (a plain string would
+    silently become one class per letter)."""
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise ValueError(f"labels {str(value)[:60]!r} are not a list of class names")
+    if len(set(value)) != len(value):
+        raise ValueError("labels repeat a class name")
+    return list(value)
+
+
+def _backbone(value) -> BackboneInfo:
+    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+        raise ValueError(f"backbone {str(value)[:60]!r} has no name")
+    return BackboneInfo(**{k: value.get(k) for k in ("name", "weights_hash", "feature_dim")})

@@ -8,9 +8,13 @@ under the real name.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
+import sys
 from pathlib import Path
+
+from pocketvision.errors import PocketVisionError
 
 CACHE_ENV = "POCKETVISION_CACHE_DIR"
 
@@ -33,6 +37,9 @@ def write_atomically(path: Path, data: bytes, durable: bool = False) -> None:
     recomputed and skip it.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not path.is_file():  # os.replace would swap out a device or a FIFO
+        raise PocketVisionError(f"{path} exists and is not a regular file; choose another name")
+    _remove_stale_temporaries(path)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(temporary, "wb") as stream:
@@ -43,6 +50,44 @@ def write_atomically(path: Path, data: bytes, durable: bool = False) -> None:
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+_warned_about: set[Path] = set()
+
+
+def write_cache_entry(path: Path, data: bytes) -> None:
+    """Write a cache entry; a cache that cannot be written (read-only, full) costs
+    speed, not the job: warn once per folder on stderr and carry on."""
+    try:
+        write_atomically(path, data)
+    except (OSError, PocketVisionError) as error:
+        root = default_cache_dir()
+        if root not in _warned_about:
+            _warned_about.add(root)
+            reason = getattr(error, "strerror", None) or str(error)
+            print(f"warning: cannot write the cache in {root} ({reason}); carrying on without "
+                  f"it (set {CACHE_ENV} to a writable folder to keep features)", file=sys.stderr)
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Temporaries of ``path`` left by writers that were killed (kill -9, power cut)."""
+    for temporary in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid = temporary.name[len(path.name) + 2:-len(".tmp")]
+        if pid.isdigit() and not process_alive(int(pid)):
+            temporary.unlink(missing_ok=True)
+
+
+def process_alive(pid: int | None) -> bool:
+    """Whether a process with this id runs now (someone else's counts)."""
+    if pid is None or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def file_sha256(path: Path) -> str:

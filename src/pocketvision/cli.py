@@ -35,6 +35,11 @@ def _user_errors(command):
         except PocketVisionError as error:
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(2) from None
+        except OSError as error:  # disk full, read-only folder, permissions: the user's to fix
+            where = f" {error.filename}" if error.filename else ""
+            typer.echo(f"error: cannot read or write{where}: {error.strerror or error}; "
+                       "free some space or choose another folder", err=True)
+            raise typer.Exit(2) from None
         except KeyboardInterrupt:
             typer.echo("interrupted: nothing was written over existing files", err=True)
             raise typer.Exit(130) from None
@@ -57,7 +62,20 @@ def _config(config: type, values: dict):
 
 
 def _print_json(document) -> None:
-    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    sys.stdout.flush()  # file names that are not UTF-8 come out escaped, never as a crash
+    sys.stdout.buffer.write(text.encode("utf-8", "backslashreplace"))
+    sys.stdout.flush()
+
+
+def _within(flag: str, value, low, high) -> None:
+    """SettingError unless ``low <= value <= high`` (None passes: not given)."""
+    from pocketvision.errors import SettingError
+
+    if value is None:
+        return
+    if value != value or not low <= value <= high:  # value != value: NaN
+        raise SettingError(f"{flag} {value} is out of range: from {low} to {high}")
 
 
 @app.command()
@@ -80,9 +98,9 @@ def train(
     as_json: bool = JSON_OPTION,
 ):
     """Train a classifier on a folder of images and write a bundle."""
+    config = _config(TrainConfig, locals())  # bad values fail before torch is imported
     from pocketvision.training import train as run_training
 
-    config = _config(TrainConfig, locals())
     result = run_training(data, out, config)
     if as_json:
         return _print_json(result.to_json())
@@ -121,6 +139,8 @@ def predict(
     as_json: bool = JSON_OPTION,
 ):
     """Classify images with a bundle (or with --backbone's ImageNet classes)."""
+    _within("--top", top, 1, 100_000)
+    _within("--threshold", threshold, 0.0, 1.0)
     from pocketvision import prediction as predicting
 
     if backbone:
@@ -130,10 +150,16 @@ def predict(
     else:
         results = predicting.predict(inputs[0], inputs[1:], top, threshold)
     if as_json:
-        return _print_json(results)
-    from pocketvision.cli_text import print_predictions
+        _print_json(results)
+    else:
+        from pocketvision.cli_text import print_predictions
 
-    print_predictions(results)
+        print_predictions(results)
+    if all(entry["label"] is None for entry in results):  # each entry says why
+        first = results[0]
+        typer.echo(f"error: none of the {len(results)} image(s) could be classified "
+                   f"({first['path']} {first['error']})", err=True)
+        raise typer.Exit(2)
 
 
 @app.command()
@@ -183,10 +209,13 @@ def inspect(
 ):
     """Show the labels and input contract an exported file carries, read from the file."""
     from pocketvision.exports import format_for_file
+    from pocketvision.exports.folder import check_member
 
     if not artifact.exists():
         raise PocketVisionError(f"{artifact} does not exist")
-    found = format_for_file(artifact).inspect(artifact)
+    spec = format_for_file(artifact)
+    check_member(artifact)
+    found = spec.inspect(artifact)
     if as_json:
         return _print_json(found)
     from pocketvision.cli_text import print_contract
@@ -225,7 +254,8 @@ def studio(
     """The local web app: collect with the webcam, train, preview live, export."""
     from pocketvision.live.studio import studio_app
 
-    _serve(studio_app(project), f"pocketvision studio for {project}", host, port, https)
+    _within("--port", port, 1, 65535)
+    _serve(studio_app(project, host), f"pocketvision studio for {project}", host, port, https)
 
 
 @app.command()
@@ -266,13 +296,13 @@ def control(
     as_json: bool = typer.Option(False, "--json", help="With --dry-run: one JSON object per event."),
 ):
     """Turn what the camera sees into key presses (e.g. hand up = jump in any game)."""
+    config = _config(SmoothingConfig, locals())
     from pocketvision.live.control import run_control
     from pocketvision.live.keys import DryRunSink, KeyboardSink
 
     if not model.exists():
         raise PocketVisionError(f"{model} does not exist")
     sink = DryRunSink(as_json) if dry_run else KeyboardSink()
-    config = _config(SmoothingConfig, locals())
     stats = run_control(model, mapping, sink, source, config)
     summary = stats.summary()
     typer.echo(f"{summary['frames']} frames at {summary['fps'] or 0:.1f} fps, "
@@ -291,9 +321,10 @@ def play(
     """The runner game in your browser, steered by your model through the webcam."""
     from pocketvision.live.server import game_app
 
+    _within("--port", port, 1, 65535)
     if not model.exists():
         raise PocketVisionError(f"{model} does not exist")
-    _serve(game_app(model, mapping), "runner game", host, port, https)
+    _serve(game_app(model, mapping, host), "runner game", host, port, https)
 
 
 def _serve(app, what: str, host: str, port: int, https: bool) -> None:
@@ -344,6 +375,11 @@ def demo(
 
 
 def main() -> None:
+    # Path("") is the current folder: an empty argument (an unset shell variable)
+    # would silently train on, or write into, wherever the user stands
+    if any(argument == "" for argument in sys.argv[1:]):
+        typer.echo("error: an argument is empty (an unset shell variable?); pass a value", err=True)
+        raise SystemExit(2)
     app()
 
 

@@ -12,11 +12,22 @@ def _percent(value) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
 
+SKIPPED_SHOWN = 10  # the rest are counted by reason; --json lists every one
+
+
 def print_skipped(skipped: list[dict]) -> None:
-    if skipped:
-        console.print(f"[yellow]Skipped {len(skipped)} unreadable file(s):[/]")
-        for entry in skipped:
-            console.print(f"  {entry['path']}: {entry['reason']}", highlight=False)
+    if not skipped:
+        return
+    from collections import Counter
+
+    console.print(f"[yellow]Skipped {len(skipped)} unreadable file(s):[/]")
+    for entry in skipped[:SKIPPED_SHOWN]:
+        console.print(f"  {entry['path']}: {entry['reason']}", highlight=False)
+    rest = Counter(entry["reason"] for entry in skipped[SKIPPED_SHOWN:])
+    for reason, count in rest.most_common():
+        console.print(f"  ... and {count} more: {reason}", highlight=False)
+    if rest:
+        console.print("  (--json lists every file)", highlight=False)
 
 
 def print_training(result, backbone: str) -> None:

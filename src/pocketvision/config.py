@@ -1,20 +1,48 @@
 """One frozen dataclass per stage, the one home of every default.
 
-Each field carries its default and, in ``metadata["help"]``, the one line the
-CLI shows for its flag: ``cli.py`` builds its options from these fields
-(``--val-fraction`` is ``TrainConfig.val_fraction``), so a default is written
-once. Longer reasons for the defaults are in the class docstrings.
+Each field carries its default, the range of values it accepts, and, in
+``metadata["help"]``, the one line the CLI shows for its flag: ``cli.py`` builds
+its options from these fields (``--val-fraction`` is ``TrainConfig.val_fraction``),
+so a default and its limits are written once, and the library refuses the same
+values the CLI does. Longer reasons for the defaults are in the class docstrings.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import math
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from pocketvision.errors import SettingError
 
-def setting(default, help: str):
-    """A dataclass field with the CLI's one-line help beside its default."""
-    return field(default=default, metadata={"help": help})
+
+def setting(default, help: str, low: float | None = None, high: float | None = None,
+            above: float | None = None):
+    """A dataclass field with the CLI's one-line help and the accepted range:
+    ``low <= value <= high``, and ``value > above`` where zero is not allowed."""
+    return field(default=default, metadata={"help": help, "low": low, "high": high,
+                                            "above": above})
+
+
+def check_ranges(config) -> None:
+    """SettingError naming the first field outside its range (NaN never passes)."""
+    for spec in fields(config):
+        value, limits = getattr(config, spec.name), spec.metadata
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue
+        flag = "--" + spec.name.replace("_", "-")
+        if not math.isfinite(value):
+            raise SettingError(f"{flag} {value} is not a number")
+        low, high, above = limits.get("low"), limits.get("high"), limits.get("above")
+        if (low is not None and value < low) or (high is not None and value > high) \
+                or (above is not None and value <= above):
+            raise SettingError(f"{flag} {value} is out of range: {_describe(low, high, above)}")
+
+
+def _describe(low, high, above) -> str:
+    lower = f"above {above}" if above is not None else (f"at least {low}" if low is not None else "")
+    upper = f"at most {high}" if high is not None else ""
+    return " and ".join(part for part in (lower, upper) if part)
 
 
 @dataclass(frozen=True)
@@ -45,18 +73,24 @@ class TrainConfig:
 
     backbone: str = setting("efficientnet_lite0", "See 'pocketvision backbones'.")
     weights: Path | None = setting(None, "Pretrained weights file for the backbone.")
-    val_fraction: float = setting(0.2, "Share held out per class when there is no val/.")
-    seed: int = setting(0, "Seeds the split, augmentation and fine-tuning.")
+    val_fraction: float = setting(0.2, "Share held out per class when there is no val/.",
+                                  low=0, high=0.9)
+    seed: int = setting(0, "Seeds the split, augmentation and fine-tuning.", low=0, high=2**32 - 1)
     crop_fraction: float = setting(
-        1.0, "Share of the shorter side the centre crop keeps (ImageNet: 0.875).")
-    augment: int = setting(0, "Extra augmented views per training image (cached).")
-    weight_decay: float = setting(0.05, "L2 penalty of the linear head.")
+        1.0, "Share of the shorter side the centre crop keeps (ImageNet: 0.875).", low=0.3, high=1)
+    augment: int = setting(0, "Extra augmented views per training image (cached).", low=0, high=50)
+    weight_decay: float = setting(0.05, "L2 penalty of the linear head.", low=0, high=1e6)
     std_floor: float = setting(
-        1.0, "Smallest feature std when standardizing, as a multiple of the median std.")
-    max_iterations: int = setting(200, "L-BFGS iterations for the head.")
-    fine_tune: int = setting(0, "Unfreeze the last N backbone blocks (slow, not cached).")
-    fine_tune_epochs: int = setting(3, "Epochs when fine-tuning.")
-    fine_tune_lr: float = setting(1e-4, "Learning rate when fine-tuning.")
+        1.0, "Smallest feature std when standardizing, as a multiple of the median std.",
+        low=0, high=1e3)
+    max_iterations: int = setting(200, "L-BFGS iterations for the head.", low=1, high=100_000)
+    fine_tune: int = setting(0, "Unfreeze the last N backbone blocks (slow, not cached).",
+                             low=0, high=1000)
+    fine_tune_epochs: int = setting(3, "Epochs when fine-tuning.", low=1, high=10_000)
+    fine_tune_lr: float = setting(1e-4, "Learning rate when fine-tuning.", above=0, high=10)
+
+    def __post_init__(self):
+        check_ranges(self)
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -82,7 +116,16 @@ class ExportConfig:
         ("all",), "Comma-separated: ptl,pte,onnx,coreml,tflite, or all.")
     quantize: tuple[str, ...] = setting(
         (), "Also export int8 and/or fp16 (comma-separated) where supported.")
-    calibration_images: int = 64
+    calibration_images: int = setting(64, "Training images that set int8 ranges.", low=1,
+                                      high=10_000)
+
+    def __post_init__(self):
+        check_ranges(self)
+        if not self.formats:
+            raise SettingError("--format is empty: name at least one format, or all")
+        unknown = sorted(set(self.quantize) - {"int8", "fp16"})
+        if unknown:
+            raise SettingError(f"unknown --quantize {unknown[0]!r}; choose from: int8, fp16")
 
 
 @dataclass(frozen=True)
@@ -97,7 +140,16 @@ class SmoothingConfig:
         cooldown: seconds before the same tap can fire again.
     """
 
-    threshold: float = setting(0.7, "Top-class probability a label needs.")
-    release: float = setting(0.5, "Below this the active label lets go (hysteresis).")
-    frames: int = setting(4, "Consecutive confident frames before a label fires.")
-    cooldown: float = setting(0.3, "Seconds before the same tap can fire again.")
+    threshold: float = setting(0.7, "Top-class probability a label needs.", low=0, high=1)
+    release: float = setting(0.5, "Below this the active label lets go (hysteresis).",
+                             low=0, high=1)
+    frames: int = setting(4, "Consecutive confident frames before a label fires.",
+                          low=1, high=10_000)
+    cooldown: float = setting(0.3, "Seconds before the same tap can fire again.",
+                              low=0, high=3600)
+
+    def __post_init__(self):
+        check_ranges(self)
+        if self.release > self.threshold:
+            raise SettingError(f"--release {self.release} is above --threshold {self.threshold}: "
+                               "a label would let go while still confident")

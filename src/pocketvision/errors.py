@@ -13,6 +13,7 @@ with code 2. Anything else is a bug and exits 1 with a traceback.
     ├── ExportError           an export cannot be made (unknown format, failed conversion)
     │   └── RuntimeUnavailable    the format's runtime does not exist on this platform
     ├── LiveError             a camera, video, key or server problem in the live tools
+    ├── SettingError          an option has a value it cannot have (out of range, NaN)
     └── MissingExtraError     an optional dependency is not installed
 """
 
@@ -66,6 +67,11 @@ class RuntimeUnavailable(ExportError):
 
 class LiveError(PocketVisionError):
     """A camera, video file, key name or local server problem in the live tools."""
+
+
+class SettingError(PocketVisionError):
+    """An option or config field has a value it cannot have; the message names the
+    flag and the accepted range."""
 
 
 class MissingExtraError(PocketVisionError):

@@ -9,6 +9,7 @@ import numpy as np
 
 from pocketvision.bundle import Bundle, load_bundle
 from pocketvision.data.dataset import Sample, label_indices, labelled_images
+from pocketvision.errors import PocketVisionError
 from pocketvision.features import classify_samples
 from pocketvision.metrics import summarize
 
@@ -66,6 +67,9 @@ def evaluate(bundle: Bundle | Path | str, data: Path | str, report_dir: Path | N
 
     A folder with ``train/`` and ``val/`` is evaluated on ``val/``.
     """
+    if report_dir is not None and Path(report_dir).exists() and not Path(report_dir).is_dir():
+        raise PocketVisionError(f"--report {report_dir} is not a folder; pass a folder for the "
+                                "pictures")  # before the work, not after it
     if not isinstance(bundle, Bundle):
         bundle = load_bundle(bundle)
     samples, skipped = labelled_images(Path(data), bundle.labels, cache_dir)

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from pocketvision.backbones import Backbone
-from pocketvision.cache import default_cache_dir, write_atomically
+from pocketvision.cache import default_cache_dir, write_cache_entry
 from pocketvision.frozen_graph import frozen_forward
 from pocketvision.images import load_rgb
 from pocketvision.preprocessing import load_tensor, to_tensor
@@ -68,7 +68,7 @@ class FeatureCache:
     def put(self, item: Item, vector: np.ndarray) -> None:
         buffer = io.BytesIO()
         np.save(buffer, vector)
-        write_atomically(self._path(item), buffer.getvalue())
+        write_cache_entry(self._path(item), buffer.getvalue())
 
 
 @dataclass

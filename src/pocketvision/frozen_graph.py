@@ -23,7 +23,7 @@ from typing import Callable
 import torch
 
 from pocketvision.backbones import Backbone
-from pocketvision.cache import write_atomically
+from pocketvision.cache import write_cache_entry
 
 Forward = Callable[[torch.Tensor], torch.Tensor]
 
@@ -72,7 +72,7 @@ def _save(graph, path: Path) -> None:
     buffer = io.BytesIO()
     with _quiet():
         torch.jit.save(graph, buffer)
-    write_atomically(path, buffer.getvalue())
+    write_cache_entry(path, buffer.getvalue())
 
 
 @contextmanager

@@ -17,11 +17,10 @@ UNCERTAIN = "uncertain"
 
 
 def expand_inputs(inputs: list[Path | str]) -> list[Path]:
-    """Files as given, folders expanded recursively to their image files."""
+    """Files as given, folders expanded recursively to their image files. A path
+    that does not exist is kept: it gets its own error entry, like a bad file."""
     paths: list[Path] = []
     for given in map(Path, inputs):
-        if not given.exists():
-            raise DatasetError(f"{given} does not exist; pass image files or folders")
         if given.is_dir():
             paths += sorted(p for p in given.rglob("*") if p.is_file() and not is_ignored(p)
                             and has_image_extension(p))
@@ -30,6 +29,10 @@ def expand_inputs(inputs: list[Path | str]) -> list[Path]:
     if not paths:
         raise DatasetError(f"no image files found in {', '.join(map(str, inputs))}")
     return paths
+
+
+def _error_entry(path: Path, error: str) -> dict:
+    return {"path": str(path), "label": None, "error": error}
 
 
 def predict(bundle: Bundle | Path | str, inputs: list[Path | str], top: int | None = None,
@@ -56,12 +59,14 @@ def _classify(paths, spec: Preprocessing, forward, labels, top, threshold) -> li
     for start in range(0, len(paths), BATCH_SIZE):
         readable, tensors = [], []
         for path in paths[start : start + BATCH_SIZE]:
+            if not path.exists():
+                results.append(_error_entry(path, "does not exist"))
+                continue
             try:
                 tensors.append(load_tensor(path, spec))
                 readable.append(path)
             except ImageError as error:
-                results.append({"path": str(path), "label": None,
-                                "error": str(error).split(": ", 1)[-1]})
+                results.append(_error_entry(path, str(error).split(": ", 1)[-1]))
         if tensors:
             probabilities = forward(torch.stack(tensors))  # (B, classes)
             results += [_entry(p, row, labels, top, threshold)

@@ -19,12 +19,15 @@ The JavaScript twin in the browser must follow the same rules.
 from __future__ import annotations
 
 import hashlib
+import math
 import json
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
 from PIL import Image
+
+MAX_SIDE = 1024  # pixels; mobile backbones take 224-512
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,23 @@ class Preprocessing:
     interpolation: str = "bilinear"
     channel_order: str = "RGB"
 
+    def __post_init__(self):
+        """Refuse specs no model can have (a tampered bundle): ValueError says which."""
+        for name, value, high in (("resize", self.resize, MAX_SIDE), ("crop", self.crop, MAX_SIDE)):
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= high:
+                raise ValueError(f"preprocessing {name} {value!r} is not a whole number of "
+                                 f"pixels from 1 to {high}")
+        if self.crop > self.resize:
+            raise ValueError(f"preprocessing crop {self.crop} is larger than resize {self.resize}")
+        for name, values in (("mean", self.mean), ("std", self.std)):
+            if len(values) != 3 or not all(math.isfinite(v) for v in values):
+                raise ValueError(f"preprocessing {name} {list(values)!r} is not 3 finite numbers")
+        if min(self.std) <= 0:
+            raise ValueError(f"preprocessing std {list(self.std)!r} must be positive")
+        if self.interpolation != "bilinear" or self.channel_order != "RGB":
+            raise ValueError(f"preprocessing {self.interpolation}/{self.channel_order} is not "
+                             "supported (bilinear/RGB)")
+
     @property
     def input_shape(self) -> tuple[int, int, int, int]:
         return (1, 3, self.crop, self.crop)
@@ -49,10 +69,14 @@ class Preprocessing:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Preprocessing":
+        if not isinstance(data, dict):
+            raise ValueError(f"preprocessing {str(data)[:40]!r} is not an object")
         # keys this version does not know (older bundles wrote ``layout`` and
         # ``input_range``, which were always NCHW and 0..1) are ignored
         fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         for key in ("mean", "std"):
+            if not isinstance(fields.get(key), list):
+                raise ValueError(f"preprocessing {key} {fields.get(key)!r} is not a list")
             fields[key] = tuple(float(v) for v in fields[key])
         return cls(**fields)
 

@@ -12,9 +12,10 @@ import json
 from pathlib import Path
 
 from pocketvision.bundle import Bundle, load_bundle
-from pocketvision.cache import write_atomically
+from pocketvision.cache import file_sha256, write_atomically
 from pocketvision.config import ExportConfig
 from pocketvision.errors import ExportError, install_command
+from pocketvision.exports.folder import publish, staging_folder
 from pocketvision.exports.formats import (
     export_artifact, get_format, list_formats, missing_modules, require,
 )
@@ -25,7 +26,6 @@ from pocketvision.exports.verification import (
 from pocketvision.progress import progress_bar
 
 ALL = "all"
-PRECISIONS = ("fp32", "fp16", "int8")
 
 
 def export(bundle: Bundle | Path | str, out_dir: Path | str,
@@ -39,30 +39,46 @@ def export(bundle: Bundle | Path | str, out_dir: Path | str,
     ("fp16", "int8") that it supports; the report compares each with its fp32 file.
     ``images`` overrides what the exports are verified on (see verification_set).
     """
+    names = (formats,) if isinstance(formats, str) else tuple(formats)
+    config = ExportConfig(formats=names, quantize=tuple(dict.fromkeys(quantize)))  # checks both
     bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
-    specs, skipped = _choose(formats)  # bad names fail before anything is written
-    precisions = ["fp32", *_check_precisions(quantize)]
+    specs, skipped = _choose(config.formats)  # bad names fail before anything is written
+    precisions = ["fp32", *config.quantize]
     out_dir = _output_folder(Path(out_dir))
     images = images or verification_set(bundle, verify_dir)
     calibration, calibration_source = ([], None)
     if "int8" in precisions:
-        calibration, calibration_source = calibration_inputs(bundle, images)
+        calibration, calibration_source = calibration_inputs(bundle, images,
+                                                             config.calibration_images)
+    with staging_folder(out_dir) as staging:  # the folder changes only if all of it works
+        entries = _export_all(bundle, specs, precisions, staging, images, calibration)
+        for entry in entries:  # where each file will be once published
+            entry.path = entry.path and str(out_dir / Path(entry.path).name)
+        _compare_with_fp32(entries)
+        report = ExportReport(
+            bundle=str(bundle.path.resolve()) if bundle.path else bundle.meta.source or "bundle in memory",
+            labels=bundle.labels,
+            backbone_export=bundle.backbone_name if bundle.meta.imagenet else None,
+            image_source=images.source, calibration_source=calibration_source,
+            exports=entries + skipped, golden=_write_golden(bundle, images, staging))
+        _write_report(report, staging)
+        publish(staging, out_dir, file_sha256(bundle.path) if bundle.path else None)
+    return report
+
+
+def _write_report(report: ExportReport, folder: Path) -> None:
+    write_atomically(folder / "report.json", json.dumps(report.to_json(), indent=2).encode())
+    write_atomically(folder / "report.md", report.to_markdown().encode())
+
+
+def _export_all(bundle, specs, precisions, staging, images, calibration) -> list[ExportEntry]:
     entries = []
     jobs = [(spec, precision) for spec in specs for precision in precisions]
     with progress_bar("Exporting and verifying", len(jobs)) as advance:
         for spec, precision in jobs:
-            entries.append(_export_one(bundle, spec, precision, out_dir, images, calibration))
+            entries.append(_export_one(bundle, spec, precision, staging, images, calibration))
             advance()
-    _compare_with_fp32(entries)
-    report = ExportReport(
-        bundle=str(bundle.path or bundle.meta.source or "bundle in memory"),
-        labels=bundle.labels,
-        backbone_export=bundle.backbone_name if bundle.meta.imagenet else None,
-        image_source=images.source, calibration_source=calibration_source,
-        exports=entries + skipped, golden=_write_golden(bundle, images, out_dir))
-    write_atomically(out_dir / "report.json", json.dumps(report.to_json(), indent=2).encode())
-    write_atomically(out_dir / "report.md", report.to_markdown().encode())
-    return report
+    return entries
 
 
 def _export_one(bundle, spec, precision, out_dir, images, calibration) -> ExportEntry:
@@ -71,13 +87,6 @@ def _export_one(bundle, spec, precision, out_dir, images, calibration) -> Export
                              f"(it supports {', '.join(spec.precisions)})")
     path = export_artifact(spec, bundle, out_dir, precision, calibration)
     return verify_artifact(bundle, path, images)
-
-
-def _check_precisions(quantize) -> list[str]:
-    for precision in quantize:
-        if precision not in PRECISIONS[1:]:
-            raise ExportError(f"unknown --quantize {precision!r}; choose from: int8, fp16")
-    return list(dict.fromkeys(quantize))
 
 
 def _compare_with_fp32(entries: list[ExportEntry]) -> None:
@@ -103,7 +112,8 @@ def sample_images() -> VerificationSet:
 
 def _output_folder(out_dir: Path) -> Path:
     if out_dir.exists() and not out_dir.is_dir():
-        raise ExportError(f"{out_dir} is a file; pass a folder for the exports")
+        kind = "a file" if out_dir.is_file() else "not a folder"
+        raise ExportError(f"{out_dir} is {kind}; pass a folder for the exports")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pocketvision.errors import LiveError, SettingError
 from pocketvision.live.project import Project, new_session_id
 from pocketvision.live.sources import frames, to_jpeg
 from pocketvision.progress import progress_bar
@@ -13,7 +14,13 @@ from pocketvision.progress import progress_bar
 def collect(project_dir: Path, label: str, source: str = "0", count: int | None = 40,
             every: int = 1) -> list[Path]:
     """Save up to ``count`` frames (every ``every``-th) of ``source`` as class ``label``."""
-    project = Project(project_dir).create()
+    if every < 1 or (count is not None and count < 1):
+        raise SettingError(f"--every {every} / --count {count}: both must be at least 1")
+    try:
+        project = Project(project_dir).create()
+    except OSError as error:
+        raise LiveError(f"cannot write to {project_dir} ({error.strerror}); "
+                        "choose a folder you can write to") from None
     project.add_class(label)  # checks the name before the camera opens
     session, saved = new_session_id(), []
     with progress_bar(f"Capturing {label}", count or 0) as advance:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pocketvision.config import SmoothingConfig
 from pocketvision.live.classify import load_frame_classifier
+from pocketvision.live.keys import check_key_name
 from pocketvision.live.smoothing import Smoother, parse_mapping
 from pocketvision.live.sources import frames
 
@@ -30,7 +31,10 @@ class ControlStats:
 def run_control(model: Path, mappings: list[str], sink, source: str = "0",
                 config: SmoothingConfig = SmoothingConfig(), limit: int | None = None) -> ControlStats:
     classify, labels = load_frame_classifier(model)
-    smoother = Smoother(parse_mapping(mappings, labels), config)
+    actions = parse_mapping(mappings, labels)
+    for action in actions.values():  # before the first frame, --dry-run too
+        check_key_name(action.key)
+    smoother = Smoother(actions, config)
     stats, started = ControlStats(), time.perf_counter()
     last = None
     try:

@@ -1,0 +1,175 @@
+"""Fuzzing, so the next defect is found by the tests and not by a user (issue 10).
+
+- Hypothesis: every value of every numeric option either builds a config within
+  its documented range or is refused with a SettingError (never another
+  exception); the same through the real CLI parser; any JSON document or mutation
+  of a real bundle header either loads or is a BundleError.
+- Schemathesis: the studio's OpenAPI schema drives generated requests at every
+  operation: no 5xx, no traceback, nothing written outside the project folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections import Counter
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pocketvision.bundle_meta import BundleMeta
+from pocketvision.config import ExportConfig, SmoothingConfig, TrainConfig
+from pocketvision.errors import BundleError, SettingError
+
+numbers = st.one_of(st.integers(-10**12, 10**12), st.floats(allow_nan=True, allow_infinity=True))
+CONFIGS = [TrainConfig, SmoothingConfig, ExportConfig]
+
+
+def numeric_fields(config):
+    return [f for f in dataclasses.fields(config)
+            if isinstance(f.default, (int, float)) and not isinstance(f.default, bool)]
+
+
+def in_range(value, limits) -> bool:
+    low, high, above = limits["low"], limits["high"], limits["above"]
+    return (math.isfinite(value) and (low is None or value >= low)
+            and (high is None or value <= high) and (above is None or value > above))
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.__name__)
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_every_numeric_setting_is_in_range_or_refused(config, data):
+    spec = data.draw(st.sampled_from(numeric_fields(config)))
+    value = data.draw(numbers)
+    try:
+        built = config(**{spec.name: value})
+    except SettingError as error:
+        assert f"--{spec.name.replace('_', '-')}" in str(error)
+        assert not in_range(value, spec.metadata) or config is SmoothingConfig
+        return
+    assert in_range(getattr(built, spec.name), spec.metadata)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(top=st.one_of(st.none(), st.integers(-5, 10**6)),
+       threshold=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)))
+def test_the_cli_refuses_bad_values_before_any_work(tmp_path, top, threshold):
+    """Through the real parser: a bad value is named in one line; a good one gets
+    as far as the (missing) bundle."""
+    from typer.testing import CliRunner
+
+    from pocketvision.cli import app
+
+    args = ["predict", str(tmp_path / "missing.pvb"), str(tmp_path / "x.jpg")]
+    args += ["--top", str(top)] if top is not None else []
+    args += ["--threshold", repr(threshold)] if threshold is not None else []
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    bad_top = top is not None and not 1 <= top <= 100_000
+    bad_threshold = threshold is not None and not (0 <= threshold <= 1)
+    if bad_top or bad_threshold:
+        assert "out of range" in result.output
+    else:
+        assert "does not exist" in result.output
+
+
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=8)),
+    lambda children: st.one_of(st.lists(children, max_size=4),
+                               st.dictionaries(st.text(max_size=8), children, max_size=4)),
+    max_leaves=12)
+
+
+def valid_header() -> dict:
+    return {"format": "pocketvision-bundle", "format_version": 1, "labels": ["a", "b"],
+            "preprocessing": {"resize": 224, "crop": 224, "mean": [0.5] * 3, "std": [0.25] * 3,
+                              "interpolation": "bilinear", "channel_order": "RGB"},
+            "backbone": {"name": "efficientnet_lite0"}}
+
+
+@settings(max_examples=500, deadline=None)
+@given(document=json_values)
+def test_any_json_header_loads_or_is_a_bundle_error(document):
+    try:
+        BundleMeta.from_json(document, "fuzz.pvb")
+    except BundleError:
+        pass
+
+
+@settings(max_examples=1000, deadline=None)
+@given(path=st.lists(st.sampled_from(["labels", "preprocessing", "backbone", "resize", "crop", "mean",
+                                      "std", "name", "format_version", 0, 1]), min_size=1, max_size=3),
+       value=json_values)
+def test_a_mutated_real_header_loads_valid_or_is_a_bundle_error(path, value):
+    document = valid_header()
+    target = document
+    for key in path[:-1]:
+        target = target.get(key) if isinstance(target, dict) else None
+        if not isinstance(target, (dict, list)):
+            return
+    try:
+        target[path[-1]] = value
+    except (TypeError, IndexError):
+        return
+    try:
+        meta = BundleMeta.from_json(json.loads(json.dumps(document)), "fuzz.pvb")
+    except BundleError:
+        return
+    # what loads is a model description that works downstream
+    assert meta.labels and all(isinstance(label, str) for label in meta.labels)
+    assert 1 <= meta.preprocessing.crop <= meta.preprocessing.resize
+    assert min(meta.preprocessing.std) > 0
+
+
+# ---- Schemathesis over the studio ---------------------------------------------------------
+
+schemathesis = pytest.importorskip("schemathesis")
+
+
+@pytest.fixture(scope="module")
+def studio_under_fuzz(tmp_path_factory, fashion3):
+    """The studio on a project with two small classes, and the folder around it."""
+    from pocketvision.live.studio import studio_app
+
+    around = tmp_path_factory.mktemp("around")
+    project = around / "project"
+    for label in ("sneaker", "trouser"):
+        folder = project / "samples" / label
+        folder.mkdir(parents=True)
+        for source in sorted((fashion3 / "train" / label).iterdir())[:3]:
+            (folder / f"upload-{source.stem}.jpg").write_bytes(source.read_bytes())
+    return studio_app(project), around
+
+
+RUNS = {"cases": 0}
+
+
+def test_the_studio_api_under_schemathesis(studio_under_fuzz):
+    app, around = studio_under_fuzz
+    schema = schemathesis.openapi.from_dict(app.openapi())
+    schema.app = app
+    failures, statuses = [], Counter()
+
+    for operation in schema.get_all_operations():
+        operation = operation.ok()
+
+        @settings(max_examples=40, deadline=None,
+                  suppress_health_check=list(HealthCheck))
+        @given(case=operation.as_strategy())
+        def fuzz(case):
+            RUNS["cases"] += 1
+            response = case.call(headers={"host": "127.0.0.1:8765"})
+            text = response.text
+            statuses[response.status_code // 100 * 100] += 1
+            if response.status_code >= 500 or "Traceback" in text:
+                failures.append((case.method, case.formatted_path, response.status_code, text[:200]))
+
+        fuzz()
+    print(f"schemathesis: {RUNS['cases']} cases over {len(list(schema.get_all_operations()))} "
+          f"operations, answers by class: {dict(statuses)}")
+    assert failures == [], failures[:5]
+    assert statuses[200] >= 10 and statuses[400] >= 50  # it reached the handlers, both ways
+    assert sorted(p.name for p in around.iterdir()) == ["project"]  # nothing written outside
