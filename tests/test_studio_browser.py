@@ -85,3 +85,32 @@ def test_collect_train_preview_export(fashion3, tmp_path, artifacts):
         page.screenshot(path=str(artifacts / "studio-exported.png"), full_page=True)
         assert page.outside_requests == []
     assert (project / "models" / "exports" / "report.json").exists()
+
+
+def test_problem_folders_and_a_damaged_model_are_shown_and_fixable(fashion3, tmp_path, artifacts):
+    """A folder that cannot be a class and a damaged model do not break the page:
+    both are shown with what to do, and 'Set aside' moves the folder out of the way."""
+    from pocketvision.live.studio import studio_app
+
+    project = tmp_path / "project"
+    for label in ("up", "down"):
+        folder = project / "samples" / label
+        folder.mkdir(parents=True)
+        for source in sorted((fashion3 / "val" / "sneaker").iterdir())[:4]:
+            (folder / f"upload-{source.stem}.jpg").write_bytes(source.read_bytes())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (project / "samples" / "holiday photos").symlink_to(elsewhere, target_is_directory=True)
+    (project / "models").mkdir()
+    (project / "models" / "model.pvb").write_bytes(b"not a bundle")
+    with running(studio_app(project)) as url, chromium_page() as page:
+        page.goto(url)
+        page.wait_for_selector(".class-card.problem")
+        assert "not used" in page.inner_text(".class-card.problem")
+        assert "cannot be read" in page.inner_text("#train-status")
+        assert page.locator('.class-card[data-class="up"]').count() == 1
+        page.screenshot(path=str(artifacts / "studio-problems.png"), full_page=True)
+        page.click(".class-card.problem button")
+        page.wait_for_selector(".class-card.problem", state="detached")
+        assert page.outside_requests == []
+    assert not (project / "samples" / "holiday photos").exists() and elsewhere.is_dir()

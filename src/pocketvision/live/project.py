@@ -95,8 +95,10 @@ class Project:
 
     def _folder_problem(self, folder: Path) -> str | None:
         if folder.is_symlink():
-            return "it is a link to another folder; copy the pictures into the project instead"
-        return class_name_problem(folder.name)
+            return ("It is a link to another folder: copy the pictures into the project, "
+                    "or set the link aside")
+        problem = class_name_problem(folder.name)
+        return problem and f"{problem[0].upper()}{problem[1:]}. Rename the folder, or set it aside"
 
     def class_dir(self, name: str) -> Path:
         """The folder of class ``name`` (an existing folder whose name is the same in

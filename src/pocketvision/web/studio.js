@@ -51,7 +51,7 @@ function problemCard(p) {
   return el("div", { className: "card class-card problem" },
     el("header", {}, el("h3", {}, p.folder), el("span", { className: "count" }, "not used"),
       el("span", { className: "spacer" }), setAside),
-    el("div", { className: "message error" }, `${p.problem}. Rename the folder, or set it aside.`));
+    el("div", { className: "message error" }, `${p.problem}.`));
 }
 
 function classCard(c) {
