@@ -132,6 +132,83 @@ def test_a_wrong_contract_fails_verification(bundle, exported, tmp_path):
     assert entry.top1_agreement < 0.9
 
 
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_mediapipe_image_classifier_loads_the_tflite_file_with_default_options(
+        bundle, exported, precision):
+    """Google's own client, as a mobile developer uses it: no options but the file.
+    It needs the standard metadata (RGB image, normalization, label file)."""
+    import numpy as np
+    from mediapipe import Image as MediaPipeImage
+    from mediapipe import ImageFormat
+    from mediapipe.tasks.python.core.base_options import BaseOptions
+    from mediapipe.tasks.python.vision import ImageClassifier, ImageClassifierOptions
+
+    from pocketvision.images import load_rgb
+    from pocketvision.preprocessing import resize_and_crop
+
+    images = verification_set(bundle)
+    options = ImageClassifierOptions(base_options=BaseOptions(
+        model_asset_path=str(exported["tflite", precision])))
+    agree = 0
+    with ImageClassifier.create_from_options(options) as classifier:
+        for path, reference in zip(images.paths, images.references(bundle)):
+            # the same resize and crop as ours; MediaPipe then divides by 255 as the metadata says
+            picture = np.asarray(resize_and_crop(load_rgb(path, at_least=bundle.preprocessing.resize),
+                                                 bundle.preprocessing))
+            found = classifier.classify(MediaPipeImage(image_format=ImageFormat.SRGB, data=picture))
+            best = found.classifications[0].categories[0]
+            assert best.category_name in bundle.labels  # names from the packed label file
+            agree += best.category_name == bundle.labels[int(reference.argmax())]
+    assert agree / len(images.paths) >= (0.99 if precision == "fp32" else 0.97), agree
+
+
+TASK_LIBRARY_PYTHON = Path(__file__).resolve().parent.parent / ".venv-tasklib" / "bin" / "python"
+TASK_LIBRARY_SCRIPT = """
+import json, sys
+from tflite_support.task import core, vision
+options = vision.ImageClassifierOptions(base_options=core.BaseOptions(file_name=sys.argv[1]))
+classifier = vision.ImageClassifier.create_from_options(options)
+print(json.dumps([classifier.classify(vision.TensorImage.create_from_file(path))
+                  .classifications[0].categories[0].category_name for path in sys.argv[2:]]))
+"""
+
+
+@pytest.mark.skipif(not TASK_LIBRARY_PYTHON.exists(),
+                    reason="the TFLite Task Library needs protobuf<4: .ci/run installs it in .venv-tasklib")
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_the_tflite_task_library_loads_the_file_with_default_options(bundle, exported, precision,
+                                                                      tmp_path):
+    from pocketvision.images import load_rgb
+    from pocketvision.preprocessing import resize_and_crop
+
+    images = verification_set(bundle)
+    pictures = []
+    for k, path in enumerate(images.paths):
+        picture = tmp_path / f"{k}.png"
+        resize_and_crop(load_rgb(path, at_least=bundle.preprocessing.resize),
+                        bundle.preprocessing).save(picture)
+        pictures.append(str(picture))
+    result = subprocess.run([str(TASK_LIBRARY_PYTHON), "-c", TASK_LIBRARY_SCRIPT,
+                             str(exported["tflite", precision]), *pictures],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    expected = [bundle.labels[int(r.argmax())] for r in images.references(bundle)]
+    agree = sum(a == b for a, b in zip(found, expected)) / len(expected)
+    assert agree >= (0.99 if precision == "fp32" else 0.97), (found, expected)
+
+
+def test_the_tflite_contract_names_the_real_tensors(exported):
+    from ai_edge_litert.interpreter import Interpreter
+
+    from pocketvision.exports import get_format
+
+    found = get_format("tflite").inspect(exported["tflite", "fp32"])
+    interpreter = Interpreter(model_path=str(exported["tflite", "fp32"]))
+    assert interpreter.get_input_details()[0]["name"] == found["input"]["name"] == "image"
+    assert interpreter.get_output_details()[0]["name"] == found["output"]["name"] == "probabilities"
+
+
 def test_export_and_inspect_commands(trained, fashion3, tmp_path):
     out = tmp_path / "exports"
     result = run_cli("export", trained.bundle, "--out", out, "--format", "onnx",

@@ -29,8 +29,11 @@ import torch
 
 from pocketvision.cache import write_atomically
 from pocketvision.errors import converter_errors
-from pocketvision.exports.contract import CONTRACT_KEY, ExportGraph, contract, contract_from
+from pocketvision.exports.contract import (
+    CONTRACT_KEY, INPUT_NAME, OUTPUT_NAME, ExportGraph, contract, contract_from,
+)
 from pocketvision.exports.formats import Format, Runner, register_format
+from pocketvision.exports.tflite_metadata import METADATA_NAME, model_metadata
 from pocketvision.native_output import quiet_import, silenced
 
 LABELS_FILE = "labels.txt"
@@ -49,7 +52,9 @@ def export_tflite(bundle, path: Path, precision: str = "fp32", calibration=None)
             flatbuffer = _quantized(flatbuffer, [i.permute(0, 2, 3, 1) for i in calibration])
     found = contract(bundle, "tflite", precision)
     found["input"].update(layout="NHWC", shape=[1, crop, crop, 3])
-    data = _with_metadata(bytes(flatbuffer), json.dumps(found)) + _labels_zip(bundle.labels)
+    entries = {CONTRACT_KEY: json.dumps(found).encode(),
+               METADATA_NAME: model_metadata(bundle.labels, bundle.backbone_name, LABELS_FILE)}
+    data = _with_metadata(bytes(flatbuffer), entries) + _labels_zip(bundle.labels)
     write_atomically(path, data)
     return path
 
@@ -73,8 +78,10 @@ def _quantized(flatbuffer: bytes, calibration: list) -> bytes:
     return bytes(tool.quantize(ranges, enable_progress_bar=False).quantized_model)
 
 
-def _with_metadata(flatbuffer: bytes, contract_text: str) -> bytes:
-    """Add (name -> buffer) entry ``pocketvision.contract`` to the model's metadata."""
+def _with_metadata(flatbuffer: bytes, entries: dict[str, bytes]) -> bytes:
+    """Add (name -> buffer) metadata entries to the model, and name its input and
+    output tensors as the contract does (the converter calls them
+    ``serving_default_args_0`` and ``..._output_0``)."""
     import flatbuffers
     from ai_edge_litert import schema_py_generated as schema
 
@@ -83,12 +90,18 @@ def _with_metadata(flatbuffer: bytes, contract_text: str) -> bytes:
         if stored.offset > 1:
             stored.data = flatbuffer[stored.offset:stored.offset + stored.size]
             stored.offset = stored.size = 0
-    buffer = schema.BufferT()
-    buffer.data = list(contract_text.encode())
-    model.buffers.append(buffer)
-    entry = schema.MetadataT()
-    entry.name, entry.buffer = CONTRACT_KEY, len(model.buffers) - 1
-    model.metadata = [m for m in (model.metadata or []) if m.name != CONTRACT_KEY.encode()] + [entry]
+    graph = model.subgraphs[0]
+    graph.tensors[graph.inputs[0]].name = INPUT_NAME.encode()
+    graph.tensors[graph.outputs[0]].name = OUTPUT_NAME.encode()
+    kept = [m for m in (model.metadata or []) if m.name.decode() not in entries]
+    for name, content in entries.items():
+        buffer = schema.BufferT()
+        buffer.data = list(content)
+        model.buffers.append(buffer)
+        entry = schema.MetadataT()
+        entry.name, entry.buffer = name, len(model.buffers) - 1
+        kept.append(entry)
+    model.metadata = kept
     builder = flatbuffers.Builder(len(flatbuffer) + 4096)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output())
@@ -138,6 +151,6 @@ def load_tflite(path: Path) -> Runner:
 register_format(Format(
     name="tflite", suffix=".tflite",
     description="TFLite / LiteRT (Android)",
-    modules=("litert_torch", "ai_edge_litert", "ai_edge_quantizer"), extra="tflite",
+    modules=("litert_torch", "ai_edge_litert", "ai_edge_quantizer", "mediapipe"), extra="tflite",
     export=export_tflite, inspect=inspect_tflite, load=load_tflite, precisions=("fp32", "int8"),
 ))
