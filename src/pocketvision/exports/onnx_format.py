@@ -13,6 +13,7 @@ smaller but slower where this file runs.
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import torch
@@ -27,6 +28,7 @@ from pocketvision.exports.contract import (
 from pocketvision.exports.formats import Format, Runner, register_format
 
 OPSET = 20
+LABEL_OUTPUT = "label"
 # The pooled features and the trained head stay float in int8 exports: the head's
 # weights carry the folded feature standardization, whose per-feature scales span
 # orders of magnitude that one int8 scale per class cannot hold (agreement fell
@@ -40,16 +42,34 @@ def export_onnx(bundle, path: Path, precision: str = "fp32", calibration=None) -
     model = _float_model(bundle)
     if precision == "int8":
         model = _quantize_int8(model, calibration)
+    _add_label_output(model, bundle.labels)
     del model.metadata_props[:]
     entry = model.metadata_props.add()
     entry.key, entry.value = CONTRACT_KEY, contract_json(bundle, "onnx", precision)
     labels = model.metadata_props.add()
-    labels.key, labels.value = "labels", ",".join(bundle.labels)
+    labels.key, labels.value = "labels", json.dumps(list(bundle.labels), ensure_ascii=False)
     onnx.checker.check_model(model)
     buffer = io.BytesIO()
     onnx.save_model(model, buffer)
     write_atomically(path, buffer.getvalue())
     return path
+
+
+def _add_label_output(model, labels: list[str]) -> None:
+    """A second output, ``label`` (string, (1,)): the name of the most probable
+    class, so a stock client (onnxruntime-web exposes no model metadata) needs no
+    label list of its own."""
+    from onnx import TensorProto, helper
+
+    graph = model.graph
+    names = helper.make_tensor("class_names", TensorProto.STRING, [len(labels)],
+                               [label.encode() for label in labels])
+    graph.initializer.append(names)
+    graph.node.extend([
+        helper.make_node("ArgMax", [OUTPUT_NAME], ["best_class"], axis=1, keepdims=0),
+        helper.make_node("Gather", ["class_names", "best_class"], [LABEL_OUTPUT], axis=0),
+    ])
+    graph.output.append(helper.make_tensor_value_info(LABEL_OUTPUT, TensorProto.STRING, [1]))
 
 
 def _float_model(bundle):
@@ -122,7 +142,7 @@ def load_onnx(path: Path) -> Runner:
     input_name = session.get_inputs()[0].name
 
     def run(image: np.ndarray) -> np.ndarray:
-        return session.run(None, {input_name: image.astype(np.float32)})[0][0]
+        return session.run([OUTPUT_NAME], {input_name: image.astype(np.float32)})[0][0]
 
     return Runner(contract=found, runtime=f"onnxruntime {onnxruntime.__version__}", run=run)
 
