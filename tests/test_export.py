@@ -198,6 +198,19 @@ def test_the_tflite_task_library_loads_the_file_with_default_options(bundle, exp
     assert agree >= (0.99 if precision == "fp32" else 0.97), (found, expected)
 
 
+def test_the_ptl_file_says_plainly_whether_it_was_optimized(exported):
+    import torch
+
+    from pocketvision.exports import get_format
+
+    notes = get_format("ptl").inspect(exported["ptl", "fp32"])["notes"]
+    if torch._C._is_xnnpack_enabled():
+        assert notes == []
+    else:  # the CUDA wheels: one sentence in our words, not a cut assertion message
+        [note] = notes
+        assert "no XNNPACK" in note and "ExecuTorch" in note and "INTERNAL ASSERT" not in note
+
+
 def test_the_tflite_contract_names_the_real_tensors(exported):
     from ai_edge_litert.interpreter import Interpreter
 

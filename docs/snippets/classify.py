@@ -53,7 +53,7 @@ def run_tflite(model_path, image_path):
     entries = {model.Metadata(k).Name().decode(): model.Metadata(k).Buffer()
                for k in range(model.MetadataLength())}
     contract = json.loads(model.Buffers(entries["pocketvision.contract"]).DataAsNumpy().tobytes())
-    contract["labels"] = zipfile.ZipFile(io.BytesIO(data)).read("labels.txt").decode().split()
+    contract["labels"] = zipfile.ZipFile(io.BytesIO(data)).read("labels.txt").decode().splitlines()
     interpreter = Interpreter(model_path=model_path)
     interpreter.allocate_tensors()
     interpreter.set_tensor(interpreter.get_input_details()[0]["index"], prepare(image_path, contract))

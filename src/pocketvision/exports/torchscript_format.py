@@ -3,9 +3,11 @@
 The export graph is traced, wrapped in a scripted module that adds
 ``get_classes()`` (the method PyTorch's Android demo app reads labels from), and
 saved for the lite interpreter with the contract as an extra file
-(``pocketvision.contract.json``). ``optimize_for_mobile`` is tried first; on
-wheels built without XNNPACK it fails, and the file is saved without that pass,
-which the contract's ``notes`` say. It runs in PyTorch's lite interpreter, what
+(``pocketvision.contract.json``). ``optimize_for_mobile`` runs where the PyTorch
+build has XNNPACK; where it has not (the CUDA wheels), the file is saved without
+that pass and the contract's ``notes`` say so in one sentence. PyTorch Mobile is
+no longer maintained upstream; ExecuTorch (``.pte``) is the PyTorch route we
+recommend. It runs in PyTorch's lite interpreter, what
 PyTorch Mobile runs.
 """
 
@@ -25,6 +27,16 @@ from pocketvision.exports.contract import ExportGraph, contract
 from pocketvision.exports.formats import Format, Runner, register_format
 
 CONTRACT_FILE = "pocketvision.contract.json"
+NOT_OPTIMIZED = ("saved without optimize_for_mobile: this PyTorch build has no XNNPACK, which "
+                 "that pass needs; the file runs, more slowly. PyTorch Mobile is no longer "
+                 "maintained upstream: prefer the ExecuTorch file (.pte)")
+
+
+def _xnnpack_built_in() -> bool:
+    """optimize_for_mobile asserts (an internal error) on builds without XNNPACK,
+    e.g. the CUDA wheels: ask the build instead of catching the assertion."""
+    probe = getattr(torch._C, "_is_xnnpack_enabled", None)
+    return bool(probe and probe())
 
 
 class LabelledGraph(torch.nn.Module):
@@ -53,12 +65,12 @@ def export_ptl(bundle, path: Path, precision: str = "fp32", calibration=None) ->
         scripted = torch.jit.script(LabelledGraph(traced, list(bundle.labels)))
     found = contract(bundle, "ptl")
     found["notes"] = []
-    try:
+    if _xnnpack_built_in():
         from torch.utils.mobile_optimizer import optimize_for_mobile
 
         scripted = optimize_for_mobile(scripted, preserved_methods=["get_classes"])
-    except Exception as error:  # e.g. "XNNPACK is not enabled" on these wheels
-        found["notes"].append(f"saved without optimize_for_mobile ({str(error).splitlines()[0][:120]})")
+    else:
+        found["notes"].append(NOT_OPTIMIZED)
     with warnings.catch_warnings():  # "Lite Interpreter is deprecated": it is what .ptl is
         warnings.simplefilter("ignore", FutureWarning)
         data = scripted._save_to_buffer_for_lite_interpreter(
