@@ -136,8 +136,7 @@ def test_game_maps_up_down_by_default_and_checks_maps():
 
     assert game_actions(["down", "none", "up"], []) == {
         "up": {"key": "jump", "mode": "tap"}, "down": {"key": "duck", "mode": "hold"}}
-    with pytest.raises(PocketVisionError, match="no class to play with"):
-        game_actions(["cat", "dog"], [])
+    assert game_actions(["cat", "dog"], []) == {}  # the page lets the player pick
     with pytest.raises(PocketVisionError, match="jump and duck"):
         game_actions(["cat", "dog"], ["cat=fly"])
 

@@ -172,9 +172,12 @@ def export(
     verify: Optional[Path] = typer.Option(None, help="Labelled images to verify on (DATA/<class>/*)."),
     backbone: Optional[str] = typer.Option(None, help="Export this backbone's ImageNet classifier instead of a bundle."),
     weights: Optional[Path] = typer.Option(None, help="Weights file for --backbone."),
+    mapping: List[str] = typer.Option([], "--map", help="With --format web: LABEL=jump or LABEL=duck."),
     as_json: bool = JSON_OPTION,
 ):
-    """Export to phone/browser runtimes and verify each export in its real runtime."""
+    """Export to phone/browser runtimes and verify each export in its real runtime.
+
+    --format web also writes OUT/web/: the runner game as an installable, offline web app."""
     from pocketvision.bundle import imagenet_bundle
     from pocketvision.exports.job import export as run_export
     from pocketvision.exports.job import sample_images
@@ -187,7 +190,7 @@ def export(
         report = run_export(imagenet_bundle(backbone, weights), out, formats,
                             quantize=precisions, images=sample_images())
     elif bundle:
-        report = run_export(bundle, out, formats, verify, precisions)
+        report = run_export(bundle, out, formats, verify, precisions, game_map=mapping)
     else:
         raise PocketVisionError("give a bundle to export, or --backbone NAME for an ImageNet classifier")
     if as_json:

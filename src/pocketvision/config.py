@@ -113,7 +113,7 @@ class ExportConfig:
     """
 
     formats: tuple[str, ...] = setting(
-        ("all",), "Comma-separated: ptl,pte,onnx,coreml,tflite, or all.")
+        ("all",), "Comma-separated: ptl,pte,onnx,coreml,tflite,web, or all (web: the game as a web app).")
     quantize: tuple[str, ...] = setting(
         (), "Also export int8 and/or fp16 (comma-separated) where supported.")
     calibration_images: int = setting(64, "Training images that set int8 ranges.", low=1,

@@ -85,7 +85,8 @@ def get_format(name: str) -> Format:
         return _REGISTRY[name]
     except KeyError:
         known = ", ".join(sorted(_REGISTRY))
-        raise ExportError(f"unknown export format {name!r}; choose from: {known}, or all") from None
+        raise ExportError(f"unknown export format {name!r}; choose from: {known}, web, "
+                          "or all") from None
 
 
 def format_for_file(path: Path) -> Format:

@@ -23,26 +23,31 @@ from pocketvision.exports.report import ExportEntry, ExportReport
 from pocketvision.exports.verification import (
     VerificationSet, calibration_inputs, not_run_entry, verification_set, verify_artifact,
 )
+from pocketvision.exports.web_app import write_web_app
 from pocketvision.progress import progress_bar
 
 ALL = "all"
+WEB = "web"
 
 
 def export(bundle: Bundle | Path | str, out_dir: Path | str,
            formats: list[str] | tuple[str, ...] | str = ExportConfig.formats,
            verify_dir: Path | None = None,
            quantize: list[str] | tuple[str, ...] = ExportConfig.quantize,
-           images: VerificationSet | None = None) -> ExportReport:
+           images: VerificationSet | None = None, game_map: list[str] | tuple = ()) -> ExportReport:
     """Export ``bundle`` to ``formats`` under ``out_dir``; return the report.
 
     Every format is written in fp32, and also in each precision of ``quantize``
     ("fp16", "int8") that it supports; the report compares each with its fp32 file.
     ``images`` overrides what the exports are verified on (see verification_set).
+    The format ``web`` writes ``out_dir/web/``, the runner game as a static web app
+    around the ONNX file (``game_map``: ``--map LABEL=jump|duck`` entries).
     """
     names = (formats,) if isinstance(formats, str) else tuple(formats)
     config = ExportConfig(formats=names, quantize=tuple(dict.fromkeys(quantize)))  # checks both
     bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
-    specs, skipped = _choose(config.formats)  # bad names fail before anything is written
+    web_actions = _web_actions(bundle, config.formats, game_map)  # a bad --map fails now
+    specs, skipped = _choose(_model_formats(config.formats))  # so do bad names
     precisions = ["fp32", *config.quantize]
     out_dir = _output_folder(Path(out_dir))
     images = images or verification_set(bundle, verify_dir)
@@ -55,6 +60,8 @@ def export(bundle: Bundle | Path | str, out_dir: Path | str,
         for entry in entries:  # where each file will be once published
             entry.path = entry.path and str(out_dir / Path(entry.path).name)
         _compare_with_fp32(entries)
+        if web_actions is not None:
+            write_web_app(bundle.labels, web_actions, staging / "model.onnx", staging)
         report = ExportReport(
             bundle=str(bundle.path.resolve()) if bundle.path else bundle.meta.source or "bundle in memory",
             labels=bundle.labels,
@@ -64,6 +71,25 @@ def export(bundle: Bundle | Path | str, out_dir: Path | str,
         _write_report(report, staging)
         publish(staging, out_dir, file_sha256(bundle.path) if bundle.path else None)
     return report
+
+
+def _model_formats(names: tuple[str, ...]) -> list[str]:
+    """The model formats to write: ``web`` is a site around the ONNX file."""
+    chosen = [name for name in names if name != WEB]
+    if WEB in names and not {"onnx", ALL} & set(chosen):
+        chosen.append("onnx")
+    return chosen
+
+
+def _web_actions(bundle: Bundle, names: tuple[str, ...], game_map) -> dict | None:
+    """The game's label -> jump/duck map when ``web`` is asked for, else None."""
+    from pocketvision.live.server import game_actions
+
+    if WEB not in names:
+        if game_map:
+            raise ExportError("--map is for --format web (the game); add web to --format")
+        return None
+    return game_actions(bundle.labels, list(game_map))
 
 
 def _write_report(report: ExportReport, folder: Path) -> None:

@@ -16,7 +16,7 @@ import threading
 from importlib.resources import files
 from pathlib import Path
 
-from pocketvision.errors import MissingExtraError
+from pocketvision.errors import LiveError, MissingExtraError
 
 WEB = Path(str(files("pocketvision") / "web"))
 GAME_ACTIONS = ("jump", "duck")
@@ -138,21 +138,25 @@ def onnx_for(bundle: Path) -> Path:
 
 
 def game_actions(labels: list[str], mappings: list[str]) -> dict[str, dict]:
-    """label -> {action: jump|duck, mode}: from --map, else classes named up/down."""
-    from pocketvision.errors import LiveError
+    """label -> {key: jump|duck, mode}: from --map, else classes named up/down, else
+    nothing (the page then lets the player pick, and remembers the choice)."""
     from pocketvision.live.smoothing import parse_mapping
 
     if not mappings:
         mappings = [m for m in ("up=jump", "down=duck") if m.split("=")[0] in labels]
     if not mappings:
-        raise LiveError("no class to play with: name classes up/down, or pass "
-                                "--map LABEL=jump --map LABEL=duck")
+        return {}
     chosen = {}
     for label, action in parse_mapping(mappings, labels).items():  # `control`'s --map rules
         if action.key not in GAME_ACTIONS:
             raise LiveError(f"--map {label}={action.key}: the game's actions are jump and duck")
         chosen[label] = {"key": action.key, "mode": "tap" if action.key == "jump" else "hold"}
     return chosen
+
+
+def game_config(labels: list[str], actions: dict) -> dict:
+    """What the game page reads from config.json (URLs relative to the page)."""
+    return {"labels": labels, "actions": actions, "model": "model.onnx"}
 
 
 def game_app(bundle: Path, mappings: list[str], host: str = "127.0.0.1"):
@@ -176,7 +180,7 @@ def game_app(bundle: Path, mappings: list[str], host: str = "127.0.0.1"):
 
     @app.get("/config.json")
     def config():
-        return {"labels": labels, "actions": actions, "model": "/model.onnx"}
+        return game_config(labels, actions)
 
     return app
 

@@ -1,12 +1,15 @@
 // The runner game: our own small canvas game, steered by the model on this page.
 // Webcam frames are classified once per new video frame (requestVideoFrameCallback),
 // smoothed by the same rules as `pocketvision control` (smoothing.js), and turned
-// into jump (tap) and duck (hold). Keyboard works too: Space/Up jump, Down ducks.
-// window.gameState exposes what tests and curious people want to read.
+// into jump (tap) and duck (hold). Keyboard and touch work too: Space/Up or the
+// Jump button jump, Down or the Duck button duck. Which classes jump and duck comes
+// from config.json (`--map`), else the player picks them (kept in localStorage).
+// Every URL is relative, so `pocketvision play` and a static copy of the page
+// (`export --format web`) both work. window.gameState is for tests and the curious.
 
-import { loadModel, classify } from "/web/pocketvision-onnx.js";
-import { Smoother } from "/web/smoothing.js";
-import { el, probabilityBars } from "/web/ui.js";
+import { loadModel, classify } from "./pocketvision-onnx.js";
+import { Smoother } from "./smoothing.js";
+import { el, probabilityBars } from "./ui.js";
 
 const canvas = document.getElementById("world");
 const draw = canvas.getContext("2d");
@@ -151,6 +154,13 @@ addEventListener("keydown", (e) => {
   if (e.code === "ArrowDown") { duck(true); e.preventDefault(); }
 });
 addEventListener("keyup", (e) => { if (e.code === "ArrowDown") duck(false); });
+canvas.addEventListener("pointerdown", () => jump());
+document.getElementById("jump").addEventListener("pointerdown", (e) => { jump(); e.preventDefault(); });
+const duckButton = document.getElementById("duck");
+duckButton.addEventListener("pointerdown", (e) => { duck(true); e.preventDefault(); });
+for (const end of ["pointerup", "pointercancel", "pointerleave"]) {
+  duckButton.addEventListener(end, () => duck(false));
+}
 
 // ---- camera + model ---------------------------------------------------------
 function showStatus(text, kind = "info") {
@@ -159,36 +169,81 @@ function showStatus(text, kind = "info") {
 }
 
 
-async function start() {
-  config = await (await fetch("/config.json")).json();
+// ---- which class does what --------------------------------------------------
+// --map wins; else the player's last choice on this device; else classes named up/down.
+function chooseActions(labels, mapped) {
+  const fromMap = (key) => Object.keys(mapped).find((label) => mapped[label].key === key) || "";
+  const saved = JSON.parse(localStorage.getItem("pocketvision.actions") || "{}");
+  const pick = (key, guess) => fromMap(key) || (labels.includes(saved[key]) ? saved[key] : "") ||
+    (labels.includes(guess) ? guess : "");
+  const chosen = { jump: pick("jump", "up"), duck: pick("duck", "down") };
+  for (const key of ["jump", "duck"]) {
+    const select = document.getElementById(`${key}-class`);
+    select.replaceChildren(el("option", { value: "" }, "nothing"),
+      ...labels.map((label) => el("option", { value: label }, label)));
+    select.value = chosen[key];
+    select.disabled = Boolean(fromMap(key));
+    select.onchange = () => {
+      chosen[key] = select.value;
+      localStorage.setItem("pocketvision.actions", JSON.stringify(chosen));
+      applyActions(chosen);
+    };
+  }
+  applyActions(chosen);
+}
+
+let smoother = null;
+function applyActions(chosen) {
+  const actions = {};
+  if (chosen.jump) actions[chosen.jump] = { key: "jump", mode: "tap" };
+  if (chosen.duck && chosen.duck !== chosen.jump) actions[chosen.duck] = { key: "duck", mode: "hold" };
+  config.actions = actions;
+  smoother = new Smoother(actions);
   document.getElementById("help").replaceChildren(
-    ...Object.entries(config.actions).map(([label, a]) => el("span", {}, "Show ", el("b", {}, label), ` to ${a.key}`)),
+    ...Object.entries(actions).map(([label, a]) => el("span", {}, "Show ", el("b", {}, label), ` to ${a.key}`)),
     el("span", {}, el("kbd", {}, "Space"), " jump · ", el("kbd", {}, "↓"), " duck"));
-  ort.env.wasm.wasmPaths = new URL("/web/vendor/onnxruntime-web/", location.href).href;
-  const threads = Number(new URLSearchParams(location.search).get("threads")) || undefined;
-  const model = await loadModel(config.model, { threads });
-  state.modelReady = true;
-  const showBars = probabilityBars(document.getElementById("bars"), model.contract.labels);
+}
+
+// ---- camera + model ---------------------------------------------------------
+async function openCamera(video, facing) {
+  if (video.srcObject) for (const track of video.srcObject.getTracks()) track.stop();
+  const stream = await navigator.mediaDevices.getUserMedia(
+    { video: { width: 640, height: 480, facingMode: facing }, audio: false });
+  video.srcObject = stream;
+  await video.play();
+}
+
+async function start() {
+  const setup = await (await fetch(new URL("config.json", location.href))).json();
+  ort.env.wasm.wasmPaths = new URL("./vendor/onnxruntime-web/", import.meta.url).href;
+  const asked = Number(new URLSearchParams(location.search).get("threads"));
+  const threads = asked || (self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1);
+  const model = await loadModel(new URL(setup.model, location.href).href, { threads });
+  state.modelReady = true; state.threads = threads;
+  const labels = model.contract.labels;
+  chooseActions(labels, setup.actions || {});
+  const showBars = probabilityBars(document.getElementById("bars"), labels);
   showStatus("Starting the camera…");
-  let video;
+  const video = document.getElementById("camera");
+  const facing = document.getElementById("camera-choice");
+  facing.value = localStorage.getItem("pocketvision.camera") || "user";
   try {
-    const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
-    video = document.getElementById("camera");
-    video.srcObject = stream;
-    await video.play();
+    await openCamera(video, facing.value);
   } catch (error) {
-    showStatus(`No camera (${error.name}): play with the keyboard. ` +
-      (location.protocol === "http:" && location.hostname !== "127.0.0.1" && location.hostname !== "localhost"
-        ? "Phones give the camera only to https pages: start play with --https." : ""), "error");
+    showStatus(`No camera (${error.name}): play with the keyboard or the buttons. ` +
+      (!self.isSecureContext ? "Phones give the camera only to https pages: start play with --https." : ""),
+      "error");
     return;
   }
+  facing.onchange = () => {
+    localStorage.setItem("pocketvision.camera", facing.value);
+    openCamera(video, facing.value).catch((error) => showStatus(`Camera: ${error.name}`, "error"));
+  };
   state.cameraReady = true;
   showStatus("");
-  const smoother = new Smoother(config.actions);
   let frames = 0, windowStart = performance.now();
   const onFrame = async (now, metadata) => {
     const result = await classify(model, video);
-    const labels = model.contract.labels;
     const best = result.probabilities.indexOf(Math.max(...result.probabilities));
     state.label = labels[best]; state.confidence = result.probabilities[best];
     state.inferenceMs = result.ms;
