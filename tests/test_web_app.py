@@ -66,7 +66,10 @@ def test_the_web_app_installs_plays_on_a_phone_and_works_offline(trained, fashio
 
     from pocketvision.exports.job import export
 
-    export(trained.bundle, tmp_path / "out", ["web"])  # no --map: the player chooses
+    report = export(trained.bundle, tmp_path / "out", ["web"])  # no --map: the player chooses
+    [entry] = report.exports
+    assert entry.format == "web" and entry.ran and "192 px" in entry.notes[0]
+    assert entry.top1_agreement >= 0.97  # the live-sized model, checked against the bundle
     site = tmp_path / "out" / "web"
     manifest = json.loads((site / "manifest.webmanifest").read_text())
     assert manifest["display"] == "standalone" and len(manifest["icons"]) == 2

@@ -173,6 +173,7 @@ def export(
     backbone: Optional[str] = typer.Option(None, help="Export this backbone's ImageNet classifier instead of a bundle."),
     weights: Optional[Path] = typer.Option(None, help="Weights file for --backbone."),
     mapping: List[str] = typer.Option([], "--map", help="With --format web: LABEL=jump or LABEL=duck."),
+    web_input: int = _flag(ExportConfig, "web_input"),
     as_json: bool = JSON_OPTION,
 ):
     """Export to phone/browser runtimes and verify each export in its real runtime.
@@ -190,7 +191,8 @@ def export(
         report = run_export(imagenet_bundle(backbone, weights), out, formats,
                             quantize=precisions, images=sample_images())
     elif bundle:
-        report = run_export(bundle, out, formats, verify, precisions, game_map=mapping)
+        report = run_export(bundle, out, formats, verify, precisions, game_map=mapping,
+                            web_input=web_input)
     else:
         raise PocketVisionError("give a bundle to export, or --backbone NAME for an ImageNet classifier")
     if as_json:

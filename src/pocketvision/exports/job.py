@@ -34,7 +34,8 @@ def export(bundle: Bundle | Path | str, out_dir: Path | str,
            formats: list[str] | tuple[str, ...] | str = ExportConfig.formats,
            verify_dir: Path | None = None,
            quantize: list[str] | tuple[str, ...] = ExportConfig.quantize,
-           images: VerificationSet | None = None, game_map: list[str] | tuple = ()) -> ExportReport:
+           images: VerificationSet | None = None, game_map: list[str] | tuple = (),
+           web_input: int = ExportConfig.web_input) -> ExportReport:
     """Export ``bundle`` to ``formats`` under ``out_dir``; return the report.
 
     Every format is written in fp32, and also in each precision of ``quantize``
@@ -44,7 +45,8 @@ def export(bundle: Bundle | Path | str, out_dir: Path | str,
     around the ONNX file (``game_map``: ``--map LABEL=jump|duck`` entries).
     """
     names = (formats,) if isinstance(formats, str) else tuple(formats)
-    config = ExportConfig(formats=names, quantize=tuple(dict.fromkeys(quantize)))  # checks both
+    config = ExportConfig(formats=names, quantize=tuple(dict.fromkeys(quantize)),
+                          web_input=web_input)  # checks them all
     bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
     web_actions = _web_actions(bundle, config.formats, game_map)  # a bad --map fails now
     specs, skipped = _choose(_model_formats(config.formats))  # so do bad names
@@ -57,11 +59,11 @@ def export(bundle: Bundle | Path | str, out_dir: Path | str,
                                                              config.calibration_images)
     with staging_folder(out_dir) as staging:  # the folder changes only if all of it works
         entries = _export_all(bundle, specs, precisions, staging, images, calibration)
-        for entry in entries:  # where each file will be once published
-            entry.path = entry.path and str(out_dir / Path(entry.path).name)
-        _compare_with_fp32(entries)
         if web_actions is not None:
-            write_web_app(bundle.labels, web_actions, staging / "model.onnx", staging)
+            entries.append(_web_app(bundle, web_actions, config.web_input, staging, images))
+        for entry in entries:  # where each file will be once published
+            entry.path = entry.path and str(out_dir / Path(entry.path).relative_to(staging))
+        _compare_with_fp32(entries)
         report = ExportReport(
             bundle=str(bundle.path.resolve()) if bundle.path else bundle.meta.source or "bundle in memory",
             labels=bundle.labels,
@@ -74,11 +76,27 @@ def export(bundle: Bundle | Path | str, out_dir: Path | str,
 
 
 def _model_formats(names: tuple[str, ...]) -> list[str]:
-    """The model formats to write: ``web`` is a site around the ONNX file."""
-    chosen = [name for name in names if name != WEB]
-    if WEB in names and not {"onnx", ALL} & set(chosen):
-        chosen.append("onnx")
-    return chosen
+    """The model formats to write: ``web`` is a site with its own ONNX file."""
+    return [name for name in names if name != WEB]
+
+
+def _web_app(bundle: Bundle, actions: dict, size: int, staging: Path,
+             images: VerificationSet) -> ExportEntry:
+    """The web app, around an ONNX file that takes ``size`` pixels (the live
+    model), verified against the bundle at its own size like every export."""
+    import dataclasses
+
+    crop = min(size, bundle.preprocessing.crop)
+    resize = round(crop * bundle.preprocessing.resize / bundle.preprocessing.crop)
+    live = Bundle(model=bundle.model, path=bundle.path, meta=bundle.meta.replace(
+        preprocessing=dataclasses.replace(bundle.preprocessing, resize=resize, crop=crop)))
+    site = staging / WEB
+    model = export_artifact(get_format("onnx"), live, site)
+    entry = verify_artifact(bundle, model, images)
+    entry.format, entry.notes = WEB, [f"web app model: {crop} px input (the bundle's: "
+                                      f"{bundle.preprocessing.crop} px)", *entry.notes]
+    write_web_app(bundle.labels, actions, model, staging)
+    return entry
 
 
 def _web_actions(bundle: Bundle, names: tuple[str, ...], game_map) -> dict | None:

@@ -41,7 +41,8 @@ def write_web_app(labels: list[str], actions: dict, onnx_file: Path, out_dir: Pa
         target = site / "web" / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(WEB / name, target)
-    shutil.copyfile(onnx_file, site / "model.onnx")
+    if onnx_file != site / "model.onnx":
+        shutil.copyfile(onnx_file, site / "model.onnx")
     _write_json(site / "config.json", game_config(labels, actions))
     for size in ICON_SIZES:
         _icon(size).save(site / f"icon-{size}.png")

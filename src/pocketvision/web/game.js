@@ -218,6 +218,8 @@ async function start() {
   ort.env.wasm.wasmPaths = new URL("./vendor/onnxruntime-web/", import.meta.url).href;
   const asked = Number(new URLSearchParams(location.search).get("threads"));
   const threads = asked || (self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1);
+  const proxy = new URLSearchParams(location.search).get("proxy") === "1";
+  if (proxy) ort.env.wasm.proxy = true;  // inference in onnxruntime-web's own worker
   const model = await loadModel(new URL(setup.model, location.href).href, { threads });
   state.modelReady = true; state.threads = threads;
   const labels = model.contract.labels;
@@ -241,12 +243,24 @@ async function start() {
   };
   state.cameraReady = true;
   showStatus("");
-  let frames = 0, windowStart = performance.now();
-  const onFrame = async (now, metadata) => {
+  // Listen for every new camera frame, and classify the newest one as soon as the
+  // previous classification is done: no frame waits behind a callback that is
+  // only asked for after the model has finished.
+  let frames = 0, windowStart = performance.now(), busy = false, newest = null;
+  const classifyNewest = async () => {
+    busy = true;
+    while (newest) {
+      const [now, metadata] = newest;
+      newest = null;
+      await step(now, metadata);
+    }
+    busy = false;
+  };
+  const step = async (now, metadata) => {
     const result = await classify(model, video);
     const best = result.probabilities.indexOf(Math.max(...result.probabilities));
     state.label = labels[best]; state.confidence = result.probabilities[best];
-    state.inferenceMs = result.ms;
+    state.inferenceMs = result.ms; state.prepareMs = result.prepareMs; state.runMs = result.runMs;
     const probabilities = Object.fromEntries(labels.map((l, i) => [l, result.probabilities[i]]));
     for (const event of smoother.update(now / 1000, metadata.presentedFrames, probabilities)) {
       if (event.key === "jump" && event.action === "tap") jump();
@@ -255,12 +269,17 @@ async function start() {
     showBars(result.probabilities, labels.indexOf(smoother.active));
     document.getElementById("label").textContent = `${state.label} ${(100 * state.confidence).toFixed(0)}%`;
     frames += 1;
-    if (now - windowStart > 1000) {
-      state.fps = (frames * 1000) / (now - windowStart); frames = 0; windowStart = now;
+    const clock = performance.now();
+    if (clock - windowStart > 1000) {
+      state.fps = (frames * 1000) / (clock - windowStart); frames = 0; windowStart = clock;
       document.getElementById("fps").textContent = state.fps.toFixed(0);
       document.getElementById("ms").textContent = state.inferenceMs.toFixed(0);
     }
+  };
+  const onFrame = (now, metadata) => {
     video.requestVideoFrameCallback(onFrame);
+    newest = [now, metadata];
+    if (!busy) classifyNewest();
   };
   video.requestVideoFrameCallback(onFrame);
 }

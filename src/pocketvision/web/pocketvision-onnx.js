@@ -89,8 +89,11 @@ export function toInput(model, source) {
 export async function classify(model, source) {
   const started = performance.now();
   const feeds = { [model.session.inputNames[0]]: toInput(model, source) };
+  const prepared = performance.now();
   const output = await model.session.run(feeds);
-  const probabilities = Array.from(output[model.session.outputNames[0]].data);
+  const probabilities = Array.from(output[model.contract.output.name].data);
   const best = probabilities.indexOf(Math.max(...probabilities));
-  return { label: model.contract.labels[best], probabilities, ms: performance.now() - started };
+  const done = performance.now();
+  return { label: model.contract.labels[best], probabilities, ms: done - started,
+           prepareMs: prepared - started, runMs: done - prepared };
 }
