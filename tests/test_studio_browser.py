@@ -114,3 +114,42 @@ def test_problem_folders_and_a_damaged_model_are_shown_and_fixable(fashion3, tmp
         page.wait_for_selector(".class-card.problem", state="detached")
         assert page.outside_requests == []
     assert not (project / "samples" / "holiday photos").exists() and elsewhere.is_dir()
+
+
+def test_collecting_on_a_phone_sized_screen(fashion3, tmp_path, artifacts):
+    """The studio's collect page in a phone's viewport with touch: the camera comes
+    first, nothing scrolls sideways, and holding Record with a finger saves a burst."""
+    from playwright.sync_api import sync_playwright
+
+    from browser import CHROMIUM, FLAGS
+    from pocketvision.data.grouping import session_of
+    from pocketvision.live.studio import studio_app
+
+    camera = write_y4m(tmp_path / "camera.y4m",
+                       [camera_frame(p) for p in sorted((fashion3 / "val" / "sneaker").iterdir())[:5]])
+    project = tmp_path / "project"
+    with running(studio_app(project)) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=FLAGS + [f"--use-file-for-fake-video-capture={camera}"])
+        page = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                   is_mobile=True, has_touch=True).new_page()
+        page.goto(url)
+        page.fill("#new-class", "thumbs up")
+        page.tap("#add-class button")
+        record = page.locator('button.record[data-class="thumbs up"]')
+        record.wait_for()
+        page.wait_for_function("document.getElementById('camera').videoWidth > 0")
+        camera_top = page.eval_on_selector("#camera", "e => e.getBoundingClientRect().top")
+        cards_top = page.eval_on_selector("#classes", "e => e.getBoundingClientRect().top")
+        assert camera_top < cards_top  # the camera first
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        record.dispatch_event("pointerdown", {"pointerType": "touch"})
+        page.wait_for_timeout(1000)
+        record.dispatch_event("pointerup", {"pointerType": "touch"})
+        page.wait_for_function("window.studio.recorded >= 4")
+        page.wait_for_function("[...document.querySelectorAll('.thumb img')].length >= 4 && "
+                               "[...document.images].every((i) => i.complete)")
+        page.screenshot(path=str(artifacts / "studio-phone.png"), full_page=True)
+        browser.close()
+    recorded = sorted((project / "samples" / "thumbs up").glob("*.jpg"))
+    assert len(recorded) >= 4 and len({session_of(p.stem) for p in recorded}) == 1

@@ -159,8 +159,7 @@ function holdToRecord(button, name) {
     refresh();
   };
   button.addEventListener("pointerdown", start);
-  button.addEventListener("pointerup", stop);
-  button.addEventListener("pointerleave", stop);
+  for (const end of ["pointerup", "pointerleave", "pointercancel"]) button.addEventListener(end, stop);
 }
 
 // ---- train, jobs ----------------------------------------------------------------------
