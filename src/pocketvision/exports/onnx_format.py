@@ -33,6 +33,8 @@ LABEL_OUTPUT = "label"
 # weights carry the folded feature standardization, whose per-feature scales span
 # orders of magnitude that one int8 scale per class cannot hold (agreement fell
 # to 64 % with it quantized). It is a few KB; the backbone is where the size is.
+# The stem (the first convolution, reading the normalized image) stays float too,
+# as in every int8 export: 2 KB, and up to 2 points of accuracy on held-out images.
 HEAD_OPS = ("GlobalAveragePool", "ReduceMean", "Flatten", "Reshape", "Gemm", "MatMul", "Softmax")
 
 
@@ -103,11 +105,12 @@ def _quantize_int8(model, calibration: list):
         float_path, prepared, quantized = (Path(folder) / n for n in ("f.onnx", "p.onnx", "q.onnx"))
         onnx.save_model(model, float_path)
         quant_pre_process(str(float_path), str(prepared), skip_symbolic_shape=True)
-        head = [node.name for node in onnx.load(str(prepared)).graph.node
-                if node.op_type in HEAD_OPS]
+        nodes = onnx.load(str(prepared)).graph.node
+        head = [node.name for node in nodes if node.op_type in HEAD_OPS]
+        stem = next(node.name for node in nodes if node.op_type == "Conv")  # reads the image
         quantize_static(str(prepared), str(quantized), Images(), quant_format=QuantFormat.QDQ,
                         per_channel=True, activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8, nodes_to_exclude=head,
+                        weight_type=QuantType.QInt8, nodes_to_exclude=[*head, stem],
                         # 7-bit weights: x86 CPUs without VNNI saturate u8 x s8
                         # products in int16 (agreement 94 % -> 97 % here)
                         reduce_range=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from importlib.metadata import version
 from pathlib import Path
@@ -28,7 +29,7 @@ import numpy as np
 import torch
 
 from pocketvision.cache import write_atomically
-from pocketvision.errors import converter_errors
+from pocketvision.errors import ExportError, converter_errors
 from pocketvision.exports.contract import (
     CONTRACT_KEY, INPUT_NAME, OUTPUT_NAME, ExportGraph, contract, contract_from,
 )
@@ -70,6 +71,10 @@ def _quantized(flatbuffer: bytes, calibration: list) -> bytes:
 
     template = recipe.static_wi8_ai8()[0]
     chosen = [dict(copy.deepcopy(template), operation=op) for op in INT8_OPS]
+    # the stem (the first convolution, reading the normalized image) stays float, as
+    # in ExecuTorch; the later rule wins
+    chosen.append({"regex": re.escape(_stem_scope(flatbuffer)), "operation": "CONV_2D",
+                   "algorithm_key": "no_quantize"})
     tool = quantizer.Quantizer(flatbuffer, chosen)
     signatures = Interpreter(model_content=flatbuffer).get_signature_list()
     [(signature, names)] = signatures.items()
@@ -78,10 +83,23 @@ def _quantized(flatbuffer: bytes, calibration: list) -> bytes:
     return bytes(tool.quantize(ranges, enable_progress_bar=False).quantized_model)
 
 
+def _stem_scope(flatbuffer: bytes) -> str:
+    """The quantizer's scope name (output tensor names) of the first CONV_2D."""
+    from ai_edge_litert import schema_py_generated as schema
+    from ai_edge_quantizer.utils.tfl_flatbuffer_utils import get_op_scope
+
+    model = schema.ModelT.InitFromPackedBuf(flatbuffer, 0)
+    graph = model.subgraphs[0]
+    for op in graph.operators:
+        if model.operatorCodes[op.opcodeIndex].builtinCode == schema.BuiltinOperator.CONV_2D:
+            return get_op_scope(op, graph.tensors)
+    raise ExportError("the TFLite graph has no convolution: not a pocketvision classifier")
+
+
 def _with_metadata(flatbuffer: bytes, entries: dict[str, bytes]) -> bytes:
     """Add (name -> buffer) metadata entries to the model, and name its input and
     output tensors as the contract does (the converter calls them
-    ``serving_default_args_0`` and ``..._output_0``)."""
+    ``serving_default_args_0`` and ``..._output_0``); inner tensors get short names."""
     import flatbuffers
     from ai_edge_litert import schema_py_generated as schema
 
@@ -91,6 +109,8 @@ def _with_metadata(flatbuffer: bytes, entries: dict[str, bytes]) -> bytes:
             stored.data = flatbuffer[stored.offset:stored.offset + stored.size]
             stored.offset = stored.size = 0
     graph = model.subgraphs[0]
+    for index, tensor in enumerate(graph.tensors):  # converter names are long Python
+        tensor.name = f"t{index}".encode()           # paths: 180 KB a file, read by nothing
     graph.tensors[graph.inputs[0]].name = INPUT_NAME.encode()
     graph.tensors[graph.outputs[0]].name = OUTPUT_NAME.encode()
     kept = [m for m in (model.metadata or []) if m.name.decode() not in entries]
