@@ -234,7 +234,7 @@ def test_export_and_inspect_commands(trained, fashion3, tmp_path):
                           "latency_ms"}
     assert entry["top1_agreement"] >= 0.99
     assert {p.name for p in out.iterdir()} == {"model.onnx", "report.json", "report.md",
-                                               "golden.png", "golden.json"}
+                                               "golden.png", "golden.json", "manifest.json"}
     golden = json.loads((out / "golden.json").read_text())
     assert set(golden["probabilities"]) == set(trained.classes)
     found = run_cli("inspect", out / "model.onnx", "--json")
