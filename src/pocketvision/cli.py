@@ -69,13 +69,11 @@ def _print_json(document) -> None:
 
 
 def _within(flag: str, value, low, high) -> None:
-    """SettingError unless ``low <= value <= high`` (None passes: not given)."""
-    from pocketvision.errors import SettingError
+    """config.check_range for an option that may be left out (None passes)."""
+    from pocketvision.config import check_range
 
-    if value is None:
-        return
-    if value != value or not low <= value <= high:  # value != value: NaN
-        raise SettingError(f"{flag} {value} is out of range: from {low} to {high}")
+    if value is not None:
+        check_range(flag, value, low, high)
 
 
 @app.command()

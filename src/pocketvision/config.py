@@ -25,18 +25,22 @@ def setting(default, help: str, low: float | None = None, high: float | None = N
 
 
 def check_ranges(config) -> None:
-    """SettingError naming the first field outside its range (NaN never passes)."""
+    """SettingError naming the first field outside its range."""
     for spec in fields(config):
         value, limits = getattr(config, spec.name), spec.metadata
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            continue
-        flag = "--" + spec.name.replace("_", "-")
-        if not math.isfinite(value):
-            raise SettingError(f"{flag} {value} is not a number")
-        low, high, above = limits.get("low"), limits.get("high"), limits.get("above")
-        if (low is not None and value < low) or (high is not None and value > high) \
-                or (above is not None and value <= above):
-            raise SettingError(f"{flag} {value} is out of range: {_describe(low, high, above)}")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            check_range("--" + spec.name.replace("_", "-"), value, limits.get("low"),
+                        limits.get("high"), limits.get("above"))
+
+
+def check_range(flag: str, value: float, low: float | None = None, high: float | None = None,
+                above: float | None = None) -> None:
+    """SettingError unless ``low <= value <= high`` and ``value > above`` (each bound
+    only where given); NaN and infinities are never in range. The one range check
+    for config fields and the options that are not in a config (--top, --port, ...)."""
+    if not math.isfinite(value) or (low is not None and value < low) \
+            or (high is not None and value > high) or (above is not None and value <= above):
+        raise SettingError(f"{flag} {value} is out of range: {_describe(low, high, above)}")
 
 
 def _describe(low, high, above) -> str:

@@ -91,11 +91,11 @@ def _web_app(bundle: Bundle, actions: dict, size: int, staging: Path,
     live = Bundle(model=bundle.model, path=bundle.path, meta=bundle.meta.replace(
         preprocessing=dataclasses.replace(bundle.preprocessing, resize=resize, crop=crop)))
     site = staging / WEB
-    model = export_artifact(get_format("onnx"), live, site)
+    model = export_artifact(get_format("onnx"), live, site)  # site/model.onnx
     entry = verify_artifact(bundle, model, images)
     entry.format, entry.notes = WEB, [f"web app model: {crop} px input (the bundle's: "
                                       f"{bundle.preprocessing.crop} px)", *entry.notes]
-    write_web_app(bundle.labels, actions, model, staging)
+    write_web_app(bundle.labels, actions, site)
     return entry
 
 

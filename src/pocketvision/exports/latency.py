@@ -12,7 +12,8 @@ import statistics
 import time
 from pathlib import Path
 
-from pocketvision.errors import ExportError, RuntimeUnavailable, SettingError
+from pocketvision.config import check_range
+from pocketvision.errors import ExportError, RuntimeUnavailable
 from pocketvision.exports.contract import ExportGraph, artifact_input, contract
 from pocketvision.exports.folder import check_member
 from pocketvision.exports.formats import format_for_file, list_formats, load_runner
@@ -31,8 +32,8 @@ def bench(folder: Path, runs: int = 50, warmup: int = 5) -> list[dict]:
                        if any(p.name.endswith(s.suffix) for s in list_formats()))
     if not artifacts:
         raise ExportError(f"no exports in {folder}; run 'pocketvision export' first")
-    if runs < 1 or warmup < 0:
-        raise SettingError(f"--runs {runs}: time at least one run")
+    check_range("--runs", runs, low=1)
+    check_range("warmup", warmup, low=0)
     for path in [*artifacts, golden]:
         check_member(path)  # every file from the export that report.json describes
     results = [_bench_eager(report, golden, runs, warmup)]

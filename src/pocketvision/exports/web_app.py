@@ -32,17 +32,15 @@ ICON_SIZES = (192, 512)
 ACCENT = (59, 91, 219)  # --accent in style.css
 
 
-def write_web_app(labels: list[str], actions: dict, onnx_file: Path, out_dir: Path) -> Path:
-    """Write the site into ``out_dir/web`` and return that folder."""
+def write_web_app(labels: list[str], actions: dict, site: Path) -> Path:
+    """Write the site around ``site/model.onnx`` (exported there by the caller, at
+    the web app's own input size) and return ``site``."""
     from pocketvision.live.server import WEB, game_config
 
-    site = out_dir / "web"
     for name in PAGE_FILES:
         target = site / "web" / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(WEB / name, target)
-    if onnx_file != site / "model.onnx":
-        shutil.copyfile(onnx_file, site / "model.onnx")
     _write_json(site / "config.json", game_config(labels, actions))
     for size in ICON_SIZES:
         _icon(size).save(site / f"icon-{size}.png")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pocketvision.errors import LiveError, SettingError
+from pocketvision.config import check_range
+from pocketvision.errors import LiveError
 from pocketvision.live.project import Project, new_session_id
 from pocketvision.live.sources import frames, to_jpeg
 from pocketvision.progress import progress_bar
@@ -14,8 +15,9 @@ from pocketvision.progress import progress_bar
 def collect(project_dir: Path, label: str, source: str = "0", count: int | None = 40,
             every: int = 1) -> list[Path]:
     """Save up to ``count`` frames (every ``every``-th) of ``source`` as class ``label``."""
-    if every < 1 or (count is not None and count < 1):
-        raise SettingError(f"--every {every} / --count {count}: both must be at least 1")
+    check_range("--every", every, low=1)
+    if count is not None:
+        check_range("--count", count, low=1)
     try:
         project = Project(project_dir).create()
     except OSError as error:

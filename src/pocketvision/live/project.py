@@ -27,6 +27,12 @@ SESSION_ID = re.compile(r"\d{8}T\d{6}-[0-9a-f]{4}")  # always matched whole (ful
 MAX_INDEX = 99_999  # frames in one burst
 
 
+def plain_file_name(name: str) -> bool:
+    """A name a request may use for a file in one of the project's folders: no
+    folder part, no '..' or hidden file, no NUL (the path could not even be opened)."""
+    return not (set(name) & {"/", "\\", "\x00"}) and not name.startswith(".") and bool(name)
+
+
 def new_session_id() -> str:
     """A capture burst's id: compact local timestamp + 4 random hex digits."""
     return time.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(2)
@@ -140,8 +146,7 @@ class Project:
     def sample_path(self, name: str, file_name: str) -> Path:
         """A sample's path; refuses file names with folders, '..' or NUL in them."""
         folder = self.class_dir(name)
-        if ("/" in file_name or "\\" in file_name or "\x00" in file_name
-                or file_name.startswith(".") or not file_name.endswith(".jpg")):
+        if not plain_file_name(file_name) or not file_name.endswith(".jpg"):
             raise LiveError(f"{file_name!r} is not a sample of class {name!r}")
         return folder / file_name
 

@@ -19,7 +19,7 @@ from typing import Annotated
 
 from pocketvision.errors import LiveError, PocketVisionError, install_command
 from pocketvision.live.jobs import Job
-from pocketvision.live.project import MAX_INDEX, Project
+from pocketvision.live.project import MAX_INDEX, Project, plain_file_name
 from pocketvision.live.server import WEB, base_app, fastapi, onnx_for
 from pocketvision.live.uploads import as_jpeg, prepared_uploads
 
@@ -218,8 +218,8 @@ def model(studio: StudioState):
 def exported(file_name: str, studio: StudioState):
     folder = studio.project.models / "exports"
     path = folder / file_name
-    if ("/" in file_name or "\x00" in file_name or file_name.startswith(".")
-            or not (path.is_file() or path.is_dir()) or path.is_symlink()):
+    if not plain_file_name(file_name) or path.is_symlink() \
+            or not (path.is_file() or path.is_dir()):
         raise HTTPException(404, "no such export")
     if path.is_dir():  # .mlpackage is a folder: send it zipped, built in memory
         return Response(_zipped(path), media_type="application/zip",
