@@ -64,11 +64,11 @@ def test_default_backbone_names_real_photos(photos):
 
 @pytest.mark.parametrize("name", [n for n in NAMES if isinstance(get_spec(n).weights, TorchvisionWeights)])
 def test_missing_torchvision_weights_name_the_file(name, monkeypatch, tmp_path):
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     with pytest.raises(WeightsUnavailableError) as error:
         create_backbone(name)
     message = str(error.value)
-    assert str(tmp_path / "checkpoints") in message
+    assert str(tmp_path / "hub" / "checkpoints") in message
     assert "--weights FILE" in message and "efficientnet_lite0" in message
 
 
@@ -82,7 +82,7 @@ def test_explicit_weights_file_is_used(tmp_path):
 
 
 def test_hub_cache_is_found(tmp_path, monkeypatch):
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     spec = get_spec("resnet18")
     donor = spec.build()
     spec.weights.cache_path().parent.mkdir(parents=True)
@@ -112,3 +112,44 @@ def test_weights_hash_tracks_the_weights():
     with torch.no_grad():
         b.body.conv_head.weight.add_(1e-3)
     assert a.weights_hash() != b.weights_hash()
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if isinstance(get_spec(n).weights, TorchvisionWeights)])
+def test_written_out_torchvision_facts_match_torchvision(name, monkeypatch, tmp_path):
+    """The registry names files and preprocessing without importing torchvision;
+    here they are checked against torchvision's own weights enum."""
+    import torchvision
+
+    entry = torchvision.models.get_model_weights(name).IMAGENET1K_V1
+    spec = get_spec(name)
+    assert spec.weights.url == entry.url
+    transform = entry.transforms()
+    assert (spec.preprocessing.resize, spec.preprocessing.crop) == (transform.resize_size[0],
+                                                                    transform.crop_size[0])
+    assert spec.preprocessing.mean == tuple(transform.mean)
+    assert spec.preprocessing.std == tuple(transform.std)
+    for variable, value in (("TORCH_HOME", None), ("XDG_CACHE_HOME", str(tmp_path))):
+        if value is None:
+            monkeypatch.delenv(variable, raising=False)
+        else:
+            monkeypatch.setenv(variable, value)
+        from pocketvision.backbones.weights import torch_hub_dir
+
+        assert str(torch_hub_dir()) == torch.hub.get_dir()
+
+
+def test_timm_constants_match_the_written_out_ones():
+    from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+
+    spec = get_spec("efficientnet_lite0").preprocessing
+    assert (spec.mean, spec.std) == (IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD)
+
+
+def test_the_registry_imports_no_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, pocketvision.backbones as b; b.list_backbones(); "
+            "b.get_spec('resnet18').weights.find(); print('torch' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"

@@ -23,9 +23,13 @@ import math
 import json
 from dataclasses import asdict, dataclass, replace
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 from PIL import Image
+
+if TYPE_CHECKING:
+    import torch
 
 MAX_SIDE = 1024  # pixels; mobile backbones take 224-512
 
@@ -109,17 +113,31 @@ def resize_and_crop(image: Image.Image, spec: Preprocessing) -> Image.Image:
     return image.crop((left, top, left + spec.crop, top + spec.crop))
 
 
-def load_tensor(path, spec: Preprocessing) -> torch.Tensor:
-    """Steps 1-5 for an image file: (3, crop, crop)."""
+def load_array(path, spec: Preprocessing) -> np.ndarray:
+    """Steps 1-5 for an image file: float32 (3, crop, crop)."""
     from pocketvision.images import load_rgb
 
-    return to_tensor(load_rgb(path, at_least=spec.resize), spec)
+    return to_array(load_rgb(path, at_least=spec.resize), spec)
 
 
-def to_tensor(image: Image.Image, spec: Preprocessing) -> torch.Tensor:
-    """Steps 2-5 for one RGB image: returns a float32 tensor (3, crop, crop)."""
+def to_array(image: Image.Image, spec: Preprocessing) -> np.ndarray:
+    """Steps 2-5 for one RGB image: float32 (3, crop, crop)."""
     pixels = np.asarray(resize_and_crop(image, spec), dtype=np.float32) / 255.0  # (H, W, 3)
     mean = np.asarray(spec.mean, dtype=np.float32)
     std = np.asarray(spec.std, dtype=np.float32)
     normalized = (pixels - mean) / std
-    return torch.from_numpy(np.ascontiguousarray(normalized.transpose(2, 0, 1)))
+    return np.ascontiguousarray(normalized.transpose(2, 0, 1))
+
+
+def load_tensor(path, spec: Preprocessing) -> "torch.Tensor":
+    """:func:`load_array` as a torch tensor (for PyTorch models: exports, fine-tuning)."""
+    import torch
+
+    return torch.from_numpy(load_array(path, spec))
+
+
+def to_tensor(image: Image.Image, spec: Preprocessing) -> "torch.Tensor":
+    """:func:`to_array` as a torch tensor."""
+    import torch
+
+    return torch.from_numpy(to_array(image, spec))

@@ -1,14 +1,11 @@
-"""Pretrained feature extractors, by the name a user types."""
+"""Pretrained feature extractors, by the name a user types.
+
+The registry (names, preprocessing, where weights are) imports no torch; the
+PyTorch module (``Backbone``, ``create_backbone``) is imported on first use.
+"""
 
 from pocketvision.backbones import zoo as _zoo  # noqa: F401  (fills the registry)
-from pocketvision.backbones.registry import (
-    Backbone,
-    BackboneSpec,
-    create_backbone,
-    get_spec,
-    list_backbones,
-    register_backbone,
-)
+from pocketvision.backbones.registry import BackboneSpec, get_spec, list_backbones, register_backbone
 from pocketvision.backbones.weights import weights_status
 
 
@@ -17,6 +14,14 @@ def imagenet_categories() -> list[str]:
     from torchvision.models import MobileNet_V3_Large_Weights
 
     return list(MobileNet_V3_Large_Weights.IMAGENET1K_V1.meta["categories"])
+
+
+def __getattr__(name: str):
+    if name in ("Backbone", "create_backbone"):
+        from pocketvision.backbones import network
+
+        return getattr(network, name)
+    raise AttributeError(f"module 'pocketvision.backbones' has no attribute {name!r}")
 
 
 __all__ = [

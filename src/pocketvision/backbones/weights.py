@@ -17,9 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import torch
-from torch import nn
-
 from pocketvision.errors import WeightsUnavailableError
 
 OFFLINE_ENV = "POCKETVISION_OFFLINE"
@@ -46,16 +43,21 @@ class PackagedWeights:
 
 @dataclass(frozen=True)
 class TorchvisionWeights:
-    """torchvision ImageNet weights: hub cache first, then a download."""
+    """torchvision ImageNet weights: hub cache first, then a download.
 
-    enum: object  # e.g. torchvision.models.MobileNet_V3_Large_Weights.IMAGENET1K_V1
+    The file name is written out (a test checks it against torchvision's own
+    weights enum) so that finding the file needs neither torch nor torchvision.
+    """
+
+    file_name: str  # e.g. mobilenet_v3_large-8738ca79.pth
+    base_url: str = "https://download.pytorch.org/models/"
 
     @property
     def url(self) -> str:
-        return self.enum.url
+        return self.base_url + self.file_name
 
     def cache_path(self) -> Path:
-        return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(self.url)
+        return torch_hub_dir() / "checkpoints" / self.file_name
 
     def find(self) -> Path | None:
         path = self.cache_path()
@@ -63,6 +65,13 @@ class TorchvisionWeights:
 
     def where(self) -> str:
         return str(self.cache_path())
+
+
+def torch_hub_dir() -> Path:
+    """torch.hub.get_dir() without importing torch: $TORCH_HOME/hub, else
+    $XDG_CACHE_HOME/torch/hub, else ~/.cache/torch/hub."""
+    cache = os.getenv("XDG_CACHE_HOME", os.path.join("~", ".cache"))
+    return Path(os.path.expanduser(os.getenv("TORCH_HOME", os.path.join(cache, "torch")))) / "hub"
 
 
 def weights_status(spec) -> tuple[bool, str]:
@@ -73,7 +82,7 @@ def weights_status(spec) -> tuple[bool, str]:
     return False, spec.weights.where()
 
 
-def load_pretrained(spec, network: nn.Module, explicit: Path | None = None) -> Path:
+def load_pretrained(spec, network, explicit: Path | None = None) -> Path:
     """Load pretrained weights into ``network``; return the file they came from."""
     path = Path(explicit) if explicit is not None else spec.weights.find()
     if explicit is not None and not path.exists():
@@ -98,6 +107,8 @@ def _download(spec) -> Path:
             f"{missing} ({OFFLINE_ENV} is set, so nothing is downloaded); download "
             f"{source.url} there or pass --weights FILE{hint}"
         )
+    import torch
+
     try:
         torch.hub.load_state_dict_from_url(source.url, progress=True, check_hash=True)
     except Exception as error:  # no network, proxy, disk full: all mean the same here
@@ -108,8 +119,10 @@ def _download(spec) -> Path:
     return source.cache_path()
 
 
-def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+def read_state_dict(path: Path) -> dict:
     """Read a ``.pth``/``.pt`` (tensors only) or ``.safetensors`` file."""
+    import torch
+
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -128,7 +141,7 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
-def apply_state_dict(network: nn.Module, state: dict, path: Path, name: str) -> None:
+def apply_state_dict(network, state: dict, path: Path, name: str) -> None:
     """Load ``state`` by key name, or by position when only the names differ.
 
     Positional mapping serves weights exported by other EfficientNet ports (e.g.
