@@ -8,15 +8,26 @@ import numpy as np
 import pytest
 import torch
 
+from pocketvision.backbone_graph import (
+    EagerExtractor, OnnxExtractor, backbone_extractor, bundle_extractor, pretrained_extractor,
+)
 from pocketvision.backbones import create_backbone, get_spec, list_backbones
 from pocketvision.data.dataset import scan_folder
 from pocketvision.features import FeatureCache, FeatureStats, Item, extract_features
 from pocketvision.preprocessing import load_tensor
 
+SPEC = get_spec("efficientnet_lite0").preprocessing
+
 
 @pytest.fixture(scope="module")
 def backbone():
     return create_backbone("efficientnet_lite0")
+
+
+@pytest.fixture(scope="module")
+def extractor(tmp_path_factory):
+    return pretrained_extractor("efficientnet_lite0", None, SPEC.crop,
+                                tmp_path_factory.mktemp("graphs"))
 
 
 @pytest.fixture()
@@ -30,24 +41,25 @@ def items_of(folder):
     return [Item(s.path, s.sha256) for s in scan_folder(folder).samples]
 
 
-def test_features_equal_a_direct_forward(backbone, images, tmp_path):
+def test_features_equal_a_direct_forward(backbone, extractor, images, tmp_path):
+    assert isinstance(extractor, OnnxExtractor)
     items = items_of(images)[:3]
-    features = extract_features(backbone, items, FeatureCache(backbone, tmp_path))
+    features = extract_features(extractor, SPEC, items, FeatureCache(extractor, SPEC, tmp_path))
     batch = torch.stack([load_tensor(i.path, backbone.preprocessing) for i in items])
     with torch.inference_mode():
         expected = backbone(batch).numpy()
-    # the frozen graph folds batch norm into convolutions: float rounding differs
+    # onnxruntime folds batch norm into convolutions: float rounding differs
     np.testing.assert_allclose(features, expected, atol=1e-4)
 
 
-def test_cache_is_reused_and_only_new_images_are_computed(backbone, images, tmp_path):
-    cache = FeatureCache(backbone, tmp_path)
+def test_cache_is_reused_and_only_new_images_are_computed(extractor, images, tmp_path):
+    cache = FeatureCache(extractor, SPEC, tmp_path)
     first = FeatureStats()
-    before = extract_features(backbone, items_of(images), cache, first)
+    before = extract_features(extractor, SPEC, items_of(images), cache, first)
     assert (first.computed, first.cached) == (35, 0)
     (images / "sneaker" / "zz-new.png").write_bytes(_another_png())  # sorts last
     second = FeatureStats()
-    after = extract_features(backbone, items_of(images), cache, second)
+    after = extract_features(extractor, SPEC, items_of(images), cache, second)
     assert (second.computed, second.cached) == (1, 35)
     np.testing.assert_array_equal(after[:35], before)
 
@@ -62,49 +74,55 @@ def _another_png() -> bytes:
     return buffer.getvalue()
 
 
-def test_changed_file_content_invalidates_its_entry(backbone, images, tmp_path):
-    cache = FeatureCache(backbone, tmp_path)
-    extract_features(backbone, items_of(images), cache)
+def test_changed_file_content_invalidates_its_entry(extractor, images, tmp_path):
+    cache = FeatureCache(extractor, SPEC, tmp_path)
+    extract_features(extractor, SPEC, items_of(images), cache)
     victim = sorted((images / "sneaker").iterdir())[5]
     victim.write_bytes(_another_png())
     stats = FeatureStats()
-    extract_features(backbone, items_of(images), cache, stats)
+    extract_features(extractor, SPEC, items_of(images), cache, stats)
     assert (stats.computed, stats.cached) == (1, 34)
 
 
-def test_new_weights_or_preprocessing_use_a_new_cache(backbone, tmp_path):
+def test_new_weights_or_preprocessing_use_a_new_cache(extractor, tmp_path):
     other = create_backbone("efficientnet_lite0")
-    assert FeatureCache(other, tmp_path).dir == FeatureCache(backbone, tmp_path).dir
+    same = backbone_extractor(other, tmp_path)
+    assert FeatureCache(same, SPEC, tmp_path).dir == FeatureCache(extractor, SPEC, tmp_path).dir
+    assert FeatureCache(same, SPEC.with_crop_fraction(1.0), tmp_path).dir != \
+        FeatureCache(same, SPEC, tmp_path).dir
     with torch.no_grad():
         other.body.conv_head.weight.mul_(1.01)
-    assert FeatureCache(other, tmp_path).dir != FeatureCache(backbone, tmp_path).dir
+    tuned = backbone_extractor(other, tmp_path)
+    assert FeatureCache(tuned, SPEC, tmp_path).dir != FeatureCache(extractor, SPEC, tmp_path).dir
 
 
-def test_a_corrupt_cache_entry_is_recomputed(backbone, images, tmp_path):
-    cache = FeatureCache(backbone, tmp_path)
+def test_a_corrupt_cache_entry_is_recomputed(extractor, images, tmp_path):
+    cache = FeatureCache(extractor, SPEC, tmp_path)
     items = items_of(images)[:2]
-    good = extract_features(backbone, items, cache)
+    good = extract_features(extractor, SPEC, items, cache)
     for entry in cache.dir.rglob("*.npy"):
         entry.write_bytes(b"half-written")
     stats = FeatureStats()
-    again = extract_features(backbone, items, cache, stats)
+    again = extract_features(extractor, SPEC, items, cache, stats)
     assert stats.computed == 2
     np.testing.assert_allclose(again, good, atol=1e-6)
 
 
-def test_augmented_views_differ_but_are_reproducible(backbone, images, tmp_path):
+def test_augmented_views_differ_but_are_reproducible(extractor, images, tmp_path):
     item = items_of(images)[0]
     views = [Item(item.path, item.sha256, view) for view in (0, 1, 2)]
-    first = extract_features(backbone, views)
-    second = extract_features(backbone, views)
+    first = extract_features(extractor, SPEC, views)
+    second = extract_features(extractor, SPEC, views)
     np.testing.assert_allclose(first, second, atol=1e-6)
     assert not np.allclose(first[0], first[1]) and not np.allclose(first[1], first[2])
 
 
 @pytest.mark.parametrize("name", [spec.name for spec in list_backbones()])
-def test_frozen_forward_matches_eager_and_is_saved(name, tmp_path):
+def test_backbone_graph_matches_eager_and_is_reused(name, tmp_path):
+    """Every registered backbone exports to a cached ONNX graph whose features
+    equal eager PyTorch's, at a batch size the export never saw; a second lookup
+    (as a bundle holding those tensors) loads it without building anything."""
     from pocketvision.backbones import weights_status
-    from pocketvision.frozen_graph import frozen_forward
 
     torch.manual_seed(0)
     pretrained, _ = weights_status(get_spec(name))  # offline: only some have weights here
@@ -114,12 +132,24 @@ def test_frozen_forward_matches_eager_and_is_saved(name, tmp_path):
         with torch.no_grad():
             backbone(torch.randn(8, 3, 224, 224))
         backbone.eval()
-    images = torch.randn(3, 3, 224, 224)  # a batch size the trace never saw
-    forward = frozen_forward(backbone, tmp_path)
-    assert forward is not backbone, "tracing fell back to eager"
-    assert list(tmp_path.glob("frozen-torch-*.pt"))
+    images = torch.randn(3, 3, 224, 224)
+    extractor = backbone_extractor(backbone, tmp_path)
+    assert isinstance(extractor, OnnxExtractor), "the export fell back to eager"
     with torch.inference_mode():
-        expected = backbone(images)
-        np.testing.assert_allclose(forward(images), expected, atol=1e-3 * float(expected.abs().max()))
-        reloaded = frozen_forward(backbone, tmp_path)
-        np.testing.assert_allclose(reloaded(images), forward(images), atol=1e-6)
+        expected = backbone(images).numpy()
+    features = extractor(images.numpy())
+    np.testing.assert_allclose(features, expected, atol=1e-3 * float(np.abs(expected).max()))
+    again = bundle_extractor(name, extractor.body_tensors(), 224, tmp_path)
+    assert again.folder == extractor.folder
+    np.testing.assert_allclose(again(images.numpy()), features, atol=1e-6)
+
+
+def test_a_network_no_exporter_takes_runs_eagerly(backbone, tmp_path, monkeypatch):
+    import pocketvision.backbone_graph as graph
+
+    monkeypatch.setattr(graph, "_export_graph", lambda backbone, crop: None)
+    extractor = backbone_extractor(backbone, tmp_path)
+    assert isinstance(extractor, EagerExtractor)
+    images = np.random.default_rng(0).normal(size=(2, 3, 224, 224)).astype(np.float32)
+    with torch.inference_mode():
+        np.testing.assert_allclose(extractor(images), backbone(torch.from_numpy(images)).numpy())

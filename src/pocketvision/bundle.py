@@ -10,6 +10,9 @@ it back into a model ready to predict.
 Writes are atomic: the new file is written beside the target under a temporary
 name, flushed to disk, and renamed over it, so a crash or Ctrl-C never leaves a
 half-written bundle and never destroys the previous one.
+
+Reading and writing a bundle file needs no torch (safetensors' NumPy API);
+only :func:`load_bundle`, which builds the PyTorch model, imports it.
 """
 
 from __future__ import annotations
@@ -20,48 +23,44 @@ import platform
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
-from pocketvision.backbones import create_backbone
-from pocketvision.bundle_meta import BackboneInfo, BundleMeta
+import numpy as np
+
+from pocketvision.bundle_meta import BackboneInfo, BundleMeta, MetaView
 from pocketvision.cache import write_atomically
 from pocketvision.errors import BundleError
-from pocketvision.model import Classifier
-from pocketvision.preprocessing import Preprocessing, load_tensor
+from pocketvision.preprocessing import load_tensor
+
+if TYPE_CHECKING:
+    import torch
+
+    from pocketvision.model import Classifier
 
 SUFFIX = ".pvb"
 HEADER_KEY = "pocketvision"  # the safetensors metadata key holding BundleMeta as JSON
+BODY_PREFIX = "backbone.body."  # tensors of the feature extractor; the head's are "head.*"
 
 
 @dataclass
-class Bundle:
+class Bundle(MetaView):
     """A loaded bundle: the model (eval mode) plus everything it says about itself."""
 
     model: Classifier
     meta: BundleMeta
     path: Path | None = None
 
-    @property
-    def labels(self) -> list[str]:
-        return self.meta.labels
-
-    @property
-    def preprocessing(self) -> Preprocessing:
-        return self.meta.preprocessing
-
-    @property
-    def backbone_name(self) -> str:
-        return self.meta.backbone.name
-
     def predict_tensors(self, images: torch.Tensor) -> np.ndarray:
         """Probabilities (B, classes) for a preprocessed batch (B, 3, H, W)."""
+        import torch
+
         with torch.inference_mode():
             return self.model(images).softmax(dim=-1).numpy()
 
     def predict_images(self, paths: list[Path]) -> np.ndarray:
         """Probabilities (N, classes) for image files (raises ImageError on a bad one)."""
+        import torch
+
         tensors = [load_tensor(p, self.preprocessing) for p in paths]
         return self.predict_tensors(torch.stack(tensors))
 
@@ -70,7 +69,8 @@ def imagenet_bundle(backbone_name: str, weights: Path | None = None) -> Bundle:
     """A backbone's own pretrained ImageNet classifier (1,000 categories) as a bundle
     in memory: what ``predict --backbone`` runs and ``export --backbone`` exports
     (the model the tutorial exported)."""
-    from pocketvision.backbones import imagenet_categories
+    from pocketvision.backbones import create_backbone, imagenet_categories
+    from pocketvision.model import Classifier
 
     backbone = create_backbone(backbone_name, weights)
     model = Classifier(backbone, backbone.imagenet_head).eval()
@@ -81,32 +81,50 @@ def imagenet_bundle(backbone_name: str, weights: Path | None = None) -> Bundle:
 
 
 def library_versions() -> dict:
-    import PIL
-    import safetensors
-    import timm
-    import torchvision
+    """Installed versions (read from package metadata: importing torch for its
+    version string would cost a second)."""
+    from importlib.metadata import PackageNotFoundError, version
 
     from pocketvision import __version__
 
-    return {"pocketvision": __version__, "torch": torch.__version__,
-            "torchvision": torchvision.__version__, "timm": timm.__version__,
-            "safetensors": safetensors.__version__, "pillow": PIL.__version__,
-            "numpy": np.__version__, "python": platform.python_version()}
+    versions = {"pocketvision": __version__}
+    for name in ("torch", "torchvision", "timm", "onnxruntime", "safetensors", "pillow", "numpy"):
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = None
+    versions["python"] = platform.python_version()
+    return versions
 
 
-def save_bundle(path: Path, model: Classifier, meta: BundleMeta) -> Path:
-    """Write ``model`` and its description to ``path`` atomically; return the path.
-
-    The library versions are recorded here; the preprocessing is the model's own.
-    """
-    from safetensors.torch import save
+def write_bundle(path: Path, tensors: dict[str, np.ndarray], meta: BundleMeta) -> Path:
+    """Write the model's tensors (``backbone.body.*``, ``head.*``) and its
+    description to ``path`` atomically; return the path. Versions are recorded here."""
+    from safetensors.numpy import save
 
     path = check_bundle_target(Path(path))
-    meta = meta.replace(preprocessing=model.backbone.preprocessing, versions=library_versions())
-    tensors = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    meta = meta.replace(versions=library_versions())
+    tensors = {k: np.require(v, requirements="C") for k, v in tensors.items()}  # keeps 0-d shapes
     data = save(tensors, metadata={HEADER_KEY: json.dumps(meta.to_json())})
     write_atomically(path, data, durable=True)
     return path
+
+
+def save_bundle(path: Path, model: Classifier, meta: BundleMeta) -> Path:
+    """Write a PyTorch ``model`` and its description; the preprocessing is the model's own."""
+    tensors = {k: v.detach().cpu().contiguous().numpy() for k, v in model.state_dict().items()}
+    return write_bundle(path, tensors, meta.replace(preprocessing=model.backbone.preprocessing))
+
+
+def read_tensors(path: Path, prefix: str = "") -> dict[str, np.ndarray]:
+    """The bundle's tensors whose names start with ``prefix`` (prefix removed), as NumPy."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            return {k[len(prefix):]: f.get_tensor(k) for k in f.keys() if k.startswith(prefix)}
+    except Exception as error:  # safetensors raises its own error types
+        raise BundleError(f"{path}: damaged bundle weights ({str(error)[:120]})") from None
 
 
 def check_bundle_target(path: Path) -> Path:
@@ -135,7 +153,7 @@ def read_meta(path: Path) -> BundleMeta:
     if path.is_dir():
         raise BundleError(f"{path} is a folder; pass a .pvb bundle file")
     try:
-        with safe_open(str(path), framework="pt") as f:
+        with safe_open(str(path), framework="numpy") as f:
             header = f.metadata() or {}
     except Exception:
         raise BundleError(f"{path} is not a pocketvision bundle (not a safetensors file)") from None
@@ -164,8 +182,13 @@ def _check_tensors(found: dict, expected: dict, path: Path, backbone: str) -> No
 
 
 def load_bundle(path: Path | str) -> Bundle:
-    """Load a bundle into a model in eval mode, ready to predict."""
+    """Load a bundle into a PyTorch model in eval mode (for exports and fine-tuning;
+    :func:`pocketvision.inference.load_predictor` predicts without torch)."""
     from safetensors.torch import load_file
+    from torch import nn
+
+    from pocketvision.backbones import create_backbone
+    from pocketvision.model import Classifier
 
     path = Path(path)
     meta = read_meta(path)

@@ -139,3 +139,22 @@ def _backbone(value) -> BackboneInfo:
     if not isinstance(value, dict) or not isinstance(value.get("name"), str):
         raise ValueError(f"backbone {str(value)[:60]!r} has no name")
     return BackboneInfo(**{k: value.get(k) for k in ("name", "weights_hash", "feature_dim")})
+
+
+class MetaView:
+    """What a loaded model says about itself, read from its ``meta`` (a BundleMeta):
+    shared by the PyTorch ``Bundle`` and the torch-free ``Predictor``."""
+
+    meta: BundleMeta
+
+    @property
+    def labels(self) -> list[str]:
+        return self.meta.labels
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        return self.meta.preprocessing
+
+    @property
+    def backbone_name(self) -> str:
+        return self.meta.backbone.name

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pocketvision.bundle import load_bundle
 from pocketvision.config import TrainConfig
 from pocketvision.data.bundled import sample_data_dir
 from pocketvision.evaluation import evaluate_samples
+from pocketvision.inference import load_predictor
 from pocketvision.prediction import predict
 from pocketvision.report import write_report
 from pocketvision.training import train
@@ -18,7 +18,7 @@ def run_demo(out: Path = Path("pocketvision-demo"), config: TrainConfig = TrainC
     classify a few validation images; return what was made and where."""
     out = Path(out)
     result = train(sample_data_dir(), out / "model.pvb", config)
-    bundle = load_bundle(result.bundle)
+    bundle = load_predictor(result.bundle)
     evaluation = evaluate_samples(bundle, result.split.val)
     report = write_report(evaluation, out / "report")
     examples = predict(bundle, [s.path for s in result.split.val[:: max(1, len(result.split.val) // 3)][:3]])

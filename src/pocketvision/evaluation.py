@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pocketvision.bundle import Bundle, load_bundle
 from pocketvision.data.dataset import Sample, label_indices, labelled_images
 from pocketvision.errors import PocketVisionError
 from pocketvision.features import classify_samples
+from pocketvision.inference import Predictor, as_predictor
 from pocketvision.metrics import summarize
 
 
@@ -61,17 +61,17 @@ class Evaluation:
         return document
 
 
-def evaluate(bundle: Bundle | Path | str, data: Path | str, report_dir: Path | None = None,
+def evaluate(bundle, data: Path | str, report_dir: Path | None = None,
              cache_dir: Path | None = None) -> Evaluation:
     """Classify every image under ``data/<class>/`` and compare with the folder names.
 
-    A folder with ``train/`` and ``val/`` is evaluated on ``val/``.
+    ``bundle``: a bundle file, a :class:`Predictor` or a loaded ``Bundle``. A folder
+    with ``train/`` and ``val/`` is evaluated on ``val/``.
     """
     if report_dir is not None and Path(report_dir).exists() and not Path(report_dir).is_dir():
         raise PocketVisionError(f"--report {report_dir} is not a folder; pass a folder for the "
                                 "pictures")  # before the work, not after it
-    if not isinstance(bundle, Bundle):
-        bundle = load_bundle(bundle)
+    bundle = as_predictor(bundle, cache_dir)
     samples, skipped = labelled_images(Path(data), bundle.labels, cache_dir)
     evaluation = evaluate_samples(bundle, samples, cache_dir)
     evaluation.skipped = skipped
@@ -84,9 +84,11 @@ def evaluate(bundle: Bundle | Path | str, data: Path | str, report_dir: Path | N
     return evaluation
 
 
-def evaluate_samples(bundle: Bundle, samples: list[Sample], cache_dir: Path | None = None) -> Evaluation:
+def evaluate_samples(bundle, samples: list[Sample], cache_dir: Path | None = None) -> Evaluation:
     """Evaluate on samples already scanned (e.g. the validation side of a split)."""
-    probabilities = classify_samples(bundle.model, samples, cache_dir)
+    bundle = as_predictor(bundle, cache_dir)
+    probabilities = classify_samples(bundle.extractor, bundle.head, bundle.preprocessing,
+                                     samples, cache_dir)
     y_true = label_indices(samples, bundle.labels)
     return Evaluation(metrics=summarize(y_true, probabilities, bundle.labels),
                       paths=[s.path for s in samples], y_true=y_true,

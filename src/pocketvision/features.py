@@ -3,7 +3,8 @@
 A feature vector depends only on the image bytes, the backbone's weights, the
 preprocessing, and (for augmented views) the view number. Those form the cache
 key, so retraining after adding ten images computes ten vectors; a fine-tuned
-backbone has new weights and therefore a fresh cache.
+backbone has new weights and therefore a fresh cache. The network runs as the
+cached ONNX graph of :mod:`pocketvision.backbone_graph`; nothing here needs torch.
 
 Layout: ``<cache>/features/<backbone key>/<aa>/<sha256>-<view>.npy``.
 """
@@ -20,17 +21,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
-from pocketvision.backbones import Backbone
+from pocketvision.backbone_graph import FeatureExtractor
 from pocketvision.cache import default_cache_dir, write_cache_entry
-from pocketvision.frozen_graph import frozen_forward
 from pocketvision.images import load_rgb
-from pocketvision.preprocessing import load_tensor, to_tensor
+from pocketvision.preprocessing import Preprocessing, load_array, to_array
 from pocketvision.progress import progress_bar
 
-if TYPE_CHECKING:  # model.py builds on this module, not the other way round
-    from pocketvision.model import Classifier
+if TYPE_CHECKING:
+    from pocketvision.head import LinearHead
 
 # Measured on a 2-core CPU: small batches are fastest per image (benchmarks/).
 BATCH_SIZE = 4
@@ -49,10 +48,11 @@ class Item:
 class FeatureCache:
     """Feature vectors on disk for one backbone (weights + preprocessing)."""
 
-    def __init__(self, backbone: Backbone, root: Path | None = None):
-        key = "|".join((backbone.spec.name, backbone.weights_hash(),
-                        backbone.preprocessing.fingerprint()))
-        folder = f"{backbone.spec.name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+    def __init__(self, extractor: FeatureExtractor, preprocessing: Preprocessing,
+                 root: Path | None = None):
+        name = extractor.info.name
+        key = "|".join((name, extractor.info.weights_hash, preprocessing.fingerprint()))
+        folder = f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
         self.root = root or default_cache_dir()
         self.dir = self.root / "features" / folder
 
@@ -78,8 +78,9 @@ class FeatureStats:
 
 
 def extract_features(
-    backbone: Backbone, items: list[Item], cache: FeatureCache | None = None,
-    stats: FeatureStats | None = None, description: str = "Computing features",
+    extractor: FeatureExtractor, preprocessing: Preprocessing, items: list[Item],
+    cache: FeatureCache | None = None, stats: FeatureStats | None = None,
+    description: str = "Computing features",
 ) -> np.ndarray:
     """Return features (N, F) for ``items``, computing only what the cache lacks."""
     stats = stats if stats is not None else FeatureStats()
@@ -88,10 +89,9 @@ def extract_features(
     stats.cached += len(items) - len(missing)
     stats.computed += len(missing)
     if not missing:
-        return _stack(vectors, backbone)
-    forward = frozen_forward(backbone, cache.dir if cache else None)
+        return _stack(vectors, extractor.info.feature_dim)
     with progress_bar(description, len(missing)) as advance:
-        for positions, features in _forward_in_batches(forward, backbone.preprocessing,
+        for positions, features in _forward_in_batches(extractor, preprocessing,
                                                        [items[k] for k in missing]):
             for position, vector in zip(positions, features):
                 k = missing[position]
@@ -99,12 +99,12 @@ def extract_features(
                 if cache is not None:
                     cache.put(items[k], vector)
             advance(len(positions))
-    return _stack(vectors, backbone)
+    return _stack(vectors, extractor.info.feature_dim)
 
 
-def _stack(vectors: list[np.ndarray], backbone: Backbone) -> np.ndarray:
+def _stack(vectors: list[np.ndarray], feature_dim: int) -> np.ndarray:
     if not vectors:
-        return np.zeros((0, backbone.spec.feature_dim), np.float32)
+        return np.zeros((0, feature_dim), np.float32)
     return np.stack(vectors).astype(np.float32)
 
 
@@ -117,28 +117,28 @@ def _forward_in_batches(forward, spec, items: list[Item]):
     """
     batches = [list(range(start, min(start + BATCH_SIZE, len(items))))
                for start in range(0, len(items), BATCH_SIZE)]
-    with ThreadPoolExecutor(max_workers=1) as pool, torch.inference_mode():
+    with ThreadPoolExecutor(max_workers=1) as pool:
         pending: deque = deque()
         for batch in batches:
             pending.append((batch, pool.submit(_decode_batch, [items[k] for k in batch], spec)))
             if len(pending) > PREFETCH_BATCHES:
                 done, images = pending.popleft()
-                yield done, forward(images.result()).numpy()  # (B, F)
+                yield done, forward(images.result())  # (B, F)
         while pending:
             done, images = pending.popleft()
-            yield done, forward(images.result()).numpy()
+            yield done, forward(images.result())
 
 
-def _decode_batch(items: list[Item], spec) -> torch.Tensor:
-    return torch.stack([tensor_of(item, spec) for item in items])  # (B, 3, H, W)
+def _decode_batch(items: list[Item], spec) -> np.ndarray:
+    return np.stack([array_of(item, spec) for item in items])  # (B, 3, H, W)
 
 
-def tensor_of(item: Item, spec) -> torch.Tensor:
+def array_of(item: Item, spec) -> np.ndarray:
     """The input for ``item``: the image as is for view 0, a fixed augmentation otherwise."""
     if item.view == 0:
-        return load_tensor(item.path, spec)
+        return load_array(item.path, spec)
     image = load_rgb(item.path, at_least=spec.resize)
-    return to_tensor(augment(image, seed=f"{item.sha256}:{item.view}"), spec)
+    return to_array(augment(image, seed=f"{item.sha256}:{item.view}"), spec)
 
 
 def augment(image, seed: str):
@@ -158,14 +158,13 @@ def augment(image, seed: str):
     return image
 
 
-def classify_samples(model: Classifier, samples: list, cache_root: Path | None = None,
+def classify_samples(extractor: FeatureExtractor, head: LinearHead, preprocessing: Preprocessing,
+                     samples: list, cache_root: Path | None = None,
                      stats: FeatureStats | None = None,
                      description: str = "Computing features") -> np.ndarray:
     """Probabilities (N, classes) for scanned samples: cached backbone features,
-    then the head. The cache is keyed by the backbone's current weights, so a
-    fine-tuned backbone gets fresh features without asking."""
+    then the head."""
     items = [Item(s.path, s.sha256) for s in samples]
-    cache = FeatureCache(model.backbone, cache_root)
-    features = extract_features(model.backbone, items, cache, stats, description)  # (N, F)
-    with torch.inference_mode():
-        return model.head(torch.from_numpy(features)).softmax(dim=-1).numpy()
+    cache = FeatureCache(extractor, preprocessing, cache_root)
+    features = extract_features(extractor, preprocessing, items, cache, stats, description)
+    return head.probabilities(features)  # (N, classes)

@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from pocketvision.bundle import Bundle, imagenet_bundle, load_bundle
 from pocketvision.errors import DatasetError, ImageError
 from pocketvision.features import BATCH_SIZE
 from pocketvision.images import has_image_extension, is_ignored
-from pocketvision.preprocessing import Preprocessing, load_tensor
+from pocketvision.inference import as_predictor
+from pocketvision.preprocessing import Preprocessing, load_array
 
 UNCERTAIN = "uncertain"
 
@@ -35,21 +34,23 @@ def _error_entry(path: Path, error: str) -> dict:
     return {"path": str(path), "label": None, "error": error}
 
 
-def predict(bundle: Bundle | Path | str, inputs: list[Path | str], top: int | None = None,
+def predict(bundle, inputs: list[Path | str], top: int | None = None,
             threshold: float | None = None) -> list[dict]:
     """One entry per image: ``{"path", "label", "probabilities"}``, probabilities
     sorted from highest to lowest (the best ``top`` only, if given). With
     ``threshold``, an image whose best probability is below it gets the label
-    ``"uncertain"``. An unreadable image gets ``{"path", "label": None, "error"}``."""
-    if not isinstance(bundle, Bundle):
-        bundle = load_bundle(bundle)
-    return _classify(expand_inputs(inputs), bundle.preprocessing, bundle.predict_tensors,
-                     bundle.labels, top, threshold)
+    ``"uncertain"``. An unreadable image gets ``{"path", "label": None, "error"}``.
+    ``bundle``: a bundle file, a loaded ``Bundle`` or a ``Predictor``."""
+    predictor = as_predictor(bundle)
+    return _classify(expand_inputs(inputs), predictor.preprocessing, predictor.probabilities,
+                     predictor.labels, top, threshold)
 
 
 def predict_imagenet(backbone_name: str, inputs: list[Path | str], top: int | None = 5,
                      weights: Path | None = None, threshold: float | None = None) -> list[dict]:
     """Classify with a backbone's pretrained ImageNet classifier (1,000 categories)."""
+    from pocketvision.bundle import imagenet_bundle
+
     return predict(imagenet_bundle(backbone_name, weights), inputs, top, threshold)
 
 
@@ -63,12 +64,12 @@ def _classify(paths, spec: Preprocessing, forward, labels, top, threshold) -> li
                 results.append(_error_entry(path, "does not exist"))
                 continue
             try:
-                tensors.append(load_tensor(path, spec))
+                tensors.append(load_array(path, spec))
                 readable.append(path)
             except ImageError as error:
                 results.append(_error_entry(path, str(error).split(": ", 1)[-1]))
         if tensors:
-            probabilities = forward(torch.stack(tensors))  # (B, classes)
+            probabilities = forward(np.stack(tensors))  # (B, classes)
             results += [_entry(p, row, labels, top, threshold)
                         for p, row in zip(readable, probabilities)]
     order = {str(p): k for k, p in enumerate(paths)}

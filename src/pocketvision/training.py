@@ -2,6 +2,10 @@
 
 data folder -> split (no leaks) -> cached backbone features -> linear head
 (-> optional fine-tuning) -> validation metrics -> bundle.
+
+Without fine-tuning this runs no PyTorch once the backbone's graph is cached
+(:mod:`pocketvision.backbone_graph`): features come from onnxruntime, the head
+from SciPy, and the bundle is written with safetensors' NumPy API.
 """
 
 from __future__ import annotations
@@ -12,17 +16,18 @@ from pathlib import Path
 
 import numpy as np
 
-from pocketvision.backbones import create_backbone, get_spec
-from pocketvision.bundle import check_bundle_target, save_bundle
+from pocketvision.backbone_graph import FeatureExtractor, pretrained_extractor
+from pocketvision.backbones import get_spec
+from pocketvision.bundle import BODY_PREFIX, check_bundle_target, write_bundle
 from pocketvision.bundle_meta import BackboneInfo, BundleMeta, ImageRecord
 from pocketvision.config import TrainConfig
 from pocketvision.data.dataset import Split, label_indices, load_split
 from pocketvision.features import (
     FeatureCache, FeatureStats, Item, classify_samples, extract_features,
 )
-from pocketvision.head import fit_linear_head
+from pocketvision.head import LinearHead, fit_linear_head
 from pocketvision.metrics import summarize
-from pocketvision.model import Classifier
+from pocketvision.preprocessing import Preprocessing
 
 
 @dataclass
@@ -57,43 +62,67 @@ def train(data: Path | str, out: Path | str, config: TrainConfig = TrainConfig()
     check_bundle_target(Path(out))  # fail before the work, not after it
     split = load_split(Path(data), config.val_fraction, config.seed, cache_dir)
     preprocessing = get_spec(config.backbone).preprocessing.with_crop_fraction(config.crop_fraction)
-    backbone = create_backbone(config.backbone, config.weights, preprocessing=preprocessing)
+    extractor = pretrained_extractor(config.backbone, config.weights, preprocessing.crop, cache_dir)
     stats = FeatureStats()
-    cache = FeatureCache(backbone, cache_dir)
     labels = split.classes
-    x_train, y_train = _training_features(backbone, split.train, labels, config, cache, stats)
+    x_train, y_train = _training_features(extractor, preprocessing, split.train, labels,
+                                          config, FeatureCache(extractor, preprocessing, cache_dir),
+                                          stats)
     head = fit_linear_head(x_train, y_train, len(labels), config.weight_decay,
                            config.max_iterations, config.std_floor)
-    model = Classifier(backbone, head)
     if config.fine_tune:
-        from pocketvision.finetune import fine_tune
-
-        fine_tune(model, split.train, labels, config)
-    val_probabilities = classify_samples(model, split.val, cache.root, stats,
-                                         "Features of validation images")
+        extractor, head = _fine_tuned(extractor, head, preprocessing, split, labels, config,
+                                      cache_dir)
+    val_probabilities = classify_samples(extractor, head, preprocessing, split.val, cache_dir,
+                                         stats, "Features of validation images")
     metrics = summarize(label_indices(split.val, labels), val_probabilities, labels)
-    path = save_bundle(Path(out), model, _describe(model, labels, split, config, metrics))
+    tensors = {**{BODY_PREFIX + k: v for k, v in extractor.body_tensors().items()},
+               **head.tensors()}
+    meta = _describe(extractor, preprocessing, labels, split, config, metrics)
+    path = write_bundle(Path(out), tensors, meta)
     return TrainResult(bundle=path, classes=labels, train_images=len(split.train),
                        val_images=len(split.val), val_accuracy=metrics["accuracy"],
                        skipped=split.skipped, seconds=time.perf_counter() - started,
                        metrics=metrics, features=stats, split=split)
 
 
-def _training_features(backbone, samples, labels, config, cache, stats):
+def _training_features(extractor, preprocessing, samples, labels, config, cache, stats):
     """Features of every training image, plus ``config.augment`` views of each."""
     views = range(config.augment + 1)
     items = [Item(s.path, s.sha256, view) for view in views for s in samples]
-    features = extract_features(backbone, items, cache, stats, "Features of training images")
+    features = extract_features(extractor, preprocessing, items, cache, stats,
+                                "Features of training images")
     targets = np.tile(label_indices(samples, labels), len(views))
     return features, targets
 
 
-def _describe(model: Classifier, labels: list[str], split: Split, config: TrainConfig,
-              metrics: dict) -> BundleMeta:
-    backbone = model.backbone
+def _fine_tuned(extractor: FeatureExtractor, head: LinearHead, preprocessing: Preprocessing,
+                split: Split, labels: list[str], config: TrainConfig, cache_dir: Path | None):
+    """Fine-tune in PyTorch (the one training path that needs it); return the
+    extractor of the new backbone weights (a new graph) and the new head."""
+    import torch
+
+    from pocketvision.backbone_graph import backbone_extractor
+    from pocketvision.backbones import create_backbone
+    from pocketvision.finetune import fine_tune
+    from pocketvision.model import Classifier
+
+    backbone = create_backbone(config.backbone, pretrained=False, preprocessing=preprocessing)
+    backbone.body.load_state_dict({k: torch.from_numpy(v)
+                                   for k, v in extractor.body_tensors().items()})
+    model = Classifier(backbone, head.to_torch())
+    fine_tune(model, split.train, labels, config)
+    layer = model.head
+    tuned = LinearHead(layer.weight.detach().numpy().copy(), layer.bias.detach().numpy().copy())
+    return backbone_extractor(model.backbone, cache_dir), tuned
+
+
+def _describe(extractor: FeatureExtractor, preprocessing: Preprocessing, labels: list[str],
+              split: Split, config: TrainConfig, metrics: dict) -> BundleMeta:
+    info = extractor.info
     return BundleMeta(
-        labels=labels, preprocessing=backbone.preprocessing,
-        backbone=BackboneInfo(backbone.spec.name, backbone.weights_hash(), backbone.spec.feature_dim),
+        labels=labels, preprocessing=preprocessing,
+        backbone=BackboneInfo(info.name, info.weights_hash, info.feature_dim),
         training=config.to_dict(),
         metrics={k: v for k, v in metrics.items() if k != "calibration_bins"},
         dataset={"manifest_sha256": split.manifest_hash(), "explicit_split": split.explicit,

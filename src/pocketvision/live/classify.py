@@ -12,7 +12,8 @@ FrameClassifier = Callable[[np.ndarray], dict]  # RGB (H, W, 3) uint8 -> {label:
 
 
 def load_frame_classifier(model: Path) -> tuple[FrameClassifier, list[str]]:
-    """A ``.pvb`` bundle runs in PyTorch; an export file runs in its runtime."""
+    """A ``.pvb`` bundle runs as its cached backbone graph + head (onnxruntime, like
+    its ONNX export); an export file runs in its own runtime."""
     from pocketvision.bundle import SUFFIX
 
     model = Path(model)
@@ -22,17 +23,17 @@ def load_frame_classifier(model: Path) -> tuple[FrameClassifier, list[str]]:
 
 
 def _bundle_classifier(path: Path):
-    from pocketvision.bundle import load_bundle
-    from pocketvision.preprocessing import to_tensor
+    from pocketvision.inference import load_predictor
+    from pocketvision.preprocessing import to_array
 
-    bundle = load_bundle(path)
+    predictor = load_predictor(path)
 
     def classify(rgb: np.ndarray) -> dict:
-        image = to_tensor(Image.fromarray(rgb), bundle.preprocessing)  # resized, cropped, normalized
-        probabilities = bundle.predict_tensors(image[None])[0]
-        return dict(zip(bundle.labels, probabilities.tolist()))
+        image = to_array(Image.fromarray(rgb), predictor.preprocessing)  # resized, cropped, normalized
+        probabilities = predictor.probabilities(image[None])[0]
+        return dict(zip(predictor.labels, probabilities.tolist()))
 
-    return classify, list(bundle.labels)
+    return classify, list(predictor.labels)
 
 
 def _export_classifier(path: Path):

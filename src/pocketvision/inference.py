@@ -1,0 +1,75 @@
+"""Run a bundle without PyTorch: its backbone as the cached ONNX graph, its head in NumPy.
+
+What ``predict``, ``evaluate``, ``control`` and the studio use. The first time a
+bundle's backbone weights are seen, the graph is built from the bundle's own
+tensors (PyTorch, about a second) and cached; afterwards loading a bundle takes
+milliseconds and the same runtime as its ONNX export runs every frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pocketvision.backbone_graph import FeatureExtractor, bundle_extractor
+from pocketvision.bundle import BODY_PREFIX, read_meta, read_tensors
+from pocketvision.bundle_meta import BundleMeta, MetaView
+from pocketvision.errors import BundleError
+from pocketvision.head import LinearHead
+
+
+@dataclass
+class Predictor(MetaView):
+    """A bundle ready to classify: extractor + head + what the bundle says."""
+
+    extractor: FeatureExtractor
+    head: LinearHead
+    meta: BundleMeta
+    path: Path | None = None
+
+    def features(self, images: np.ndarray) -> np.ndarray:
+        """Backbone features (B, F) for a preprocessed batch (B, 3, H, W)."""
+        return self.extractor(images)
+
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        """Probabilities (B, classes) for a preprocessed batch (B, 3, H, W)."""
+        return self.head.probabilities(self.extractor(images))
+
+
+def load_predictor(path: Path | str, cache_root: Path | None = None) -> Predictor:
+    """Read a bundle file into a :class:`Predictor` (checks what it reads)."""
+    path = Path(path)
+    meta = read_meta(path)
+    head = read_tensors(path, "head.")
+    body = read_tensors(path, BODY_PREFIX)
+    weight, bias = head.get("weight"), head.get("bias")
+    if weight is None or bias is None or weight.dtype != np.float32 or bias.dtype != np.float32 \
+            or weight.shape != (len(meta.labels), meta.backbone.feature_dim or weight.shape[1]) \
+            or bias.shape != (len(meta.labels),):
+        raise BundleError(f"{path}: head tensors do not match {len(meta.labels)} labels; "
+                          "train it again")
+    if not body:
+        raise BundleError(f"{path}: no backbone tensors; train it again")
+    extractor = bundle_extractor(meta.backbone.name, body, meta.preprocessing.crop, cache_root)
+    if extractor.info.feature_dim != weight.shape[1]:
+        raise BundleError(f"{path}: head expects {weight.shape[1]} features, "
+                          f"{meta.backbone.name} gives {extractor.info.feature_dim}")
+    return Predictor(extractor, LinearHead(weight, bias), meta, path)
+
+
+def as_predictor(bundle, cache_root: Path | None = None) -> Predictor:
+    """A :class:`Predictor` from a bundle file, or from an in-memory PyTorch
+    ``Bundle`` (e.g. an ImageNet one, or one a caller loaded)."""
+    if isinstance(bundle, Predictor):
+        return bundle
+    if isinstance(bundle, (str, Path)):
+        return load_predictor(bundle, cache_root)
+    from pocketvision.backbone_graph import backbone_extractor
+
+    layer = bundle.model.head
+    head = LinearHead(layer.weight.detach().numpy().astype(np.float32),
+                      layer.bias.detach().numpy().astype(np.float32))
+    return Predictor(backbone_extractor(bundle.model.backbone, cache_root), head, bundle.meta,
+                     bundle.path)
