@@ -32,7 +32,7 @@ from pocketvision.exports.latency import _median_ms  # noqa: E402
 from pocketvision.bundle import Bundle  # noqa: E402
 from pocketvision.errors import WeightsUnavailableError  # noqa: E402
 from pocketvision.exports import export_artifact, get_format, load_runner  # noqa: E402
-from pocketvision.exports.contract import ExportGraph  # noqa: E402
+from pocketvision.exports.graph import ExportGraph  # noqa: E402
 
 BACKBONES = ["efficientnet_lite0", "mobilenet_v3_large", "mobilenet_v3_small", "resnet50"]
 JOBS = [("onnx", "fp32"), ("onnx", "int8"), ("pte", "fp32"), ("pte", "int8"),
@@ -78,7 +78,7 @@ def _calibrate_batchnorm(model, preprocessing) -> None:
 
 def calibration_images(bundle: Bundle) -> list[torch.Tensor]:
     from pocketvision.data.bundled import sample_data_dir
-    from pocketvision.exports.contract import export_inputs
+    from pocketvision.exports.graph import export_inputs
 
     return export_inputs(bundle, sorted(sample_data_dir().glob("*/*.png"))[::5])
 

@@ -14,6 +14,7 @@ import pytest
 
 from conftest import run_cli, user_error
 from pocketvision.bundle import load_bundle
+from pocketvision.errors import RuntimeUnavailable
 from pocketvision.exports import export_artifact, list_formats
 from pocketvision.exports.verification import verification_set, verify_artifact
 
@@ -310,8 +311,9 @@ def test_export_quantize_bench_and_imagenet_commands(trained, tmp_path):
     assert not entries["ptl", "int8"]["ran"] and "no int8" in entries["ptl", "int8"]["why_not_ran"]
     assert "training images" in json.loads((out / "report.json").read_text())["calibration_source"]
 
-    timed = run_cli("bench", out, "--runs", "3", "--json")
+    timed = run_cli("bench", out, "--runs", "3", "--threads", "2", "--json")
     assert timed.returncode == 0, timed.stderr
+    assert {r["threads"] for r in json.loads(timed.stdout)} == {2}
     latencies = {(r["format"], r["precision"]): r["latency_ms"] for r in json.loads(timed.stdout)}
     assert set(latencies) == {("torch-eager", "fp32"), ("onnx", "fp32"), ("onnx", "int8"),
                               ("ptl", "fp32")}
@@ -346,3 +348,28 @@ def test_documented_python_snippet_reads_the_file_and_agrees(bundle, exported, n
     answer = json.loads(result.stdout.strip().splitlines()[-1])
     expected = bundle.labels[int(bundle.predict_images([Path(image)])[0].argmax())]
     assert answer["label"] == expected
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_inspect_reads_the_file_without_torch(bundle, exported, name):
+    """inspect reads each file directly (no runtime, no torch: it starts in well
+    under a second), and finds what the format's own runtime reads."""
+    import subprocess
+    import sys
+
+    from pocketvision.exports import get_format
+
+    path = exported[name, "fp32"]
+    code = ("import json, sys; from pocketvision.exports import get_format; "
+            f"found = get_format({name!r}).inspect({str(path)!r}); "
+            "print(json.dumps(found)); print('torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    document, torch_imported = done.stdout.strip().splitlines()
+    assert torch_imported == "False"
+    found = json.loads(document)
+    assert found["labels"] == bundle.labels
+    try:
+        runner = get_format(name).load(path, None)
+    except RuntimeUnavailable as missing:  # Core ML on Linux: its spec, read by coremltools
+        runner = missing
+    assert found == runner.contract

@@ -25,6 +25,21 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON document on stdout.")
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        from pocketvision import __version__
+
+        typer.echo(f"pocketvision {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", is_eager=True,
+                                          callback=_print_version,
+                                          help="Print the version and exit.")):
+    """Train your own image classifier in seconds and put it on a phone."""
+
+
 def _user_errors(command):
     """Turn a PocketVisionError into one line on stderr and exit code 2."""
 
@@ -231,6 +246,8 @@ def inspect(
 def bench(
     folder: Path = typer.Argument(Path("exports"), help="A folder written by 'pocketvision export'."),
     runs: int = typer.Option(50, help="Timed runs per export (after 5 warm-up runs)."),
+    threads: int = typer.Option(1, help="Threads every runtime may use (the same for all, "
+                                        "so the ratios to eager hold when the machine is busy)."),
     as_json: bool = JSON_OPTION,
 ):
     """Latency of every export in FOLDER on this machine, against PyTorch eager."""
@@ -238,7 +255,7 @@ def bench(
 
     if not folder.is_dir():
         raise PocketVisionError(f"{folder} is not a folder of exports")
-    results = run_bench(folder, runs=runs)
+    results = run_bench(folder, runs=runs, threads=threads)
     if as_json:
         return _print_json(results)
     from pocketvision.cli_text import print_bench

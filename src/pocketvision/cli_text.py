@@ -121,7 +121,9 @@ def print_export(report, out) -> None:
 
 
 def print_bench(results: list[dict], folder) -> None:
-    table = Table(title=f"Latency on this machine, batch 1 ({folder})")
+    threads = results[0].get("threads", 1) if results else 1
+    table = Table(title=f"Latency on this machine, batch 1, {threads} thread"
+                        f"{'s' if threads > 1 else ''} ({folder})")
     for column in ("format", "precision", "latency", "vs torch eager", "runtime"):
         table.add_column(column, justify="right" if column in ("latency", "vs torch eager") else "left")
     for r in results:

@@ -8,7 +8,9 @@ contract travels inside each file (ONNX metadata_props, extra files in .ptl, ...
 so that ``pocketvision inspect`` and any app can read it back without our code.
 
 The second half of this module is the caller's side: preparing a runtime's input
-from a contract read back from a file (verification, ``bench``, ``control``).
+from a contract read back from a file (verification, ``bench``, ``control``). The
+graph that keeps the contract is in :mod:`pocketvision.exports.graph`; this module
+imports no torch, so ``inspect`` does not either.
 """
 
 from __future__ import annotations
@@ -16,11 +18,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
-from pocketvision.bundle import Bundle
+import numpy as np
+
 from pocketvision.errors import ExportError
 from pocketvision.images import load_rgb
 from pocketvision.preprocessing import Preprocessing, resize_and_crop
@@ -29,19 +30,8 @@ INPUT_NAME = "image"
 OUTPUT_NAME = "probabilities"
 CONTRACT_KEY = "pocketvision.contract"  # the metadata key, in every format that has keys
 
-
-class ExportGraph(nn.Module):
-    """image (B, 3, crop, crop), RGB 0..1 -> probabilities (B, classes)."""
-
-    def __init__(self, bundle: Bundle):
-        super().__init__()
-        spec = bundle.preprocessing
-        self.classifier = bundle.model
-        self.register_buffer("mean", torch.tensor(spec.mean).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(spec.std).view(1, 3, 1, 1))
-
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return self.classifier((image - self.mean) / self.std).softmax(dim=-1)
+if TYPE_CHECKING:
+    from pocketvision.bundle import Bundle
 
 
 def contract(bundle: Bundle, export_format: str, precision: str = "fp32") -> dict:
@@ -92,9 +82,3 @@ def image_input(image, found: dict) -> np.ndarray:
     if found["input"]["layout"] == "NCHW":
         image = image.transpose(2, 0, 1)
     return np.ascontiguousarray(image[None], dtype=np.float32)
-
-
-def export_inputs(bundle: Bundle, paths: list[Path]) -> list[torch.Tensor]:
-    """Tensors (1, 3, crop, crop) in 0..1: exactly what the bundle's exports are fed."""
-    ours = contract(bundle, "calibration")
-    return [torch.from_numpy(artifact_input(p, ours)) for p in paths]

@@ -23,19 +23,20 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import torch
-
 from pocketvision.errors import ExportError, RuntimeUnavailable, converter_errors
 from pocketvision.exports.contract import (
-    CONTRACT_KEY, INPUT_NAME, ExportGraph, contract, contract_from,
+    CONTRACT_KEY, INPUT_NAME, contract, contract_from,
 )
 from pocketvision.exports.formats import Format, Runner, register_format
 from pocketvision.native_output import quiet_import, silenced
 
 
 def export_coreml(bundle, path: Path, precision: str = "fp32", calibration=None) -> Path:
-    ct = quiet_import("coremltools")
+    import torch
 
+    from pocketvision.exports.graph import ExportGraph
+
+    ct = quiet_import("coremltools")
     crop = bundle.preprocessing.crop
     example = torch.rand(1, 3, crop, crop)
     with converter_errors("Core ML export failed"), silenced(), warnings.catch_warnings():
@@ -88,17 +89,67 @@ def _save_package(model, path: Path) -> None:
 
 
 def inspect_coreml(path: Path) -> dict:
-    """Contract from the user-defined metadata; labels from the program's classify op."""
-    ct = quiet_import("coremltools")
-
-    with converter_errors(f"{path}: not a readable Core ML package", 120), silenced():
-        spec = ct.models.MLModel(str(path), skip_model_load=True).get_spec()
-    found = contract_from(dict(spec.description.metadata.userDefined), path)
-    found["labels"] = program_labels(spec)
-    image = spec.description.input[0]
-    found["input"]["name"] = image.name
-    found["input"]["shape"] = [1, image.type.imageType.height, image.type.imageType.width, 3]
+    """The contract from the user-defined metadata and the image input's name and
+    size, read from the package's model.mlmodel protobuf directly: coremltools
+    imports torch when it is installed (8 s), and these are four fields."""
+    with converter_errors(f"{path}: not a readable Core ML package", 120):
+        manifest = json.loads((Path(path) / "Manifest.json").read_text())
+        entry = manifest["itemInfoEntries"][manifest["rootModelIdentifier"]]
+        spec = (Path(path) / "Data" / entry["path"]).read_bytes()
+        description = _message(spec, 2)                          # Model.description
+        metadata = _message(description, 100)                    # .metadata
+        user_defined = dict(_map_entry(e) for e in _fields(metadata, 100))
+        image = _message(description, 1)                         # .input[0]
+        size = _message(_message(image, 3), 4)                   # .type.imageType
+        width, height = _fields(size, 1)[0], _fields(size, 2)[0]
+        name = _fields(image, 1)[0].decode()
+    found = contract_from(user_defined, path)
+    found["input"]["name"] = name
+    found["input"]["shape"] = [1, height, width, 3]
     return found
+
+
+def _fields(message: bytes, number: int) -> list:
+    """Values of field ``number`` in a protobuf message: ints for varints, bytes
+    for length-delimited fields (the protobuf wire format, which is stable)."""
+    found, position = [], 0
+    while position < len(message):
+        key, position = _varint(message, position)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            value, position = _varint(message, position)
+        elif wire == 2:
+            length, position = _varint(message, position)
+            value, position = message[position:position + length], position + length
+        elif wire in (1, 5):  # fixed 64 / 32 bits
+            size = 8 if wire == 1 else 4
+            value, position = message[position:position + size], position + size
+        else:
+            raise ValueError(f"unsupported protobuf wire type {wire}")
+        if field == number:
+            found.append(value)
+    return found
+
+
+def _varint(data: bytes, position: int) -> tuple[int, int]:
+    value, shift = 0, 0
+    while True:
+        byte = data[position]
+        value |= (byte & 0x7F) << shift
+        position, shift = position + 1, shift + 7
+        if byte < 0x80:
+            return value, position
+
+
+def _message(message: bytes, number: int) -> bytes:
+    values = _fields(message, number)
+    if not values:
+        raise ValueError(f"protobuf field {number} missing")
+    return values[0]
+
+
+def _map_entry(entry: bytes) -> tuple[str, str]:
+    return _message(entry, 1).decode(), _message(entry, 2).decode()
 
 
 def program_labels(spec) -> list[str]:
@@ -111,12 +162,15 @@ def program_labels(spec) -> list[str]:
     raise ExportError("the Core ML program has no classify op; not a classifier")
 
 
-def load_coreml(path: Path) -> Runner:
+def load_coreml(path: Path, threads: int | None = None) -> Runner:
     """Core ML itself, on macOS; RuntimeUnavailable (with the contract) elsewhere."""
     from PIL import Image
 
     ct = quiet_import("coremltools")
     found = inspect_coreml(path)
+    with converter_errors(f"{path}: not a readable Core ML package", 120), silenced():
+        spec = ct.models.MLModel(str(path), skip_model_load=True).get_spec()
+    found["labels"] = program_labels(spec)  # what the program's classify op returns
     if platform.system() != "Darwin":
         raise RuntimeUnavailable(f"Core ML runs only on macOS/iOS, not on {platform.system()}; "
                                  "the spec was checked instead", f"coremltools {ct.__version__}",

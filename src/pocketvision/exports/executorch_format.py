@@ -16,11 +16,9 @@ from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
-import torch
-
 from pocketvision.cache import write_atomically
 from pocketvision.errors import ExportError, converter_errors
-from pocketvision.exports.contract import ExportGraph, contract_json
+from pocketvision.exports.contract import contract_json
 from pocketvision.exports.formats import Format, Runner, register_format
 from pocketvision.native_output import quiet_import, silenced
 
@@ -29,6 +27,10 @@ CONTRACT_METHOD = "pocketvision_contract"
 
 
 def export_pte(bundle, path: Path, precision: str = "fp32", calibration=None) -> Path:
+    import torch
+
+    from pocketvision.exports.graph import ExportGraph
+
     quiet_import("executorch.exir")
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import to_edge_transform_and_lower
@@ -48,10 +50,6 @@ def export_pte(bundle, path: Path, precision: str = "fp32", calibration=None) ->
     return path
 
 
-class FloatConv2d(torch.nn.Conv2d):
-    """Marks a convolution the int8 quantizer must leave in float."""
-
-
 def _quantized(graph, example, calibration):
     """XNNPACK's per-channel int8, with the trained head and the stem (the first
     convolution, reading the normalized image) left in float. The stem is 864
@@ -59,6 +57,7 @@ def _quantized(graph, example, calibration):
     images, keeping it float cost nothing (benchmarks/RESULTS.md section 5)."""
     import copy
 
+    import torch
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
         XNNPACKQuantizer, get_symmetric_quantization_config,
     )
@@ -67,11 +66,12 @@ def _quantized(graph, example, calibration):
 
     graph = copy.deepcopy(graph)  # the stem is re-typed below, not the caller's model
     stem = next(m for m in graph.modules() if isinstance(m, torch.nn.Conv2d))
-    stem.__class__ = FloatConv2d  # this quantizer skips by module type, not by name
+    float_conv = type("FloatConv2d", (torch.nn.Conv2d,), {})  # a type the quantizer skips
+    stem.__class__ = float_conv  # this quantizer skips by module type, not by name
     quantizer = (XNNPACKQuantizer()
                  .set_global(get_symmetric_quantization_config(is_per_channel=True))
                  .set_module_type(torch.nn.Linear, None)  # the head (see pt2e.py)
-                 .set_module_type(FloatConv2d, None))
+                 .set_module_type(float_conv, None))
     return quantize_int8(graph, example, quantizer, calibration)
 
 
@@ -83,8 +83,68 @@ def load_program(path: Path):
 
 
 def inspect_pte(path: Path) -> dict:
-    """The contract and labels from the program's constant methods."""
-    return program_contract(load_program(path), path)
+    """The contract and labels from the program's constant methods, read from the
+    flatbuffer itself (ExecuTorch's Python runtime would import torch: 5 s)."""
+    with converter_errors(f"{path}: not a readable ExecuTorch program", 120):
+        methods = _constant_methods(Path(path).read_bytes())
+    if not methods.get(CONTRACT_METHOD):
+        raise ExportError(f"{path}: no {CONTRACT_METHOD} method; not a pocketvision export")
+    found = json.loads(methods[CONTRACT_METHOD][0])
+    found["labels"] = methods.get(LABELS_METHOD, [])
+    return found
+
+
+# program.fbs field slots (4 + 2 x the field's index) of what _constant_methods reads
+_PROGRAM_PLANS, _PLAN_NAME, _PLAN_VALUES, _PLAN_OUTPUTS = 6, 4, 8, 12
+_VALUE_TYPE, _VALUE, _STRING_TEXT = 4, 6, 4
+_STRING_TYPE = 6  # KernelTypes: NONE, Null, Int, Bool, Double, Tensor, String, ...
+
+
+def _constant_methods(data: bytes) -> dict[str, list[str]]:
+    """{method name: the strings it returns} for every execution plan whose outputs
+    are all strings (the constant methods), walking the program's flatbuffer."""
+    from flatbuffers import encode, number_types, packer
+    from flatbuffers.table import Table
+
+    if data[4:6] != b"ET":
+        raise ValueError("no ExecuTorch file identifier")
+
+    def tables(table: Table, slot: int) -> list[Table]:
+        offset = table.Offset(slot)
+        if not offset:
+            return []
+        start = table.Vector(offset)
+        return [Table(data, table.Indirect(start + 4 * k)) for k in range(table.VectorLen(offset))]
+
+    def ints(table: Table, slot: int) -> list[int]:
+        offset = table.Offset(slot)
+        start = table.Vector(offset) if offset else 0
+        return [table.Get(number_types.Int32Flags, start + 4 * k)
+                for k in range(table.VectorLen(offset) if offset else 0)]
+
+    def text(table: Table, slot: int) -> str | None:
+        offset = table.Offset(slot)
+        return table.String(table.Pos + offset).decode() if offset else None
+
+    root = Table(data, encode.Get(packer.uoffset, data, 0))
+    methods = {}
+    for plan in tables(root, _PROGRAM_PLANS):
+        values = tables(plan, _PLAN_VALUES)
+        returned = [values[k] for k in ints(plan, _PLAN_OUTPUTS)]
+        if returned and all(v.Get(number_types.Uint8Flags, v.Pos + v.Offset(_VALUE_TYPE))
+                            == _STRING_TYPE for v in returned if v.Offset(_VALUE_TYPE)):
+            strings = [text(_union(v), _STRING_TEXT) for v in returned]
+            if all(s is not None for s in strings):
+                methods[text(plan, _PLAN_NAME)] = strings
+    return methods
+
+
+def _union(value):
+    from flatbuffers.table import Table
+
+    union = Table(bytearray(), 0)
+    value.Union(union, value.Offset(_VALUE))
+    return union
 
 
 def program_contract(program, path: Path) -> dict:
@@ -96,11 +156,17 @@ def program_contract(program, path: Path) -> dict:
     return found
 
 
-def load_pte(path: Path) -> Runner:
+def load_pte(path: Path, threads: int | None = None) -> Runner:
+    if threads:  # XNNPACK's thread pool is per process
+        from executorch.extension.pybindings import portable_lib
+
+        portable_lib._unsafe_reset_threadpool(threads)
     program = load_program(path)
     found = program_contract(program, path)
     with silenced():  # XNNPACK's CPU probe logs to stderr when the method loads
         forward = program.load_method("forward")
+
+    import torch
 
     def run(image: np.ndarray) -> np.ndarray:
         return forward.execute([torch.from_numpy(image)])[0].numpy()[0]

@@ -62,7 +62,7 @@ class Format:
     extra: str
     export: Callable
     inspect: Callable[[Path], dict]
-    load: Callable[[Path], Runner]
+    load: Callable[[Path, int | None], Runner]
     precisions: tuple[str, ...] = ("fp32",)
 
 
@@ -98,9 +98,10 @@ def format_for_file(path: Path) -> Format:
     raise ExportError(f"{path}: not an export pocketvision knows (expected one of: {suffixes})")
 
 
-def load_runner(path: Path) -> Runner:
-    """The exported file at ``path``, loaded in its format's runtime."""
-    return format_for_file(path).load(Path(path))
+def load_runner(path: Path, threads: int | None = None) -> Runner:
+    """The exported file at ``path``, loaded in its format's runtime (on ``threads``
+    threads; the runtime's own choice, one per core, when None)."""
+    return format_for_file(path).load(Path(path), threads)
 
 
 def missing_modules(spec: Format) -> list[str]:

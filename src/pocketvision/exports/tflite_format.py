@@ -20,18 +20,17 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import zipfile
 from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
-import torch
-
 from pocketvision.cache import write_atomically
 from pocketvision.errors import ExportError, converter_errors
 from pocketvision.exports.contract import (
-    CONTRACT_KEY, INPUT_NAME, OUTPUT_NAME, ExportGraph, contract, contract_from,
+    CONTRACT_KEY, INPUT_NAME, OUTPUT_NAME, contract, contract_from,
 )
 from pocketvision.exports.formats import Format, Runner, register_format
 from pocketvision.exports.tflite_metadata import METADATA_NAME, model_metadata
@@ -41,8 +40,11 @@ LABELS_FILE = "labels.txt"
 
 
 def export_tflite(bundle, path: Path, precision: str = "fp32", calibration=None) -> Path:
-    litert_torch = quiet_import("litert_torch")
+    import torch
 
+    from pocketvision.exports.graph import ExportGraph
+
+    litert_torch = quiet_import("litert_torch")
     crop = bundle.preprocessing.crop
     # NHWC in, permuted to NCHW inside the graph
     graph = litert_torch.to_channel_last_io(ExportGraph(bundle).eval(), args=[0])
@@ -150,12 +152,12 @@ def inspect_tflite(path: Path) -> dict:
     return found
 
 
-def load_tflite(path: Path) -> Runner:
+def load_tflite(path: Path, threads: int | None = None) -> Runner:
     from ai_edge_litert.interpreter import Interpreter
 
     found = inspect_tflite(path)
     with converter_errors(f"{path}: LiteRT cannot load it", 160), silenced():
-        interpreter = Interpreter(model_path=str(path), num_threads=2)
+        interpreter = Interpreter(model_path=str(path), num_threads=threads or os.cpu_count() or 1)
         interpreter.allocate_tensors()
     image_input = interpreter.get_input_details()[0]["index"]
     output = interpreter.get_output_details()[0]["index"]

@@ -16,14 +16,12 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
-from typing import List
 
 import numpy as np
-import torch
 
 from pocketvision.cache import write_atomically
 from pocketvision.errors import ExportError, converter_errors
-from pocketvision.exports.contract import ExportGraph, contract
+from pocketvision.exports.contract import contract
 from pocketvision.exports.formats import Format, Runner, register_format
 
 CONTRACT_FILE = "pocketvision.contract.json"
@@ -35,28 +33,18 @@ NOT_OPTIMIZED = ("saved without optimize_for_mobile: this PyTorch build has no X
 def _xnnpack_built_in() -> bool:
     """optimize_for_mobile asserts (an internal error) on builds without XNNPACK,
     e.g. the CUDA wheels: ask the build instead of catching the assertion."""
+    import torch
+
     probe = getattr(torch._C, "_is_xnnpack_enabled", None)
     return bool(probe and probe())
 
 
-class LabelledGraph(torch.nn.Module):
-    """The traced export graph plus ``get_classes()``."""
-
-    def __init__(self, graph: torch.nn.Module, labels: List[str]):
-        super().__init__()
-        self.graph = graph
-        self.labels = labels
-
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return self.graph(image)
-
-    @torch.jit.export
-    def get_classes(self) -> List[str]:
-        return self.labels
-
-
 def export_ptl(bundle, path: Path, precision: str = "fp32", calibration=None) -> Path:
     """fp32 only: quantized mobile models belong to ExecuTorch (.pte) now."""
+    import torch
+
+    from pocketvision.exports.graph import ExportGraph, LabelledGraph
+
     crop = bundle.preprocessing.crop
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
@@ -80,21 +68,26 @@ def export_ptl(bundle, path: Path, precision: str = "fp32", calibration=None) ->
 
 
 def inspect_ptl(path: Path) -> dict:
-    """The contract from the file's extra files, read with torch.jit."""
-    extra = {CONTRACT_FILE: ""}
+    """The contract from the file's extra files. A .ptl is a zip archive whose
+    extra files lie under ``<archive>/extra/``: read it as one, without torch."""
+    import zipfile
+
     with converter_errors(f"{path}: not a readable TorchScript file", 120), \
-            warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
-    if not extra[CONTRACT_FILE]:
+            zipfile.ZipFile(path) as archive:
+        names = [n for n in archive.namelist() if n.endswith(f"/extra/{CONTRACT_FILE}")]
+        text = archive.read(names[0]).decode() if names else ""
+    if not text:
         raise ExportError(f"{path}: no {CONTRACT_FILE} inside; not a pocketvision export")
-    return json.loads(extra[CONTRACT_FILE])
+    return json.loads(text)
 
 
-def load_ptl(path: Path) -> Runner:
+def load_ptl(path: Path, threads: int | None = None) -> Runner:
     """PyTorch's lite interpreter; the labels as an app reads them (get_classes)."""
+    import torch
     from torch.jit.mobile import _load_for_lite_interpreter
 
+    if threads:
+        torch.set_num_threads(threads)
     found = inspect_ptl(path)
     with converter_errors(f"{path}: the lite interpreter cannot load it", 160), \
             warnings.catch_warnings():  # "Lite Interpreter is deprecated": we know

@@ -21,7 +21,7 @@ from pocketvision.cache import file_sha256
 from pocketvision.config import ExportConfig
 from pocketvision.data.dataset import labelled_images
 from pocketvision.errors import RuntimeUnavailable
-from pocketvision.exports.contract import artifact_input, export_inputs
+from pocketvision.exports.contract import artifact_input
 from pocketvision.exports.formats import format_for_file, load_runner
 from pocketvision.exports.report import ExportEntry
 from pocketvision.preprocessing import load_tensor
@@ -81,6 +81,8 @@ def calibration_inputs(bundle: Bundle, fallback: VerificationSet,
         paths, source = fallback.paths, f"the verification images ({fallback.source})"
     step = max(1, len(paths) // limit)
     chosen = paths[::step][:limit]
+    from pocketvision.exports.graph import export_inputs
+
     return export_inputs(bundle, chosen), f"{len(chosen)} of {source}"
 
 
