@@ -75,6 +75,24 @@ def test_collect_train_preview_export(fashion3, tmp_path, artifacts):
         page.wait_for_function("window.studio.previewLabel === 'down'", timeout=30_000)
         page.screenshot(path=str(artifacts / "studio.png"), full_page=True)
 
+        # ten more pictures, Train again: only their features are computed, and the
+        # page swaps in the new model without reloading (its own marker survives)
+        page.evaluate("window.notReloaded = true")
+        first_version = page.evaluate("document.getElementById('live-time').textContent")
+        more = [str(p) for p in sorted((fashion3 / "train" / "sneaker").iterdir())[20:30]]
+        page.locator('.class-card[data-class="up"] input[type=file]').set_input_files(more)
+        page.wait_for_function(
+            "document.querySelector('.class-card[data-class=\"up\"] .count').textContent.startsWith('30 ')")
+        page.click("#train")
+        page.wait_for_function(f"document.getElementById('live-time').textContent !== {first_version!r}",
+                               timeout=60_000)
+        job = page.evaluate("fetch('/api/job').then((r) => r.json())")
+        assert job["result"]["features_computed"] == 10, job["result"]
+        assert job["result"]["features_cached"] == 40  # the other 20 + 20 pictures
+        assert page.evaluate("window.notReloaded") is True
+        assert "live in" in page.inner_text("#live-time")
+        page.wait_for_function("window.studio.previewLabel === 'up'", timeout=30_000)
+
         page.click("#export")
         page.wait_for_selector("#report a", timeout=180_000)
         link = page.locator("#report a").first

@@ -140,13 +140,21 @@ class Project:
             shutil.rmtree(folder)
 
     def sample_files(self, name: str) -> list[Path]:
+        """Every image training will use (captures are JPEG; copied-in files may not be)."""
+        from pocketvision.images import has_image_extension, is_ignored
+
         folder = self.class_dir(name)
-        return sorted(folder.glob("*.jpg")) if folder.is_dir() else []
+        if not folder.is_dir():
+            return []
+        return sorted(p for p in folder.iterdir()
+                      if p.is_file() and has_image_extension(p) and not is_ignored(p))
 
     def sample_path(self, name: str, file_name: str) -> Path:
         """A sample's path; refuses file names with folders, '..' or NUL in them."""
         folder = self.class_dir(name)
-        if not plain_file_name(file_name) or not file_name.endswith(".jpg"):
+        from pocketvision.images import has_image_extension
+
+        if not plain_file_name(file_name) or not has_image_extension(Path(file_name)):
             raise LiveError(f"{file_name!r} is not a sample of class {name!r}")
         return folder / file_name
 

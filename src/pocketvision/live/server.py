@@ -124,16 +124,26 @@ _LIVE_EXPORT = threading.Lock()  # two page loads at once convert the model once
 
 
 def onnx_for(bundle: Path) -> Path:
-    """The bundle's ONNX export, made once and kept beside the feature cache."""
-    from pocketvision.bundle import load_bundle
-    from pocketvision.cache import default_cache_dir, file_sha256
-    from pocketvision.exports import export_artifact, get_format
+    """The bundle as ONNX for the pages, made once and kept beside the feature cache:
+    assembled from its cached backbone graph and head (a fraction of a second, so a
+    retrained model is live at once), or fully exported when its backbone has no graph."""
+    from pocketvision.backbone_graph import OnnxExtractor
+    from pocketvision.cache import default_cache_dir, file_sha256, write_atomically
+    from pocketvision.exports.onnx_format import composed_onnx
+    from pocketvision.inference import load_predictor
 
     folder = default_cache_dir() / "live-exports" / file_sha256(Path(bundle))[:16]
     path = folder / "model.onnx"
     with _LIVE_EXPORT:
         if not path.exists():
-            export_artifact(get_format("onnx"), load_bundle(bundle), folder)
+            predictor = load_predictor(bundle)
+            if isinstance(predictor.extractor, OnnxExtractor):
+                write_atomically(path, composed_onnx(predictor))
+            else:
+                from pocketvision.bundle import load_bundle
+                from pocketvision.exports import export_artifact, get_format
+
+                export_artifact(get_format("onnx"), load_bundle(bundle), folder)
     return path
 
 

@@ -261,9 +261,11 @@ def _train(project: Project) -> dict:
     from pocketvision.config import TrainConfig
     from pocketvision.training import train
 
-    train(project.samples, project.bundle, TrainConfig())
+    result = train(project.samples, project.bundle, TrainConfig())
     onnx_for(project.bundle)  # the live preview's model, ready before the page asks
-    return _model_summary(project)[0]
+    return {**_model_summary(project)[0], "seconds": round(result.seconds, 3),
+            "features_computed": result.features.computed,
+            "features_cached": result.features.cached}
 
 
 def _export(project: Project, formats: list[str]) -> dict:

@@ -8,6 +8,8 @@ import { el, probabilityBars } from "/web/ui.js";
 const $ = (id) => document.getElementById(id);
 const RECORD_FPS = 8;
 let project = null, video = null, model = null, modelVersion = null, showBars = null;
+let trainClicked = null;
+let previewPaused = false;  // while a job runs the preview rests: the cores are training  // performance.now() of the last Train click: "live in X s" is measured from it
 window.studio = { recorded: 0, previewLabel: null, previewConfidence: 0 };
 
 async function api(path, options = {}) {
@@ -164,6 +166,7 @@ function holdToRecord(button, name) {
 
 // ---- train, jobs ----------------------------------------------------------------------
 $("train").onclick = async () => {
+  trainClicked = performance.now();
   try { notice(""); await api("/api/train", { method: "POST" }); } catch (error) { notice(error.message); return; }
   follow("train");
 };
@@ -172,12 +175,14 @@ async function follow(kind) {
   const bar = $(`${kind}-progress`), status = $(`${kind}-status`);
   bar.hidden = false;
   $("train").disabled = $("export").disabled = true;
+  previewPaused = true;
   for (;;) {
     const job = await api("/api/job");
     const share = job.total ? job.done / job.total : 0;
     bar.firstElementChild.style.width = `${(100 * share).toFixed(0)}%`;
     status.textContent = job.total ? `${job.phase}: ${job.done} / ${job.total}` : job.phase;
     if (job.state !== "running") {
+      previewPaused = false;
       bar.hidden = true;
       $("train").disabled = $("export").disabled = false;
       if (job.state === "failed") { status.textContent = ""; notice(job.message); }
@@ -185,7 +190,7 @@ async function follow(kind) {
       await refresh();
       return job;
     }
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
@@ -208,13 +213,23 @@ function renderModel() {
 async function startPreview(version) {
   modelVersion = version;
   ort.env.wasm.wasmPaths = new URL("/web/vendor/onnxruntime-web/", location.href).href;
+  const previous = model;
   model = await loadModel(`/model.onnx?v=${version}`);
+  // the old session's wasm memory (the whole network) is freed once a frame in flight is done
+  if (previous) setTimeout(() => previous.session.release(), 2000);
+  if (trainClicked !== null) {  // from the click to the new model classifying on this page
+    const seconds = (performance.now() - trainClicked) / 1000;
+    trainClicked = null;
+    $("live-time").textContent = ` · live in ${seconds.toFixed(1)} s`;
+    window.studio.liveSeconds = seconds;
+  }
   $("preview-card").hidden = false;
   showBars = probabilityBars($("preview-bars"), model.contract.labels);
   if (video && !startPreview.running) {
     startPreview.running = true;
     let frames = 0, windowStart = performance.now();
     const onFrame = async (now) => {
+      if (previewPaused) { video.requestVideoFrameCallback(onFrame); return; }
       const result = await classify(model, video);
       const p = result.probabilities, best = p.indexOf(Math.max(...p));
       window.studio.previewLabel = result.label; window.studio.previewConfidence = p[best];
