@@ -8,11 +8,12 @@ Fashion-MNIST, 3 classes x 30 training images, 50 validation images per class.
 All variants run interleaved, round after round. Reports medians of:
   * tutorial: whole script wall time, final and best-epoch val accuracy;
   * pocketvision train, empty cache, whole command (interpreter start, imports,
-    scan, tracing the frozen graph, features, head, bundle); and the same with only
-    the frozen backbone graph cached (any later project with that backbone);
+    scan, building the backbone's ONNX graph, features, head, bundle); and the same
+    with only the backbone graph cached (every later project with that backbone:
+    new images, no features cached);
   * pocketvision train() in process, cold cache (no interpreter start or imports);
   * the floor: one eager backbone forward pass per image, in process, at our batch
-    size; and the same with the frozen graph pocketvision uses.
+    size; and the same through the ONNX graph pocketvision runs.
 """
 
 from __future__ import annotations
@@ -43,15 +44,12 @@ def run_json(args: list[str], env: dict | None = None) -> tuple[float, dict]:
                                                      if args[1].endswith(".py") else completed.stdout)
 
 
-def pocketvision_cold(data: Path, frozen_graphs: Path | None = None) -> tuple[float, dict]:
-    """``pocketvision train`` with an empty cache, or one holding only the frozen
-    backbone graphs from ``frozen_graphs`` (a user's second project)."""
+def pocketvision_cold(data: Path, graphs: Path | None = None) -> tuple[float, dict]:
+    """``pocketvision train`` with an empty cache, or one holding only the backbone
+    graphs of the cache at ``graphs`` (a user's second project)."""
     with tempfile.TemporaryDirectory() as cache:
-        if frozen_graphs is not None:
-            for graph in frozen_graphs.rglob("frozen-*.pt"):
-                target = Path(cache) / graph.relative_to(frozen_graphs)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy(graph, target)
+        if graphs is not None:
+            shutil.copytree(graphs / "graphs", Path(cache) / "graphs")
         return run_json(pocketvision_command("train", str(data), "--out", f"{cache}/m.pvb", "--json"),
                         {"POCKETVISION_CACHE_DIR": cache, "POCKETVISION_NO_PROGRESS": "1"})
 
@@ -67,9 +65,9 @@ def in_process_cold(data: Path, keep: Path | None = None) -> float:
         return time.perf_counter() - started
 
 
-def floor_seconds(data: Path, frozen: bool = False) -> float:
+def floor_seconds(data: Path, onnx: bool = False) -> float:
     """One forward pass per image (train + val), batches as pocketvision uses;
-    eager PyTorch, or the frozen graph pocketvision runs (built before timing)."""
+    eager PyTorch, or the ONNX graph pocketvision runs (built before timing)."""
     from pocketvision.backbones import create_backbone
     from pocketvision.features import BATCH_SIZE
     from pocketvision.preprocessing import load_tensor
@@ -78,10 +76,12 @@ def floor_seconds(data: Path, frozen: bool = False) -> float:
     paths = sorted(p for p in data.rglob("*.png"))
     batch = torch.stack([load_tensor(p, backbone.preprocessing) for p in paths])
     forward = backbone
-    if frozen:
-        from pocketvision.frozen_graph import frozen_forward
+    if onnx:
+        from pocketvision.backbone_graph import backbone_extractor
 
-        forward = frozen_forward(backbone)
+        extractor = backbone_extractor(backbone, Path(tempfile.mkdtemp()))
+        batch = batch.numpy()
+        forward = extractor
     with torch.inference_mode():
         forward(batch[:BATCH_SIZE])  # warm-up
         started = time.perf_counter()
@@ -94,11 +94,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--tutorial-runs", type=int, default=3)
+    parser.add_argument("--classes", nargs=3, default=FIRST_THREE,
+                        help="three Fashion-MNIST classes (a second split: bag coat sandal)")
     args = parser.parse_args()
-    data = few_shot("first-three", FIRST_THREE, 30, 50)
-    tutorial, ours, second_project, in_process, floors, frozen_floors = [], [], [], [], [], []
+    data = few_shot("-".join(args.classes), args.classes, 30, 50)
+    tutorial, ours, second_project, in_process, floors, onnx_floors = [], [], [], [], [], []
     graphs = Path(tempfile.mkdtemp())
-    in_process_cold(data, graphs)  # leaves the frozen graph in `graphs`
+    in_process_cold(data, graphs)  # leaves the backbone graph in `graphs`
     # Interleaved, so that a slow spell of this shared machine hits every variant.
     for run in range(args.runs):
         if run < args.tutorial_runs:
@@ -107,10 +109,10 @@ def main() -> None:
         second_project.append(pocketvision_cold(data, graphs))
         in_process.append(in_process_cold(data))
         floors.append(floor_seconds(data))
-        frozen_floors.append(floor_seconds(data, frozen=True))
+        onnx_floors.append(floor_seconds(data, onnx=True))
     shutil.rmtree(graphs)
     result = {
-        "data": str(data), "classes": FIRST_THREE, "train_per_class": 30, "val_per_class": 50,
+        "data": str(data), "classes": args.classes, "train_per_class": 30, "val_per_class": 50,
         "torch_threads": torch.get_num_threads(),
         "tutorial_seconds": median([t for t, _ in tutorial]),
         "tutorial_final_val_accuracy": median([r["final_val_accuracy"] for _, r in tutorial]),
@@ -120,18 +122,20 @@ def main() -> None:
         "pocketvision_command_graph_cached_seconds": median([t for t, _ in second_project]),
         "pocketvision_in_process_seconds": median(in_process),
         "floor_seconds": median(floors),
-        "frozen_floor_seconds": median(frozen_floors),
+        "onnx_floor_seconds": median(onnx_floors),
         "runs": {"tutorial": [t for t, _ in tutorial], "command": [t for t, _ in ours],
                  "command_graph_cached": [t for t, _ in second_project],
-                 "in_process": in_process, "floor": floors, "frozen_floor": frozen_floors},
+                 "in_process": in_process, "floor": floors, "onnx_floor": onnx_floors},
     }
     result["speedup_command"] = result["tutorial_seconds"] / result["pocketvision_command_seconds"]
     result["speedup_command_graph_cached"] = (result["tutorial_seconds"]
                                               / result["pocketvision_command_graph_cached_seconds"])
     result["command_over_floor"] = result["pocketvision_command_seconds"] / result["floor_seconds"]
+    result["command_graph_cached_over_floor"] = (result["pocketvision_command_graph_cached_seconds"]
+                                                 / result["floor_seconds"])
     result["in_process_over_floor"] = result["pocketvision_in_process_seconds"] / result["floor_seconds"]
     OUT.mkdir(exist_ok=True)
-    (OUT / "bench_train.json").write_text(json.dumps(result, indent=2))
+    (OUT / f"bench_train-{'-'.join(args.classes)}.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
 
 
