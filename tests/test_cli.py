@@ -52,7 +52,8 @@ def test_predict_json(trained, fashion3):
     document = run_json("predict", trained.bundle, next(folder.iterdir()), folder, "--top", "2")
     assert len(document) == 1 + 15
     for entry in document:
-        assert set(entry) == {"path", "label", "probabilities"}
+        assert set(entry) == {"path", "label", "probabilities", "novelty"}
+        assert 0 <= entry["novelty"] <= 1
         values = list(entry["probabilities"].values())
         assert len(values) == 2 and values == sorted(values, reverse=True)
     assert sum(e["label"] == "trouser" for e in document) >= 14

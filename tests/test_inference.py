@@ -73,13 +73,16 @@ def test_the_pages_assembled_model_keeps_the_export_contract(trained, fashion3):
     model = composed_onnx(predictor)
     session = onnxruntime.InferenceSession(model, providers=["CPUExecutionProvider"])
     stored = json.loads(session.get_modelmeta().custom_metadata_map["pocketvision.contract"])
+    assert stored.pop("novelty") == {"output": "novelty", "threshold": 0.5}
     assert stored == contract(load_bundle(trained.bundle), "onnx")
     assert read_meta(trained.bundle).labels == stored["labels"]
     for path in val_images(fashion3)[::5]:
         image = artifact_input(path, stored)
-        probabilities, label = session.run(["probabilities", "label"], {"image": image})
-        expected = predictor.probabilities(load_array(path, predictor.preprocessing)[None])
+        probabilities, label, novelty = session.run(["probabilities", "label", "novelty"],
+                                                    {"image": image})
+        expected, expected_novelty = predictor.classify(load_array(path, predictor.preprocessing)[None])
         np.testing.assert_allclose(probabilities, expected, atol=1e-4)
+        np.testing.assert_allclose(novelty, expected_novelty, atol=1e-4)
         assert label[0] == predictor.labels[int(expected.argmax())]
 
 

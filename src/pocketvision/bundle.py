@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 SUFFIX = ".pvb"
 HEADER_KEY = "pocketvision"  # the safetensors metadata key holding BundleMeta as JSON
 BODY_PREFIX = "backbone.body."  # tensors of the feature extractor; the head's are "head.*"
+NOVELTY_PREFIX = "novelty."  # the training features unknown images are told apart by
 
 
 @dataclass
@@ -200,6 +201,7 @@ def load_bundle(path: Path | str) -> Bundle:
         tensors = load_file(str(path))
     except Exception as error:  # safetensors raises its own error types
         raise BundleError(f"{path}: damaged bundle weights ({str(error)[:120]})") from None
+    tensors = {k: v for k, v in tensors.items() if not k.startswith(NOVELTY_PREFIX)}
     _check_tensors(tensors, model.state_dict(), path, meta.backbone.name)
     model.load_state_dict(tensors)
     model.eval().requires_grad_(False)

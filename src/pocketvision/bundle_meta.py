@@ -10,6 +10,7 @@ bundles stay readable both ways.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 from pocketvision.errors import BundleError
@@ -54,6 +55,8 @@ class BundleMeta:
         versions: library versions that wrote it.
         imagenet, source: set for a backbone's own ImageNet classifier built in
             memory (never saved): what ``export --backbone`` exports.
+        novelty: how unknown images are told apart (see novelty.py), with the
+            ``novelty.bank`` tensor; None in bundles made before it existed.
     """
 
     labels: list[str]
@@ -69,6 +72,7 @@ class BundleMeta:
     versions: dict = field(default_factory=dict)
     imagenet: bool = False
     source: str | None = None
+    novelty: dict | None = None
 
     def replace(self, **changes) -> "BundleMeta":
         return dataclasses.replace(self, **changes)
@@ -86,6 +90,8 @@ class BundleMeta:
         }
         if self.imagenet:
             document.update(imagenet=True, source=self.source)
+        if self.novelty is not None:
+            document["novelty"] = self.novelty
         return document
 
     @classmethod
@@ -106,7 +112,8 @@ class BundleMeta:
                 training_images=[ImageRecord(**r) for r in document.get("training_images", [])],
                 training_images_sha256=list(document.get("training_images_sha256", [])),
                 created=document.get("created"), versions=document.get("versions", {}),
-                imagenet=bool(document.get("imagenet", False)), source=document.get("source"))
+                imagenet=bool(document.get("imagenet", False)), source=document.get("source"),
+                novelty=_novelty(document.get("novelty")))
         except KeyError as error:
             raise BundleError(f"{where}: damaged bundle header (no {error} entry); "
                               "train it again") from None
@@ -133,6 +140,16 @@ def _labels(value) -> list[str]:
     if len(set(value)) != len(value):
         raise ValueError("labels repeat a class name")
     return list(value)
+
+
+def _novelty(value) -> dict | None:
+    if value is None:
+        return None
+    numbers = [value.get(k) for k in ("scale", "threshold")] if isinstance(value, dict) else []
+    if len(numbers) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                    and math.isfinite(v) and v > 0 for v in numbers):
+        raise ValueError(f"novelty {str(value)[:60]!r} has no positive scale and threshold")
+    return value
 
 
 def _backbone(value) -> BackboneInfo:

@@ -128,12 +128,14 @@ def evaluate(
     bundle: Path = typer.Argument(..., help="A .pvb bundle."),
     data: Path = typer.Argument(..., help="Labelled images: DATA/<class>/*"),
     report: Optional[Path] = typer.Option(None, help="Folder for the PNG report."),
+    unknown: Optional[Path] = typer.Option(None, help="A folder of images of no known class: "
+                                                      "how well they are told apart (AUROC)."),
     as_json: bool = JSON_OPTION,
 ):
     """Measure a bundle on labelled images; optionally draw the report."""
     from pocketvision.evaluation import evaluate as run_evaluation
 
-    evaluation = run_evaluation(bundle, data, report_dir=report)
+    evaluation = run_evaluation(bundle, data, report_dir=report, unknown=unknown)
     if as_json:
         return _print_json(evaluation.to_json())
     from pocketvision.cli_text import print_evaluation
@@ -149,11 +151,15 @@ def predict(
     weights: Optional[Path] = typer.Option(None, help="Weights file for --backbone."),
     top: Optional[int] = typer.Option(None, help="Keep the K most likely labels."),
     threshold: Optional[float] = typer.Option(None, help="Label 'uncertain' below this probability."),
+    novelty_threshold: float = typer.Option(
+        0.5, help="Label 'unknown' above this novelty (0..1; 0.5 accepts ~95 % of images like "
+                  "the training ones; 1 turns it off)."),
     as_json: bool = JSON_OPTION,
 ):
     """Classify images with a bundle (or with --backbone's ImageNet classes)."""
     _within("--top", top, 1, 100_000)
     _within("--threshold", threshold, 0.0, 1.0)
+    _within("--novelty-threshold", novelty_threshold, 0.0, 1.0)
     from pocketvision import prediction as predicting
 
     if backbone:
@@ -161,7 +167,7 @@ def predict(
     elif len(inputs) < 2:
         raise PocketVisionError("pass a bundle and at least one image: pocketvision predict model.pvb photo.jpg")
     else:
-        results = predicting.predict(inputs[0], inputs[1:], top, threshold)
+        results = predicting.predict(inputs[0], inputs[1:], top, threshold, novelty_threshold)
     if as_json:
         _print_json(results)
     else:

@@ -55,6 +55,14 @@ def print_evaluation(evaluation) -> None:
         console.print(f"[yellow]{evaluation.seen_in_training} of {metrics['count']} images were "
                       "used for training; accuracy on them is not a fair measure. Evaluate on "
                       "images the model has not seen (e.g. DATA/val).[/]")
+    if evaluation.novelty is not None and len(evaluation.novelty):
+        rejected = float((evaluation.novelty > 0.5).mean())
+        console.print(f"Unknown detection: {_percent(rejected)} of these known images would be "
+                      "called 'unknown' (the threshold accepts about 95 % of them).")
+    if evaluation.unknown is not None:
+        found = evaluation.unknown
+        console.print(f"Of {found['images']} images of no known class, {_percent(found['rejected'])} "
+                      f"are called 'unknown'; AUROC {found['auroc']:.3f} (1.0 = always told apart).")
     print_skipped(evaluation.skipped)
     for name, path in evaluation.report.items():
         console.print(f"  {name}: {path}", highlight=False)
@@ -66,7 +74,9 @@ def print_predictions(results: list[dict]) -> None:
             console.print(f"[red]{entry['path']}: {entry['error']}[/]", highlight=False)
             continue
         ranked = ", ".join(f"{k} {v:.1%}" for k, v in list(entry["probabilities"].items())[:3])
-        console.print(f"{entry['path']}: [bold]{entry['label']}[/]  ({ranked})", highlight=False)
+        novelty = f", novelty {entry['novelty']:.2f}" if "novelty" in entry else ""
+        console.print(f"{entry['path']}: [bold]{entry['label']}[/]  ({ranked}{novelty})",
+                      highlight=False)
 
 
 def print_backbones(rows: list[dict]) -> None:

@@ -18,7 +18,6 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,8 +27,6 @@ from pocketvision.images import load_rgb
 from pocketvision.preprocessing import Preprocessing, load_array, to_array
 from pocketvision.progress import progress_bar
 
-if TYPE_CHECKING:
-    from pocketvision.head import LinearHead
 
 # Measured on a 2-core CPU: small batches are fastest per image (benchmarks/).
 BATCH_SIZE = 4
@@ -158,13 +155,10 @@ def augment(image, seed: str):
     return image
 
 
-def classify_samples(extractor: FeatureExtractor, head: LinearHead, preprocessing: Preprocessing,
-                     samples: list, cache_root: Path | None = None,
-                     stats: FeatureStats | None = None,
-                     description: str = "Computing features") -> np.ndarray:
-    """Probabilities (N, classes) for scanned samples: cached backbone features,
-    then the head."""
+def sample_features(extractor: FeatureExtractor, preprocessing: Preprocessing, samples: list,
+                    cache_root: Path | None = None, stats: FeatureStats | None = None,
+                    description: str = "Computing features") -> np.ndarray:
+    """Backbone features (N, F) of scanned samples, from the cache where it has them."""
     items = [Item(s.path, s.sha256) for s in samples]
     cache = FeatureCache(extractor, preprocessing, cache_root)
-    features = extract_features(extractor, preprocessing, items, cache, stats, description)
-    return head.probabilities(features)  # (N, classes)
+    return extract_features(extractor, preprocessing, items, cache, stats, description)

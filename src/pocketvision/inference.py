@@ -18,6 +18,7 @@ from pocketvision.bundle import BODY_PREFIX, read_meta, read_tensors
 from pocketvision.bundle_meta import BundleMeta, MetaView
 from pocketvision.errors import BundleError
 from pocketvision.head import LinearHead
+from pocketvision.novelty import BANK_TENSOR, NoveltyModel
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Predictor(MetaView):
     head: LinearHead
     meta: BundleMeta
     path: Path | None = None
+    novelty: NoveltyModel | None = None  # None for bundles made before unknown detection
 
     def features(self, images: np.ndarray) -> np.ndarray:
         """Backbone features (B, F) for a preprocessed batch (B, 3, H, W)."""
@@ -36,6 +38,16 @@ class Predictor(MetaView):
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """Probabilities (B, classes) for a preprocessed batch (B, 3, H, W)."""
         return self.head.probabilities(self.extractor(images))
+
+    def classify(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(probabilities (B, classes), novelty (B,) in 0..1 or None) for a batch."""
+        return self.classify_features(self.extractor(images))
+
+    def classify_features(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        probabilities = self.head.probabilities(features)
+        if self.novelty is None:
+            return probabilities, None
+        return probabilities, self.novelty.score(features, probabilities)
 
 
 def load_predictor(path: Path | str, cache_root: Path | None = None) -> Predictor:
@@ -56,7 +68,13 @@ def load_predictor(path: Path | str, cache_root: Path | None = None) -> Predicto
     if extractor.info.feature_dim != weight.shape[1]:
         raise BundleError(f"{path}: head expects {weight.shape[1]} features, "
                           f"{meta.backbone.name} gives {extractor.info.feature_dim}")
-    return Predictor(extractor, LinearHead(weight, bias), meta, path)
+    novelty = None
+    if meta.novelty is not None:
+        bank = read_tensors(path, BANK_TENSOR).get("")
+        if bank is None or bank.ndim != 2 or bank.shape[1] != weight.shape[1]:
+            raise BundleError(f"{path}: novelty data damaged; train it again")
+        novelty = NoveltyModel.from_bundle(meta.novelty, bank)
+    return Predictor(extractor, LinearHead(weight, bias), meta, path, novelty)
 
 
 def as_predictor(bundle, cache_root: Path | None = None) -> Predictor:

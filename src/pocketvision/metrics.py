@@ -60,3 +60,15 @@ def summarize(y_true: np.ndarray, probabilities: np.ndarray, classes: list[str])
     result["ece"] = calibrated["ece"]
     result["calibration_bins"] = calibrated["bins"]
     return result
+
+
+def auroc(negatives: np.ndarray, positives: np.ndarray) -> float | None:
+    """Area under the ROC curve: the chance that a positive scores above a negative
+    (ties count half; the Mann-Whitney U statistic); None when a side is empty."""
+    from scipy.stats import rankdata
+
+    if not len(negatives) or not len(positives):
+        return None
+    ranks = rankdata(np.concatenate([negatives, positives]))  # ties get their average rank
+    u = ranks[len(negatives):].sum() - len(positives) * (len(positives) + 1) / 2.0
+    return float(u / (len(positives) * len(negatives)))

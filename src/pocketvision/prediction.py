@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,8 @@ from pocketvision.inference import as_predictor
 from pocketvision.preprocessing import Preprocessing, load_array
 
 UNCERTAIN = "uncertain"
+UNKNOWN = "unknown"  # novelty above the threshold: like nothing the model was trained on
+DEFAULT_NOVELTY_THRESHOLD = 0.5  # novelty 0.5 = the bundle's own threshold (95 % of known images)
 
 
 def expand_inputs(inputs: list[Path | str]) -> list[Path]:
@@ -35,15 +38,19 @@ def _error_entry(path: Path, error: str) -> dict:
 
 
 def predict(bundle, inputs: list[Path | str], top: int | None = None,
-            threshold: float | None = None) -> list[dict]:
-    """One entry per image: ``{"path", "label", "probabilities"}``, probabilities
-    sorted from highest to lowest (the best ``top`` only, if given). With
-    ``threshold``, an image whose best probability is below it gets the label
-    ``"uncertain"``. An unreadable image gets ``{"path", "label": None, "error"}``.
-    ``bundle``: a bundle file, a loaded ``Bundle`` or a ``Predictor``."""
+            threshold: float | None = None,
+            novelty_threshold: float = DEFAULT_NOVELTY_THRESHOLD) -> list[dict]:
+    """One entry per image: ``{"path", "label", "probabilities", "novelty"}``,
+    probabilities sorted from highest to lowest (the best ``top`` only, if given).
+    ``novelty`` (0..1, for bundles that have unknown detection) says how unlike the
+    training images the image is; above ``novelty_threshold`` the label is
+    ``"unknown"`` (1 turns that off). With ``threshold``, an image whose best
+    probability is below it gets the label ``"uncertain"``. An unreadable image gets
+    ``{"path", "label": None, "error"}``. ``bundle``: a bundle file, a loaded
+    ``Bundle`` or a ``Predictor``."""
     predictor = as_predictor(bundle)
-    return _classify(expand_inputs(inputs), predictor.preprocessing, predictor.probabilities,
-                     predictor.labels, top, threshold)
+    rules = _Rules(predictor.labels, top, threshold, novelty_threshold)
+    return _classify(expand_inputs(inputs), predictor.preprocessing, predictor.classify, rules)
 
 
 def predict_imagenet(backbone_name: str, inputs: list[Path | str], top: int | None = 5,
@@ -54,7 +61,33 @@ def predict_imagenet(backbone_name: str, inputs: list[Path | str], top: int | No
     return predict(imagenet_bundle(backbone_name, weights), inputs, top, threshold)
 
 
-def _classify(paths, spec: Preprocessing, forward, labels, top, threshold) -> list[dict]:
+@dataclass(frozen=True)
+class _Rules:
+    """How one image's outputs become its entry."""
+
+    labels: list[str]
+    top: int | None
+    threshold: float | None
+    novelty_threshold: float
+
+    def entry(self, path: Path, probabilities: np.ndarray, novelty: float | None) -> dict:
+        order = np.argsort(-probabilities, kind="stable")
+        if self.top is not None:
+            order = order[: max(1, self.top)]
+        best = int(order[0])
+        label = self.labels[best]
+        if self.threshold is not None and probabilities[best] < self.threshold:
+            label = UNCERTAIN
+        if novelty is not None and novelty > self.novelty_threshold:
+            label = UNKNOWN
+        ranked = {self.labels[k]: round(float(probabilities[k]), 6) for k in order}
+        entry = {"path": str(path), "label": label, "probabilities": ranked}
+        if novelty is not None:
+            entry["novelty"] = round(float(novelty), 6)
+        return entry
+
+
+def _classify(paths, spec: Preprocessing, forward, rules: _Rules) -> list[dict]:
     """Decode and classify in small batches; a bad file becomes an error entry."""
     results: list[dict] = []
     for start in range(0, len(paths), BATCH_SIZE):
@@ -69,20 +102,8 @@ def _classify(paths, spec: Preprocessing, forward, labels, top, threshold) -> li
             except ImageError as error:
                 results.append(_error_entry(path, str(error).split(": ", 1)[-1]))
         if tensors:
-            probabilities = forward(np.stack(tensors))  # (B, classes)
-            results += [_entry(p, row, labels, top, threshold)
-                        for p, row in zip(readable, probabilities)]
+            probabilities, novelty = forward(np.stack(tensors))  # (B, classes), (B,) or None
+            novelty = [None] * len(readable) if novelty is None else novelty
+            results += [rules.entry(p, row, n) for p, row, n in zip(readable, probabilities, novelty)]
     order = {str(p): k for k, p in enumerate(paths)}
     return sorted(results, key=lambda entry: order[entry["path"]])
-
-
-def _entry(path: Path, probabilities: np.ndarray, labels: list[str], top, threshold) -> dict:
-    order = np.argsort(-probabilities, kind="stable")
-    if top is not None:
-        order = order[: max(1, top)]
-    best = int(order[0])
-    label = labels[best]
-    if threshold is not None and probabilities[best] < threshold:
-        label = UNCERTAIN
-    ranked = {labels[k]: round(float(probabilities[k]), 6) for k in order}
-    return {"path": str(path), "label": label, "probabilities": ranked}

@@ -76,37 +76,56 @@ def _image_grid(shown, title: str, colour: str, path: Path) -> Path:
 
     columns = max(1, min(6, len(shown)))
     rows = max(1, math.ceil(len(shown) / columns))
-    figure, grid = plt.subplots(rows, columns, figsize=(max(2.3 * columns, 6), 2.75 * rows + 0.6),
+    figure, grid = plt.subplots(rows, columns, figsize=(max(2.3 * columns, 6), 3.0 * rows + 0.6),
                                 dpi=130, squeeze=False)
     for axes in grid.flat:
         axes.axis("off")
     for axes, (image_path, truth, predicted, probability) in zip(grid.flat, shown):
         axes.imshow(_thumbnail(image_path))
-        axes.set_title(f"true: {truth}\npredicted: {predicted} ({probability:.0%})",
+        axes.set_title(f"{_short(Path(image_path).name)}\ntrue: {truth}\n"
+                       f"predicted: {predicted} ({probability:.0%})",
                        fontsize=9, color=colour, loc="left")
     figure.suptitle(title, color=INK, fontsize=13, x=0.02, ha="left")
     return _save(figure, path)
+
+
+def _short(name: str, limit: int = 26) -> str:
+    """A file name that fits under a thumbnail: its start and its end."""
+    return name if len(name) <= limit else f"{name[:12]}…{name[-(limit - 13):]}"
 
 
 def _calibration_png(evaluation, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     bins = evaluation.metrics["calibration_bins"]
-    figure, axes = plt.subplots(figsize=(5, 5), dpi=130)
+    figure, axes = plt.subplots(figsize=(5.4, 5.8), dpi=130)
     axes.plot([0, 1], [0, 1], linestyle="--", color=MUTED, label="perfectly calibrated")
     centres = [b["confidence"] for b in bins]
-    axes.plot(centres, [b["accuracy"] for b in bins], marker="o", color=ACCENT, label="model")
+    counts = np.array([b["count"] for b in bins], float)
+    axes.plot(centres, [b["accuracy"] for b in bins], color=ACCENT, linewidth=1, alpha=0.6)
+    # dot area follows the number of images: a bin of one image is a small dot
+    axes.scatter(centres, [b["accuracy"] for b in bins], s=12 + 160 * np.sqrt(counts / counts.max()),
+                 color=ACCENT, zorder=3, label="model (dot size: images)")
     for b in bins:
+        left = b["confidence"] > 0.85  # keep the count inside the frame
         axes.annotate(str(b["count"]), (b["confidence"], b["accuracy"]), fontsize=8,
-                      color=MUTED, textcoords="offset points", xytext=(4, -10))
-    axes.set_xlim(0, 1.02)
-    axes.set_ylim(0, 1.02)
+                      color=MUTED, textcoords="offset points", xytext=(-14 if left else 6, -12))
+    axes.set_xlim(0, 1.05)
+    axes.set_ylim(-0.03, 1.05)
     axes.set_xlabel("confidence of the top class")
     axes.set_ylabel("accuracy")
     axes.set_title(f"Calibration · expected calibration error {evaluation.metrics['ece']:.3f}",
                    fontsize=11, color=INK)
     axes.legend(loc="upper left", frameon=False)
-    return _save(figure, path)
+    count = len(evaluation.paths)
+    note = ("Images grouped by how sure the model was (x); each dot shows how often it was "
+            "right (y) and, beside it, how many images. On the dashed line, a 90 % answer "
+            "is right 90 % of the time.")
+    if count < 100:
+        note += f" Only {count} images: each dot rests on few of them, so read it loosely."
+    figure.text(0.02, 0.01, note, fontsize=8, color=MUTED, wrap=True, ha="left", va="bottom")
+    figure.tight_layout(rect=(0, 0.12, 1, 1))
+    return _save(figure, path, layout=False)
 
 
 def _thumbnail(path: Path, size: int = 160) -> np.ndarray:
@@ -118,10 +137,11 @@ def _thumbnail(path: Path, size: int = 160) -> np.ndarray:
     return np.asarray(image)
 
 
-def _save(figure, path: Path) -> Path:
+def _save(figure, path: Path, layout: bool = True) -> Path:
     import matplotlib.pyplot as plt
 
-    figure.tight_layout()
+    if layout:
+        figure.tight_layout()
     figure.savefig(path, facecolor="white")
     plt.close(figure)
     return path

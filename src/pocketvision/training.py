@@ -23,10 +23,11 @@ from pocketvision.bundle_meta import BackboneInfo, BundleMeta, ImageRecord
 from pocketvision.config import TrainConfig
 from pocketvision.data.dataset import Split, label_indices, load_split
 from pocketvision.features import (
-    FeatureCache, FeatureStats, Item, classify_samples, extract_features,
+    FeatureCache, FeatureStats, Item, extract_features, sample_features,
 )
 from pocketvision.head import LinearHead, fit_linear_head
 from pocketvision.metrics import summarize
+from pocketvision.novelty import BANK_TENSOR, fit_novelty, out_of_fold
 from pocketvision.preprocessing import Preprocessing
 
 
@@ -70,15 +71,23 @@ def train(data: Path | str, out: Path | str, config: TrainConfig = TrainConfig()
                                           stats)
     head = fit_linear_head(x_train, y_train, len(labels), config.weight_decay,
                            config.max_iterations, config.std_floor)
+    novelty, held_out = _novelty(x_train, y_train, split, labels, config)
     if config.fine_tune:
         extractor, head = _fine_tuned(extractor, head, preprocessing, split, labels, config,
                                       cache_dir)
-    val_probabilities = classify_samples(extractor, head, preprocessing, split.val, cache_dir,
-                                         stats, "Features of validation images")
+    x_val = sample_features(extractor, preprocessing, split.val, cache_dir, stats,
+                            "Features of validation images")
+    val_probabilities = head.probabilities(x_val)
     metrics = summarize(label_indices(split.val, labels), val_probabilities, labels)
+    if novelty is not None and len(split.val):
+        rejected = novelty.score(x_val, val_probabilities) > 0.5
+        metrics["novelty_rejected"] = float(rejected.mean())  # known images called unknown
     tensors = {**{BODY_PREFIX + k: v for k, v in extractor.body_tensors().items()},
                **head.tensors()}
     meta = _describe(extractor, preprocessing, labels, split, config, metrics)
+    if novelty is not None:  # fine-tuning changes the features: no bank for those
+        tensors[BANK_TENSOR] = novelty.bank
+        meta = meta.replace(novelty=novelty.to_meta())
     path = write_bundle(Path(out), tensors, meta)
     return TrainResult(bundle=path, classes=labels, train_images=len(split.train),
                        val_images=len(split.val), val_accuracy=metrics["accuracy"],
@@ -94,6 +103,23 @@ def _training_features(extractor, preprocessing, samples, labels, config, cache,
                                 "Features of training images")
     targets = np.tile(label_indices(samples, labels), len(views))
     return features, targets
+
+
+def _novelty(x_train, y_train, split: Split, labels, config: TrainConfig):
+    """The novelty model (None when fine-tuning) and the out-of-fold judgement of
+    every training image (view 0; augmented views belong with their image)."""
+    if config.fine_tune:
+        return None, None
+    count = len(split.train)
+    features, targets = x_train[:count], y_train[:count]
+
+    def fit(x, y):
+        return fit_linear_head(x, y, len(labels), config.weight_decay, config.max_iterations,
+                               config.std_floor)
+
+    held_out = out_of_fold(features, targets, [s.group or s.sha256 for s in split.train],
+                           len(labels), fit)
+    return fit_novelty(features, held_out), held_out
 
 
 def _fine_tuned(extractor: FeatureExtractor, head: LinearHead, preprocessing: Preprocessing,

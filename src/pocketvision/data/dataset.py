@@ -100,15 +100,28 @@ def scan_folder(root: Path, cache_dir: Path | None = None) -> ScanResult:
     Broken files are listed in ``skipped`` with a reason and never stop the scan.
     """
     folders = class_folders(root)
-    result = ScanResult(samples=[], classes=[normalized(f.name) for f in folders])
     candidates = [
         (path, normalized(folder.name))
         for folder in folders
         for path in sorted(folder.rglob("*"))
         if path.is_file() and not _inside_hidden(path, folder) and not is_ignored(path)
     ]
+    result = _scan(candidates, f"Reading {root.name}", cache_dir)
+    result.classes = [normalized(f.name) for f in folders]
+    return result
+
+
+def scan_files(root: Path, cache_dir: Path | None = None) -> ScanResult:
+    """Every usable image anywhere under ``root``, without a class (label "")."""
+    candidates = [(path, "") for path in sorted(root.rglob("*"))
+                  if path.is_file() and not _inside_hidden(path, root) and not is_ignored(path)]
+    return _scan(candidates, f"Reading {root.name}", cache_dir)
+
+
+def _scan(candidates: list[tuple[Path, str]], description: str, cache_dir) -> ScanResult:
+    result = ScanResult(samples=[])
     hashes = PerceptualHashes(cache_dir)
-    with progress_bar(f"Reading {root.name}", len(candidates)) as advance:
+    with progress_bar(description, len(candidates)) as advance:
         for path, label in candidates:
             sample, problem = _check_file(path, label, hashes)
             if sample is not None:

@@ -27,6 +27,7 @@ from pocketvision.exports.formats import Format, Runner, register_format
 
 OPSET = 20
 LABEL_OUTPUT = "label"
+NOVELTY_OUTPUT = "novelty"
 # The pooled features and the trained head stay float in int8 exports: the head's
 # weights carry the folded feature standardization, whose per-feature scales span
 # orders of magnitude that one int8 scale per class cannot hold (agreement fell
@@ -151,13 +152,52 @@ def composed_onnx(predictor) -> bytes:
     graph.output.append(helper.make_tensor_value_info(
         OUTPUT_NAME, onnx.TensorProto.FLOAT, ["batch", len(predictor.labels)]))
     _add_label_output(model, predictor.labels)
+    found = json.loads(contract_json(predictor, "onnx"))
+    if predictor.novelty is not None:
+        _add_novelty_output(model, features, predictor.novelty)
+        found["novelty"] = {"output": NOVELTY_OUTPUT, "threshold": 0.5}
     del model.metadata_props[:]
-    for key, value in ((CONTRACT_KEY, contract_json(predictor, "onnx")),
+    for key, value in ((CONTRACT_KEY, json.dumps(found, sort_keys=True)),
                        ("labels", json.dumps(list(predictor.labels), ensure_ascii=False))):
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.checker.check_model(model)
     return model.SerializeToString()
+
+
+def _add_novelty_output(model, features: str, novelty) -> None:
+    """A third output, ``novelty`` (B,) in 0..1, computed as novelty.py does:
+    neighbours / scale + (1 - top probability) = raw; 1 - 2 ** (-raw / threshold)."""
+    import math
+
+    import onnx
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    k = min(5, novelty.bank.shape[0])
+    constants = {"pv_bank_t": np.ascontiguousarray(novelty.bank.T), "pv_k": np.array([k], np.int64),
+                 "pv_axis": np.array([1], np.int64), "pv_one": np.array(1.0, np.float32),
+                 "pv_scale": np.array(novelty.scale, np.float32),
+                 "pv_rate": np.array(-math.log(2) / novelty.threshold, np.float32)}
+    graph.initializer.extend(numpy_helper.from_array(v, n) for n, v in constants.items())
+    graph.node.extend([
+        helper.make_node("LpNormalization", [features], ["pv_unit"], axis=1, p=2),
+        helper.make_node("MatMul", ["pv_unit", "pv_bank_t"], ["pv_similarity"]),
+        helper.make_node("TopK", ["pv_similarity", "pv_k"], ["pv_nearest", "pv_nearest_index"],
+                         axis=1),
+        helper.make_node("ReduceMean", ["pv_nearest", "pv_axis"], ["pv_mean_similarity"],
+                         keepdims=0),
+        helper.make_node("Sub", ["pv_one", "pv_mean_similarity"], ["pv_distance"]),
+        helper.make_node("Div", ["pv_distance", "pv_scale"], ["pv_neighbours"]),
+        helper.make_node("ReduceMax", [OUTPUT_NAME, "pv_axis"], ["pv_top"], keepdims=0),
+        helper.make_node("Sub", ["pv_one", "pv_top"], ["pv_doubt"]),
+        helper.make_node("Add", ["pv_neighbours", "pv_doubt"], ["pv_raw"]),
+        helper.make_node("Mul", ["pv_raw", "pv_rate"], ["pv_exponent"]),
+        helper.make_node("Exp", ["pv_exponent"], ["pv_kept"]),
+        helper.make_node("Sub", ["pv_one", "pv_kept"], [NOVELTY_OUTPUT]),
+    ])
+    graph.output.append(helper.make_tensor_value_info(NOVELTY_OUTPUT, onnx.TensorProto.FLOAT,
+                                                      ["batch"]))
 
 
 def inspect_onnx(path: Path) -> dict:

@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image
 
 FrameClassifier = Callable[[np.ndarray], dict]  # RGB (H, W, 3) uint8 -> {label: p}
+UNKNOWN_FRAME_NOVELTY = 0.5  # above it a frame is like nothing trained on: it acts on nothing
 
 
 def load_frame_classifier(model: Path) -> tuple[FrameClassifier, list[str]]:
@@ -30,8 +31,10 @@ def _bundle_classifier(path: Path):
 
     def classify(rgb: np.ndarray) -> dict:
         image = to_array(Image.fromarray(rgb), predictor.preprocessing)  # resized, cropped, normalized
-        probabilities = predictor.probabilities(image[None])[0]
-        return dict(zip(predictor.labels, probabilities.tolist()))
+        probabilities, novelty = predictor.classify(image[None])
+        if novelty is not None and novelty[0] > UNKNOWN_FRAME_NOVELTY:
+            return {label: 0.0 for label in predictor.labels}  # no class is confident
+        return dict(zip(predictor.labels, probabilities[0].tolist()))
 
     return classify, list(predictor.labels)
 

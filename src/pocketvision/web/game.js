@@ -259,9 +259,11 @@ async function start() {
   const step = async (now, metadata) => {
     const result = await classify(model, video);
     const best = result.probabilities.indexOf(Math.max(...result.probabilities));
-    state.label = labels[best]; state.confidence = result.probabilities[best];
+    state.label = result.label; state.confidence = result.probabilities[best];
+    state.novelty = result.novelty;
     state.inferenceMs = result.ms; state.prepareMs = result.prepareMs; state.runMs = result.runMs;
-    const probabilities = Object.fromEntries(labels.map((l, i) => [l, result.probabilities[i]]));
+    // a frame like nothing the model was trained on confirms no class: it presses nothing
+    const probabilities = Object.fromEntries(labels.map((l, i) => [l, result.unknown ? 0 : result.probabilities[i]]));
     for (const event of smoother.update(now / 1000, metadata.presentedFrames, probabilities)) {
       if (event.key === "jump" && event.action === "tap") jump();
       if (event.key === "duck") duck(event.action === "down");

@@ -93,7 +93,10 @@ export async function classify(model, source) {
   const output = await model.session.run(feeds);
   const probabilities = Array.from(output[model.contract.output.name].data);
   const best = probabilities.indexOf(Math.max(...probabilities));
+  // models with unknown detection say how unlike the training images the frame is
+  const novelty = model.contract.novelty ? output[model.contract.novelty.output].data[0] : null;
+  const unknown = novelty !== null && novelty > model.contract.novelty.threshold;
   const done = performance.now();
-  return { label: model.contract.labels[best], probabilities, ms: done - started,
-           prepareMs: prepared - started, runMs: done - prepared };
+  return { label: unknown ? "unknown" : model.contract.labels[best], probabilities, novelty,
+           unknown, ms: done - started, prepareMs: prepared - started, runMs: done - prepared };
 }

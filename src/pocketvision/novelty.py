@@ -1,0 +1,102 @@
+"""How unlike the training images a new image is: the novelty score, 0..1.
+
+Two signals, measured against five alternatives on three splits
+(benchmarks/bench_novelty.py, RESULTS.md section 9):
+
+* neighbours: 1 - the mean cosine similarity of the image's features to its 5
+  nearest training images' features (the training features travel in the
+  bundle as ``novelty.bank``), divided by its own 95th percentile on known images;
+* the head: 1 - its top probability.
+
+``raw = neighbours + (1 - top probability)`` and ``novelty = 1 - 2 ** (-raw / t)``:
+0 for a copy of a training image, 0.5 at the threshold ``t``, towards 1 beyond.
+``t`` is chosen so that 95 % of known images score below it, on training images
+scored *out of fold* (5 folds by capture burst: each image judged by a head and
+neighbours that never saw its burst), since a training image is its own nearest
+neighbour and its head is sure of it. The out-of-fold probabilities are kept: they
+are how the data doctor finds probably mislabeled images.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+ACCEPTED = 0.95  # share of known images the default threshold accepts
+NEIGHBOURS = 5
+FOLDS = 5
+MAX_BANK = 4000  # training features kept in a bundle (20 MB at 1,280 floats)
+BANK_TENSOR = "novelty.bank"
+
+
+@dataclass(frozen=True)
+class NoveltyModel:
+    """bank (M, F): unit-length training features; scale and threshold: see above."""
+
+    bank: np.ndarray
+    scale: float
+    threshold: float
+
+    def neighbours(self, features: np.ndarray) -> np.ndarray:
+        similarity = unit(features) @ self.bank.T  # (N, M)
+        k = min(NEIGHBOURS, self.bank.shape[0])
+        nearest = -np.partition(-similarity, k - 1, axis=1)[:, :k]
+        return 1.0 - nearest.mean(axis=1)
+
+    def raw(self, features: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+        return self.neighbours(features) / self.scale + (1.0 - probabilities.max(axis=1))
+
+    def score(self, features: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+        """Novelty (N,) in 0..1; 0.5 is the default threshold."""
+        return 1.0 - np.exp2(-self.raw(features, probabilities) / self.threshold)
+
+    def to_meta(self) -> dict:
+        return {"method": f"knn{NEIGHBOURS}+softmax", "scale": self.scale,
+                "threshold": self.threshold, "accepted": ACCEPTED, "bank": self.bank.shape[0]}
+
+    @classmethod
+    def from_bundle(cls, meta: dict, bank: np.ndarray) -> "NoveltyModel":
+        return cls(np.asarray(bank, np.float32), float(meta["scale"]), float(meta["threshold"]))
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+@dataclass
+class OutOfFold:
+    """Each training image judged by a head and neighbours that never saw its burst."""
+
+    probabilities: np.ndarray  # (N, C)
+    neighbours: np.ndarray  # (N,)
+
+
+def out_of_fold(features: np.ndarray, targets: np.ndarray, groups: list[str],
+                num_classes: int, fit_head: Callable) -> OutOfFold:
+    """Cross-validated predictions on the training features (folds by group)."""
+    fold_of_group = {g: k % FOLDS for k, g in enumerate(sorted(set(groups)))}
+    folds = np.array([fold_of_group[g] for g in groups])
+    probabilities = np.zeros((len(targets), num_classes), np.float32)
+    neighbours = np.zeros(len(targets), np.float32)
+    for fold in range(min(FOLDS, len(fold_of_group))):
+        held, kept = folds == fold, folds != fold
+        if not held.any() or len(np.unique(targets[kept])) < 2:
+            probabilities[held] = 1.0 / num_classes  # nothing to learn from: undecided
+            neighbours[held] = 1.0
+            continue
+        head = fit_head(features[kept], targets[kept])
+        probabilities[held] = head.probabilities(features[held])
+        bank = NoveltyModel(unit(features[kept]), 1.0, 1.0)
+        neighbours[held] = bank.neighbours(features[held])
+    return OutOfFold(probabilities, neighbours)
+
+
+def fit_novelty(features: np.ndarray, held_out: OutOfFold) -> NoveltyModel:
+    """The bundle's novelty model from all training features and their out-of-fold scores."""
+    scale = max(float(np.quantile(held_out.neighbours, ACCEPTED)), 1e-6)
+    raw = held_out.neighbours / scale + (1.0 - held_out.probabilities.max(axis=1))
+    threshold = max(float(np.quantile(raw, ACCEPTED)), 1e-6)
+    keep = np.linspace(0, len(features) - 1, min(len(features), MAX_BANK)).round().astype(int)
+    return NoveltyModel(unit(features[keep]).astype(np.float32), scale, threshold)
