@@ -96,3 +96,26 @@ def test_interrupted_training_keeps_the_previous_bundle(trained, tmp_path, how):
     assert target.read_bytes() == trained.bundle.read_bytes()
     assert load_bundle(target).labels == trained.classes
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".model.pvb")] == []
+
+
+def test_a_studio_project_folder_is_a_training_folder(tmp_path):
+    """`train PROJECT/` trains on PROJECT/samples/; a class that is one capture
+    burst gets no validation images (they would leak) and the output says so."""
+    from conftest import sample_dir
+    from pocketvision.training import train
+
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    burst = project / "samples" / "up"
+    burst.mkdir(parents=True)
+    for k, source in enumerate(sorted((sample_dir() / "sneaker").iterdir())[:12]):
+        (burst / f"20261130T101010-ab12-{k:04d}.png").write_bytes(source.read_bytes())
+    photos = project / "samples" / "down"
+    photos.mkdir()
+    for source in sorted((sample_dir() / "trouser").iterdir())[:12]:
+        (photos / source.name).write_bytes(source.read_bytes())
+    result = train(project, project / "models" / "model.pvb")
+    assert result.classes == ["down", "up"]
+    assert not any(s.label == "up" for s in result.split.val)
+    [warning] = result.warnings
+    assert "'up' is one capture burst" in warning and "record a second burst" in warning

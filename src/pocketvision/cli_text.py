@@ -38,6 +38,8 @@ def print_training(result, backbone: str) -> None:
     console.print(f"  features: {result.features.computed} computed, "
                   f"{result.features.cached} from cache")
     print_skipped(result.skipped)
+    for warning in result.warnings:
+        console.print(f"[yellow]note: {warning}[/]", highlight=False)
     console.print(f"Bundle: [bold]{result.bundle}[/]", highlight=False)
 
 
@@ -157,3 +159,19 @@ def print_contract(path, found: dict) -> None:
                                      f", subtract {steps['mean']}, divide by {steps['std']}"))
     if steps.get("normalization_in_graph"):
         console.print(f"  inside the model: normalization {steps['normalization_in_graph']}")
+
+
+def print_diagnosis(diagnosis, pictures: dict) -> None:
+    counts = ", ".join(f"{name} {count}" for name, count in diagnosis.classes.items())
+    console.print(f"{diagnosis.images} images in {len(diagnosis.classes)} classes ({counts})",
+                  highlight=False)
+    if not diagnosis.findings:
+        console.print("[green]Nothing to fix found.[/]")
+    for finding in diagnosis.findings[:50]:
+        where = " · ".join(finding.paths)
+        console.print(f"[bold]{finding.kind}[/] {finding.why}" + (f"\n    {where}" if where else ""),
+                      highlight=False)
+    if len(diagnosis.findings) > 50:
+        console.print(f"... and {len(diagnosis.findings) - 50} more (--json lists them all)")
+    for name, path in pictures.items():
+        console.print(f"  {name}: {path}", highlight=False)

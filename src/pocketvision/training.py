@@ -21,7 +21,7 @@ from pocketvision.backbones import get_spec
 from pocketvision.bundle import BODY_PREFIX, check_bundle_target, write_bundle
 from pocketvision.bundle_meta import BackboneInfo, BundleMeta, ImageRecord
 from pocketvision.config import TrainConfig
-from pocketvision.data.dataset import Split, label_indices, load_split
+from pocketvision.data.dataset import Split, label_indices, load_split, single_burst_classes
 from pocketvision.features import (
     FeatureCache, FeatureStats, Item, extract_features, sample_features,
 )
@@ -45,6 +45,7 @@ class TrainResult:
     metrics: dict = field(default_factory=dict)
     features: FeatureStats = field(default_factory=FeatureStats)
     split: Split | None = field(default=None, repr=False)
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {"bundle": str(self.bundle), "classes": self.classes,
@@ -52,7 +53,7 @@ class TrainResult:
                 "val_accuracy": self.val_accuracy, "skipped": self.skipped,
                 "seconds": round(self.seconds, 3),
                 "features_computed": self.features.computed,
-                "features_cached": self.features.cached}
+                "features_cached": self.features.cached, "warnings": self.warnings}
 
 
 def train(data: Path | str, out: Path | str, config: TrainConfig = TrainConfig(),
@@ -92,7 +93,15 @@ def train(data: Path | str, out: Path | str, config: TrainConfig = TrainConfig()
     return TrainResult(bundle=path, classes=labels, train_images=len(split.train),
                        val_images=len(split.val), val_accuracy=metrics["accuracy"],
                        skipped=split.skipped, seconds=time.perf_counter() - started,
-                       metrics=metrics, features=stats, split=split)
+                       metrics=metrics, features=stats, split=split, warnings=_warnings(split))
+
+
+def _warnings(split: Split) -> list[str]:
+    """What the user should know about the split (the model is still written)."""
+    return [f"class {name!r} is one capture burst: none of it could be kept for validation "
+            "without leaking, so its accuracy is not measured; record a second burst "
+            "(another Record press, ideally elsewhere) or add photos"
+            for name in single_burst_classes(split)]
 
 
 def _training_features(extractor, preprocessing, samples, labels, config, cache, stats):

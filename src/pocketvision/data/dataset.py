@@ -200,10 +200,28 @@ def check_classes(scan: ScanResult, root: Path) -> None:
             )
 
 
+def training_folder(root: Path) -> Path:
+    """The folder of class folders in ``root``: a studio project (PROJECT/samples/,
+    PROJECT/models/) trains on its samples/, any other folder on itself."""
+    root = Path(root)
+    if (root / "samples").is_dir() and {f.name for f in class_folders(root)} <= {"samples", "models"}:
+        return root / "samples"
+    return root
+
+
+def single_burst_classes(split: Split) -> list[str]:
+    """Classes with no validation image because all their images are one capture
+    burst (an automatic split never puts part of a burst on each side)."""
+    if split.explicit:
+        return []
+    validated = {s.label for s in split.val}
+    return [c for c in split.classes if c not in validated]
+
+
 def load_split(root: Path, val_fraction: float = 0.2, seed: int = 0,
                cache_dir: Path | None = None) -> Split:
     """Scan ``root`` and return train/val samples (explicit or automatic split)."""
-    root = Path(root)
+    root = training_folder(root)
     names = {f.name for f in class_folders(root)}
     if {"train", "val"} <= names:
         return _explicit_split(root, cache_dir)
@@ -274,6 +292,7 @@ def labelled_images(root: Path, labels: list[str], cache_dir: Path | None = None
                     ) -> tuple[list[Sample], list[dict]]:
     """Usable images under ``root/<class>/`` (``root/val/`` when there is a split),
     refusing class folders the model does not know; also the skipped files."""
+    root = training_folder(root)
     if {"train", "val"} <= {f.name for f in class_folders(root)}:
         root = root / "val"
     scan = scan_folder(root, cache_dir)
