@@ -145,6 +145,33 @@ def evaluate(
 
 @app.command()
 @_user_errors
+def doctor(
+    data: Path = typer.Argument(..., help="A training folder (DATA/<class>/, train/ + val/) "
+                                          "or a studio project."),
+    report: Optional[Path] = typer.Option(None, help="Folder for a picture per kind of finding."),
+    backbone: str = typer.Option("efficientnet_lite0", help="Backbone whose features judge the images."),
+    as_json: bool = JSON_OPTION,
+):
+    """Find what to fix in a training folder: wrong labels, duplicates, leaks, outliers."""
+    from pocketvision.doctor import diagnose
+
+    if report is not None and report.exists() and not report.is_dir():
+        raise PocketVisionError(f"--report {report} is not a folder; pass a folder for the pictures")
+    diagnosis = diagnose(data, backbone=backbone)
+    pictures = {}
+    if report is not None:
+        from pocketvision.report import write_findings
+
+        pictures = write_findings(diagnosis, report)
+    if as_json:
+        return _print_json(diagnosis.to_json() | {"report": {k: str(v) for k, v in pictures.items()}})
+    from pocketvision.cli_text import print_diagnosis
+
+    print_diagnosis(diagnosis, pictures)
+
+
+@app.command()
+@_user_errors
 def predict(
     inputs: List[Path] = typer.Argument(..., help="[BUNDLE] then image files or folders."),
     backbone: Optional[str] = typer.Option(None, help="Use this backbone's ImageNet classifier instead of a bundle."),

@@ -145,3 +145,53 @@ def _save(figure, path: Path, layout: bool = True) -> Path:
     figure.savefig(path, facecolor="white")
     plt.close(figure)
     return path
+
+
+FINDINGS_SHOWN = 24  # thumbnails per picture
+
+
+def write_findings(diagnosis, out: Path) -> dict[str, Path]:
+    """One picture per kind of finding that names files: thumbnails with file names
+    and what is wrong; plus ``doctor.json``. Returns name -> path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    out.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for kind in dict.fromkeys(f.kind for f in diagnosis.findings):
+        found = [f for f in diagnosis.findings if f.kind == kind and f.paths]
+        if found:
+            written[kind] = _findings_png(kind, found, out / f"{kind}.png")
+    (out / "doctor.json").write_text(json.dumps(diagnosis.to_json(), indent=2))
+    written["json"] = out / "doctor.json"
+    return written
+
+
+def _findings_png(kind: str, findings: list, path: Path) -> Path:
+    """Each finding is a row: its images side by side, captioned."""
+    import matplotlib.pyplot as plt
+
+    shown = findings[:FINDINGS_SHOWN // 2 if kind in ("duplicate", "leak") else FINDINGS_SHOWN]
+    tiles = [(Path(p), f) for f in shown for p in f.paths]
+    columns = 2 if kind in ("duplicate", "leak") else max(1, min(6, len(tiles)))
+    rows = max(1, math.ceil(len(tiles) / columns))
+    figure, grid = plt.subplots(rows, columns, figsize=(max(2.6 * columns, 6), 3.0 * rows + 0.7),
+                                dpi=110, squeeze=False)
+    for axes in grid.flat:
+        axes.axis("off")
+    for axes, (image_path, finding) in zip(grid.flat, tiles):
+        try:
+            axes.imshow(_thumbnail(image_path))
+        except Exception:  # an unreadable file is itself a finding: show its name only
+            pass
+        caption = f"{_short(image_path.name)}\nin {finding.label!r}" if finding.label else _short(image_path.name)
+        if finding.suggested:
+            caption += f", looks like {finding.suggested!r}"
+        axes.set_title(caption, fontsize=8, color=WRONG, loc="left")
+    more = f" ({len(shown)} of {len(findings)} shown)" if len(findings) > len(shown) else ""
+    titles = {"mislabeled": "Probably mislabeled", "duplicate": "The same picture in two classes",
+              "leak": "Validation images that are training images", "outlier": "Unlike the rest of their class",
+              "unreadable": "Not usable as images"}
+    figure.suptitle(f"{titles.get(kind, kind)}: {len(findings)}{more}", color=INK, fontsize=12,
+                    x=0.02, ha="left")
+    return _save(figure, path)

@@ -1,0 +1,217 @@
+"""``pocketvision doctor``: what is wrong with a training folder, before or after training.
+
+Each finding names the files, says why, and (for a wrong label) suggests the right
+one. What is looked for, most important first:
+
+* unreadable: files that are not images a model can use;
+* leak: a validation image that is (nearly) a training image: it flatters accuracy;
+* duplicate: the same (or a nearly identical) picture in two classes;
+* mislabeled: an image that models which never saw its capture burst put, with
+  confidence, in another class (5-fold out-of-fold predictions on the cached
+  features: the same folds as the novelty threshold);
+* single_burst: a class that is one capture burst, so nothing is left to validate on;
+* imbalance: a class with far fewer images than the others;
+* outlier: an image unlike the rest of its class (blank, or far from all of them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from pocketvision.data.dataset import (
+    Sample, class_folders, scan_folder, training_folder,
+)
+from pocketvision.data.grouping import HASH_BYTES, NEAR_DUPLICATE_BITS, assign_groups
+
+KINDS = ("unreadable", "leak", "duplicate", "mislabeled", "single_burst", "imbalance", "outlier")
+MISLABELED_CONFIDENCE = 0.6  # out-of-fold probability of another class (measured: RESULTS.md)
+IMBALANCE_SHARE = 0.4  # of the median class size
+OUTLIER_FACTOR = 3.0
+NEAR_DUPLICATE_SIMILARITY = 0.97  # cosine similarity of features  # times the class's typical distance to its nearest neighbour
+
+
+@dataclass
+class Finding:
+    kind: str
+    paths: list[str]
+    why: str
+    score: float
+    label: str | None = None
+    suggested: str | None = None
+
+
+@dataclass
+class Diagnosis:
+    images: int
+    classes: dict[str, int]
+    findings: list[Finding] = field(default_factory=list)
+    folder: str = ""
+
+    def to_json(self) -> dict:
+        return {"folder": self.folder, "images": self.images, "classes": self.classes,
+                "findings": [asdict(f) for f in self.findings]}
+
+
+@dataclass
+class _Image:
+    sample: Sample
+    side: str  # "train" or "val" ("train" without an explicit split)
+
+
+def diagnose(data: Path | str, cache_dir: Path | None = None,
+             backbone: str = "efficientnet_lite0") -> Diagnosis:
+    """Look at ``data`` (class folders, train/ + val/, or a studio project)."""
+    root = training_folder(Path(data))
+    images, skipped = _scan(root, cache_dir)
+    counts: dict[str, int] = {}
+    for image in images:
+        counts[image.sample.label] = counts.get(image.sample.label, 0) + 1
+    diagnosis = Diagnosis(images=len(images), classes=dict(sorted(counts.items())), folder=str(root))
+    findings = [Finding("unreadable", [s["path"]], s["reason"], 1.0) for s in skipped]
+    features = _features(images, backbone, cache_dir) if images else None
+    findings += _leaks_and_duplicates(images, features)
+    if len(counts) >= 2 and len(images) >= 4:
+        findings += _mislabeled(images, features, sorted(counts))
+        findings += _outliers(images, features)
+    findings += _single_bursts(images, explicit=any(i.side == "val" for i in images))
+    findings += _imbalance(counts)
+    order = {kind: k for k, kind in enumerate(KINDS)}
+    diagnosis.findings = sorted(findings, key=lambda f: (order[f.kind], -f.score))
+    return diagnosis
+
+
+def _scan(root: Path, cache_dir) -> tuple[list[_Image], list[dict]]:
+    if {"train", "val"} <= {f.name for f in class_folders(root)}:
+        sides = [("train", root / "train"), ("val", root / "val")]
+    else:
+        sides = [("train", root)]
+    images, skipped = [], []
+    for side, folder in sides:
+        scan = scan_folder(folder, cache_dir)
+        images += [_Image(s, side) for s in assign_groups(scan.samples)]
+        skipped += scan.skipped
+    return images, skipped
+
+
+def _hash_distances(images: list[_Image]) -> np.ndarray:
+    """(N, N) Hamming distances between the images' 256-bit difference hashes."""
+    hashes = np.array([np.frombuffer(i.sample.dhash, np.uint8) for i in images]).reshape(-1, HASH_BYTES)
+    bits = np.unpackbits(hashes, axis=1).astype(np.int16)  # (N, 256)
+    return bits.shape[1] - (bits @ bits.T + (1 - bits) @ (1 - bits).T)
+
+
+def _leaks_and_duplicates(images: list[_Image], features: np.ndarray | None) -> list[Finding]:
+    """Pairs that are the same file, or nearly the same picture: close difference
+    hashes *and* close features (hashes alone join e.g. two different trousers on
+    black, which is right for keeping a split honest but not a finding to fix)."""
+    from pocketvision.novelty import unit
+
+    if len(images) < 2:
+        return []
+    distances = _hash_distances(images)
+    vectors = unit(features)
+    findings = []
+    for i, j in zip(*np.nonzero(np.triu(distances <= NEAR_DUPLICATE_BITS, k=1))):
+        a, b = images[i], images[j]
+        exact = a.sample.sha256 == b.sample.sha256
+        if not exact and float(vectors[i] @ vectors[j]) < NEAR_DUPLICATE_SIMILARITY:
+            continue
+        how = "the same file" if exact else f"nearly the same picture ({distances[i, j]} of 256 bits differ)"
+        paths = [str(a.sample.path), str(b.sample.path)]
+        if a.sample.label != b.sample.label:
+            findings.append(Finding(
+                "duplicate", paths, f"{how} in two classes, {a.sample.label!r} and "
+                f"{b.sample.label!r}: keep it in the right one, delete the other",
+                1.0 if exact else 0.9, label=a.sample.label, suggested=None))
+        elif a.side != b.side:
+            findings.append(Finding(
+                "leak", paths, f"{how} in train/ and val/: validation then measures memory, "
+                "not learning; delete the copy in val/", 1.0 if exact else 0.9,
+                label=a.sample.label))
+    return findings
+
+
+def _features(images: list[_Image], backbone: str, cache_dir) -> np.ndarray:
+    from pocketvision.backbone_graph import pretrained_extractor
+    from pocketvision.backbones import get_spec
+    from pocketvision.config import TrainConfig
+    from pocketvision.features import sample_features
+
+    spec = get_spec(backbone).preprocessing.with_crop_fraction(TrainConfig().crop_fraction)
+    extractor = pretrained_extractor(backbone, None, spec.crop, cache_dir)
+    return sample_features(extractor, spec, [i.sample for i in images], cache_dir,
+                           description="Features")
+
+
+def _mislabeled(images: list[_Image], features: np.ndarray, labels: list[str]) -> list[Finding]:
+    from pocketvision.head import fit_linear_head
+    from pocketvision.novelty import out_of_fold
+
+    targets = np.array([labels.index(i.sample.label) for i in images])
+    groups = [i.sample.group or i.sample.sha256 for i in images]
+    held_out = out_of_fold(features, targets, groups, len(labels),
+                           lambda x, y: fit_linear_head(x, y, len(labels)))
+    findings = []
+    for k, image in enumerate(images):
+        probabilities = held_out.probabilities[k]
+        best = int(probabilities.argmax())
+        if best != targets[k] and probabilities[best] >= MISLABELED_CONFIDENCE:
+            findings.append(Finding(
+                "mislabeled", [str(image.sample.path)],
+                f"in {image.sample.label!r}, but models that never saw it say "
+                f"{labels[best]!r} ({probabilities[best]:.0%}) and {image.sample.label!r} "
+                f"only {probabilities[targets[k]]:.0%}: move it if that is right",
+                float(probabilities[best] - probabilities[targets[k]]),
+                label=image.sample.label, suggested=labels[best]))
+    return findings
+
+
+def _outliers(images: list[_Image], features: np.ndarray) -> list[Finding]:
+    """Blank pictures, and images much farther from their class than its members are
+    from each other (cosine distance to the nearest image of the same class)."""
+    from pocketvision.novelty import unit
+
+    findings = []
+    vectors = unit(features)
+    for label in sorted({i.sample.label for i in images}):
+        members = [k for k, i in enumerate(images) if i.sample.label == label]
+        if len(members) < 4:
+            continue
+        similarity = vectors[members] @ vectors[members].T
+        np.fill_diagonal(similarity, -np.inf)
+        nearest = 1.0 - similarity.max(axis=1)  # (M,)
+        typical = float(np.median(nearest)) + 1e-6
+        for position, k in enumerate(members):
+            if nearest[position] > OUTLIER_FACTOR * typical:
+                findings.append(Finding(
+                    "outlier", [str(images[k].sample.path)],
+                    f"unlike every other {label!r} image ({nearest[position] / typical:.1f}x "
+                    "the usual distance to its nearest one): blank, dark, blurred, or "
+                    "something else entirely? Delete it or add more like it",
+                    float(nearest[position] / typical), label=label))
+    return findings
+
+
+def _single_bursts(images: list[_Image], explicit: bool) -> list[Finding]:
+    if explicit:
+        return []
+    groups: dict[str, set[str]] = {}
+    for image in images:
+        groups.setdefault(image.sample.label, set()).add(image.sample.group)
+    return [Finding("single_burst", [], f"class {label!r} is one capture burst: nothing of it "
+                    "can be held out for validation without leaking; record a second burst "
+                    "(another Record press, ideally elsewhere) or add photos", 1.0, label=label)
+            for label, found in sorted(groups.items()) if len(found) == 1]
+
+
+def _imbalance(counts: dict[str, int]) -> list[Finding]:
+    if len(counts) < 2:
+        return []
+    median = float(np.median(list(counts.values())))
+    return [Finding("imbalance", [], f"class {label!r} has {count} images, the median class "
+                    f"{median:.0f}: add about {int(median - count)} so the model does not learn "
+                    "to avoid it", 1.0 - count / median, label=label)
+            for label, count in sorted(counts.items()) if count < IMBALANCE_SHARE * median]
