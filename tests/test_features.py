@@ -127,19 +127,20 @@ def test_backbone_graph_matches_eager_and_is_reused(name, tmp_path):
     torch.manual_seed(0)
     pretrained, _ = weights_status(get_spec(name))  # offline: only some have weights here
     backbone = create_backbone(name, pretrained=pretrained)
+    size = backbone.preprocessing.crop
     if not pretrained:  # random init: give batch norm realistic statistics
         backbone.train()
         with torch.no_grad():
-            backbone(torch.randn(8, 3, 224, 224))
+            backbone(torch.randn(8, 3, size, size))
         backbone.eval()
-    images = torch.randn(3, 3, 224, 224)
+    images = torch.randn(3, 3, size, size)
     extractor = backbone_extractor(backbone, tmp_path)
     assert isinstance(extractor, OnnxExtractor), "the export fell back to eager"
     with torch.inference_mode():
         expected = backbone(images).numpy()
     features = extractor(images.numpy())
     np.testing.assert_allclose(features, expected, atol=1e-3 * float(np.abs(expected).max()))
-    again = bundle_extractor(name, extractor.body_tensors(), 224, tmp_path)
+    again = bundle_extractor(name, extractor.body_tensors(), size, tmp_path)
     assert again.folder == extractor.folder
     np.testing.assert_allclose(again(images.numpy()), features, atol=1e-6)
 
