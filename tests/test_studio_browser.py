@@ -171,3 +171,50 @@ def test_collecting_on_a_phone_sized_screen(fashion3, tmp_path, artifacts):
         browser.close()
     recorded = sorted((project / "samples" / "thumbs up").glob("*.jpg"))
     assert len(recorded) >= 4 and len({session_of(p.stem) for p in recorded}) == 1
+
+
+def test_the_doctor_and_unsure_frames_in_the_studio(fashion3, photos, tmp_path, artifacts):
+    """'Check my pictures' lists a planted wrong label with a one-click move; a
+    camera frame like nothing trained on is offered for adding to a class, and one
+    click saves it there."""
+    import numpy as np
+    from PIL import Image
+
+    from pocketvision.live.studio import studio_app
+
+    project = tmp_path / "project"
+    for name, label in (("up", "sneaker"), ("down", "trouser")):
+        folder = project / "samples" / name
+        folder.mkdir(parents=True)
+        for source in sorted((fashion3 / "train" / label).iterdir())[:20]:
+            (folder / source.name).write_bytes(source.read_bytes())
+    stray = sorted((fashion3 / "train" / "trouser").iterdir())[25]
+    (project / "samples" / "up" / stray.name).write_bytes(stray.read_bytes())  # a wrong label
+    from live_helpers import FRAME_SIZE
+
+    cat = np.asarray(Image.fromarray(photos["chelsea"]).convert("RGB").resize(FRAME_SIZE))
+    camera = write_y4m(tmp_path / "camera.y4m", [cat] * 30)
+    with running(studio_app(project)) as url, \
+            chromium_page([f"--use-file-for-fake-video-capture={camera}"]) as page:
+        page.goto(url)
+        page.click("#train")
+        page.wait_for_selector("#preview-card:not([hidden])", timeout=120_000)
+
+        page.click("#doctor-run")
+        page.wait_for_selector(".finding.mislabeled", timeout=60_000)
+        row = page.locator(".finding.mislabeled").filter(has_text="Move to down").first
+        assert row.count() == 1
+        page.wait_for_selector("#unsure:not([hidden])", timeout=30_000)
+        assert "Like nothing it was trained on" in page.inner_text("#unsure-why")
+        page.screenshot(path=str(artifacts / "studio-doctor.png"), full_page=True)
+        rows = page.locator(".finding.mislabeled").count()
+        row.get_by_text("Move to down").click()
+        page.wait_for_function(f"document.querySelectorAll('.finding.mislabeled').length === {rows - 1}")
+        assert (project / "samples" / "down" / stray.name).exists()
+        assert not (project / "samples" / "up" / stray.name).exists()
+
+        before = len(list((project / "samples" / "up").iterdir()))
+        page.locator("#unsure-classes button", has_text="up").click()
+        page.wait_for_function("window.studio.addedUnsure === 1")
+        assert len(list((project / "samples" / "up").iterdir())) == before + 1
+        assert page.outside_requests == []

@@ -158,6 +158,17 @@ class Project:
             raise LiveError(f"{file_name!r} is not a sample of class {name!r}")
         return folder / file_name
 
+    def move_sample(self, name: str, file_name: str, to: str) -> Path:
+        """Move a sample to another class (a fix the doctor suggests); never overwrites."""
+        source = self.sample_path(name, file_name)
+        if not source.is_file():
+            raise LiveError(f"class {name!r} has no sample {file_name!r}")
+        target = self.add_class(to) / file_name
+        if target.exists():
+            raise LiveError(f"class {to!r} already has a {file_name!r}; delete one of them")
+        source.rename(target)
+        return target
+
     def save_sample(self, name: str, jpeg: bytes, session: str, index: int) -> Path:
         """Write one captured frame as ``<session>-<index>.jpg``, atomically."""
         if not SESSION_ID.fullmatch(session):

@@ -172,7 +172,33 @@ def sample(name: str, file_name: str, studio: StudioState):
     path = studio.project.sample_path(name, file_name)
     if not path.is_file():
         raise HTTPException(404, "no such sample")
-    return FileResponse(path, media_type="image/jpeg")
+    return FileResponse(path)  # the type from the name: captures are JPEG, copied-in files may not be
+
+
+class MoveTo(BaseModel):
+    to: str = Field(max_length=200)
+
+
+@router.post("/samples/{name}/{file_name}/move")
+def move_sample(name: str, file_name: str, body: MoveTo, studio: StudioState):
+    moved = studio.project.move_sample(name, file_name, body.to)
+    return {"moved": file_name, "to": moved.parent.name}
+
+
+@router.get("/api/doctor")
+def doctor(studio: StudioState):
+    """The doctor's findings about the project's samples, each file as (class, file)."""
+    from dataclasses import asdict
+
+    from pocketvision.doctor import diagnose
+
+    samples = studio.project.samples.resolve()
+    diagnosis = diagnose(samples)
+    findings = []
+    for finding in diagnosis.findings:
+        files = [Path(p).resolve().relative_to(samples).parts for p in finding.paths]
+        findings.append(asdict(finding) | {"files": [{"class": c, "file": f} for c, f in files]})
+    return {"images": diagnosis.images, "classes": diagnosis.classes, "findings": findings}
 
 
 @router.delete("/samples/{name}/{file_name}")
@@ -292,7 +318,27 @@ def _model_summary(project: Project) -> tuple[dict | None, str | None]:
     return {"labels": meta.labels, "accuracy": meta.metrics.get("accuracy"),
             "created": meta.created, "version": project.bundle.stat().st_mtime,
             "train_images": meta.dataset.get("train_images"),
-            "val_images": meta.dataset.get("val_images")}, None
+            "val_images": meta.dataset.get("val_images"),
+            "next": capture_next(meta.metrics, meta.labels)}, None
+
+
+def capture_next(metrics: dict, labels: list[str]) -> str | None:
+    """What to collect next: the pair the model confuses most, else the class it
+    finds least; None when validation found nothing to improve."""
+    confusion = metrics.get("confusion") or []
+    pairs = [(confusion[i][j], labels[i], labels[j]) for i in range(len(confusion))
+             for j in range(len(confusion)) if i != j and confusion[i][j]]
+    if pairs:
+        count, truth, guess = max(pairs)
+        return (f"Collect more '{truth}', especially pictures unlike '{guess}': "
+                f"{count} validation image{'s' if count > 1 else ''} of '{truth}' "
+                f"{'were' if count > 1 else 'was'} taken for '{guess}'.")
+    recalls = {name: scores["recall"] for name, scores in (metrics.get("per_class") or {}).items()
+               if scores.get("support")}
+    if recalls and min(recalls.values()) < 1.0:
+        weakest = min(recalls, key=recalls.get)
+        return f"Collect more '{weakest}': it is found {recalls[weakest]:.0%} of the time."
+    return None
 
 
 def _formats() -> list[dict]:

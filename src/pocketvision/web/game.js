@@ -269,7 +269,8 @@ async function start() {
       if (event.key === "duck") duck(event.action === "down");
     }
     showBars(result.probabilities, labels.indexOf(smoother.active));
-    document.getElementById("label").textContent = `${state.label} ${(100 * state.confidence).toFixed(0)}%`;
+    document.getElementById("label").textContent = result.unknown
+      ? "unknown" : `${state.label} ${(100 * state.confidence).toFixed(0)}%`;
     frames += 1;
     const clock = performance.now();
     if (clock - windowStart > 1000) {

@@ -8,8 +8,8 @@ import { el, probabilityBars } from "/web/ui.js";
 const $ = (id) => document.getElementById(id);
 const RECORD_FPS = 8;
 let project = null, video = null, model = null, modelVersion = null, showBars = null;
-let trainClicked = null;
-let previewPaused = false;  // while a job runs the preview rests: the cores are training  // performance.now() of the last Train click: "live in X s" is measured from it
+let trainClicked = null;  // performance.now() of the last Train click: "live in X s" is measured from it
+let previewPaused = false;  // while a job runs the preview rests: the cores are training
 window.studio = { recorded: 0, previewLabel: null, previewConfidence: 0 };
 
 async function api(path, options = {}) {
@@ -205,6 +205,8 @@ function renderModel() {
     `${m.accuracy == null ? "n/a" : (100 * m.accuracy).toFixed(1) + " %"} on ${m.val_images} images ` +
     `(${m.train_images} for training)`;
   $("train").textContent = "Train again";
+  $("next").hidden = !m.next;
+  $("next").textContent = m.next ? `Next: ${m.next}` : "";
   $("export-card").hidden = false;
   if (modelVersion !== m.version) startPreview(m.version);
 }
@@ -233,7 +235,10 @@ async function startPreview(version) {
       const result = await classify(model, video);
       const p = result.probabilities, best = p.indexOf(Math.max(...p));
       window.studio.previewLabel = result.label; window.studio.previewConfidence = p[best];
-      $("preview-label").textContent = `${result.label} · ${(100 * p[best]).toFixed(0)} %`;
+      if (result.unknown || p[best] < UNSURE_BELOW) offerUnsureFrame(result, p[best]);
+      $("preview-label").textContent = result.unknown
+        ? `unknown · novelty ${(100 * result.novelty).toFixed(0)} %`  // the bars still show the classes
+        : `${result.label} · ${(100 * p[best]).toFixed(0)} %`;
       showBars(p, best);
       frames += 1;
       if (now - windowStart > 1000) {
@@ -245,6 +250,80 @@ async function startPreview(version) {
     };
     video.requestVideoFrameCallback(onFrame);
   }
+}
+
+// Frames the model is unsure about are the examples that teach it most: keep the
+// latest one (at most one a second) and offer to add it to a class with one click.
+const UNSURE_BELOW = 0.6;
+let unsureAt = 0;
+function offerUnsureFrame(result, confidence) {
+  const now = performance.now();
+  if (now - unsureAt < 1000 || !video?.videoWidth) return;
+  unsureAt = now;
+  const canvas = el("canvas", { width: video.videoWidth, height: video.videoHeight });
+  canvas.getContext("2d").drawImage(video, 0, 0);
+  canvas.toBlob((blob) => {
+    $("unsure-frame").src = URL.createObjectURL(blob);
+    $("unsure-why").textContent = result.unknown
+      ? "Like nothing it was trained on. If it is one of yours, add it to:"
+      : `Unsure (${(100 * confidence).toFixed(0)} %). Add this frame to:`;
+    $("unsure-classes").replaceChildren(...project.classes.map((c) => {
+      const add = el("button", {}, c.name);
+      add.onclick = async () => {
+        try {
+          await api(`/api/classes/${enc(c.name)}/frames?session=${sessionId()}&index=0`,
+            { method: "POST", headers: { "content-type": "image/jpeg" }, body: blob });
+          $("unsure").hidden = true;
+          window.studio.addedUnsure = (window.studio.addedUnsure || 0) + 1;
+          await refresh();
+        } catch (error) { notice(error.message); }
+      };
+      return add;
+    }));
+    $("unsure").hidden = false;
+  }, "image/jpeg", 0.92);
+}
+
+// ---- the data doctor ----------------------------------------------------------------------
+$("doctor-run").onclick = async () => {
+  $("doctor-status").textContent = "Checking every picture…";
+  $("doctor-run").disabled = true;
+  try {
+    const found = await api("/api/doctor");
+    $("doctor-status").textContent = found.findings.length
+      ? `${found.findings.length} thing${found.findings.length > 1 ? "s" : ""} to look at in ${found.images} pictures:`
+      : `Nothing to fix in ${found.images} pictures.`;
+    $("findings").replaceChildren(...found.findings.map(findingRow));
+  } catch (error) { $("doctor-status").textContent = ""; notice(error.message); }
+  $("doctor-run").disabled = false;
+};
+
+function findingRow(finding) {
+  const fixes = [];
+  const first = finding.files[0];
+  if (finding.kind === "mislabeled" && finding.suggested && first) {
+    const move = el("button", { className: "primary" }, `Move to ${finding.suggested}`);
+    move.onclick = () => fixed(move, () => api(`/samples/${enc(first.class)}/${enc(first.file)}/move`,
+      json({ to: finding.suggested })));
+    fixes.push(move);
+  }
+  if (["mislabeled", "outlier", "duplicate"].includes(finding.kind)) {
+    for (const file of finding.kind === "duplicate" ? finding.files : finding.files.slice(0, 1)) {
+      const remove = el("button", {}, finding.kind === "duplicate" ? `Delete from ${file.class}` : "Delete");
+      remove.onclick = () => fixed(remove, () => api(`/samples/${enc(file.class)}/${enc(file.file)}`,
+        { method: "DELETE" }));
+      fixes.push(remove);
+    }
+  }
+  return el("div", { className: `finding ${finding.kind}` },
+    el("div", { className: "finding-images" }, ...finding.files.map((f) => thumb(f.class, f.file))),
+    el("div", {}, el("b", {}, finding.kind.replace("_", " ")), ` ${finding.why}`,
+      el("div", { className: "finding-fixes" }, ...fixes)));
+}
+
+async function fixed(button, change) {
+  const row = button.closest(".finding");
+  try { await change(); row.remove(); await refresh(); } catch (error) { notice(error.message); }
 }
 
 // ---- export ------------------------------------------------------------------------------
