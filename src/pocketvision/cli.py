@@ -181,6 +181,10 @@ def predict(
     novelty_threshold: float = typer.Option(
         0.5, help="Label 'unknown' above this novelty (0..1; 0.5 accepts ~95 % of images like "
                   "the training ones; 1 turns it off)."),
+    output: Optional[Path] = typer.Option(
+        None, help="Stream rows to results.parquet (a folder of part files) or results.csv, "
+                   "resuming where a previous run stopped. Sources: files, folders, "
+                   "@list.txt, glob patterns."),
     as_json: bool = JSON_OPTION,
 ):
     """Classify images with a bundle (or with --backbone's ImageNet classes)."""
@@ -188,6 +192,9 @@ def predict(
     _within("--threshold", threshold, 0.0, 1.0)
     _within("--novelty-threshold", novelty_threshold, 0.0, 1.0)
     from pocketvision import prediction as predicting
+
+    if output is not None:
+        return _predict_to_file(inputs, output, novelty_threshold, as_json)
 
     if backbone:
         results = predicting.predict_imagenet(backbone, inputs, top or 5, weights, threshold)
@@ -206,6 +213,22 @@ def predict(
         typer.echo(f"error: none of the {len(results)} image(s) could be classified "
                    f"({first['path']} {first['error']})", err=True)
         raise typer.Exit(2)
+
+
+def _predict_to_file(inputs: list[Path], output: Path, novelty_threshold: float,
+                     as_json: bool) -> None:
+    from pocketvision.bulk import predict_to_file
+
+    if len(inputs) < 2:
+        raise PocketVisionError("pass a bundle and at least one source: pocketvision predict "
+                                "model.pvb photos/ --output results.parquet")
+    result = predict_to_file(inputs[0], [str(s) for s in inputs[1:]], output, novelty_threshold)
+    if as_json:
+        return _print_json(result.to_json())
+    summary = result.to_json()
+    typer.echo(f"{summary['written']} rows written to {output} ({summary['done_before']} done "
+               f"before, {summary['errors']} unreadable) at {summary['images_per_second'] or 0} "
+               "images/s")
 
 
 @app.command()

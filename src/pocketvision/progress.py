@@ -22,8 +22,10 @@ def observe(callback: Callable[[str, int, int], None]) -> Iterator[None]:
 
 
 @contextmanager
-def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]]:
-    """Yield ``advance(n)``; draws a bar on stderr unless POCKETVISION_NO_PROGRESS is set."""
+def progress_bar(description: str, total: int, unit: str | None = None
+                 ) -> Iterator[Callable[[int], None]]:
+    """Yield ``advance(n)``; draws a bar on stderr unless POCKETVISION_NO_PROGRESS is set;
+    with ``unit``, also the rate (e.g. "38 images/s")."""
     if _observers:
         with _observed(description, total) as advance:
             yield advance
@@ -37,6 +39,8 @@ def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]
     console = Console(file=sys.stderr)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeRemainingColumn())
+    if unit:
+        columns += (_Rate(unit),)
     with Progress(*columns, console=console, transient=not console.is_terminal) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n=1: bar.advance(task, n)
@@ -54,3 +58,15 @@ def _observed(description: str, total: int) -> Iterator[Callable[[int], None]]:
 
     advance(0)
     yield advance
+
+
+def _Rate(unit: str):
+    """A progress column: items per second."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class Rate(ProgressColumn):
+        def render(self, task) -> Text:
+            return Text(f"{task.speed:.0f} {unit}/s" if task.speed else "")
+
+    return Rate()

@@ -1,0 +1,290 @@
+"""Label many images with a bundle, streaming results to a file, resumable.
+
+``predict BUNDLE SOURCE... --output results.parquet`` (or ``.csv``): one row per
+image (path, content hash, label, confidence, novelty, probabilities, error),
+written as it goes, never held in memory, and never written twice.
+
+* Parquet output is a folder of part files (``results.parquet/part-*.parquet``),
+  each written whole under a temporary name and renamed: at any moment the folder
+  is a readable dataset of complete rows (pyarrow, pandas, DuckDB, Spark read it).
+* CSV output is appended a batch at a time; an incomplete last line left by a
+  killed run is cut off when the run resumes.
+* Resuming: rows already in the output are skipped by (path, content hash), so an
+  image that changed since is labelled again and an unchanged one is not.
+* Files are read, hashed and decoded on worker threads while the previous batch
+  runs through the network (onnxruntime, its own threads): both cores stay busy.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import json
+import os
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from pocketvision.errors import DatasetError, ImageError, PocketVisionError
+from pocketvision.images import has_image_extension, is_ignored
+from pocketvision.inference import Predictor, as_predictor
+from pocketvision.preprocessing import to_array
+
+BATCH = 16
+PART_ROWS = 1024  # rows per Parquet part file (and per CSV flush at most)
+PART_SECONDS = 10.0  # ... or this long, whichever comes first, so a crash loses little
+PREFETCH = 4  # decoded batches waiting at most: memory stays flat
+
+
+@dataclass
+class BulkResult:
+    output: Path
+    images: int  # found in the sources
+    done_before: int  # already in the output (skipped)
+    written: int
+    errors: int
+    seconds: float
+
+    def to_json(self) -> dict:
+        rate = self.written / self.seconds if self.seconds else None
+        return {"output": str(self.output), "images": self.images, "done_before": self.done_before,
+                "written": self.written, "errors": self.errors, "seconds": round(self.seconds, 3),
+                "images_per_second": rate and round(rate, 1)}
+
+
+def source_paths(sources: list[str]) -> Iterator[Path]:
+    """Image files of folders (recursively, sorted), ``@list.txt`` files (a path per
+    line) and glob patterns (``**`` allowed), in the order given."""
+    for source in sources:
+        if source.startswith("@"):
+            listing = Path(source[1:])
+            if not listing.is_file():
+                raise DatasetError(f"{listing} (from {source}) is not a file listing images")
+            base = listing.parent
+            for line in listing.read_text().splitlines():
+                if line.strip():
+                    path = Path(line.strip())
+                    yield path if path.is_absolute() else base / path
+        elif Path(source).is_dir():
+            yield from sorted(p for p in Path(source).rglob("*")
+                              if p.is_file() and not is_ignored(p) and has_image_extension(p))
+        elif glob.has_magic(source):
+            yield from (Path(p) for p in sorted(glob.iglob(source, recursive=True))
+                        if Path(p).is_file() and has_image_extension(Path(p)))
+        else:
+            yield Path(source)
+
+
+def predict_to_file(bundle, sources: list[str], output: Path | str,
+                    novelty_threshold: float = 0.5) -> BulkResult:
+    """Label every image of ``sources`` into ``output`` (.parquet or .csv), resuming."""
+    from pocketvision.progress import progress_bar
+
+    started = time.perf_counter()
+    output = Path(output)
+    sink = _sink_for(output)
+    predictor = as_predictor(bundle)
+    done = sink.done()
+    paths = list(dict.fromkeys(source_paths(sources)))  # paths only: a few bytes each
+    if not paths:
+        raise DatasetError(f"no image files found in {', '.join(sources)}")
+    sink.start(predictor.labels)
+    result = BulkResult(output, len(paths), 0, 0, 0, 0.0)
+    with progress_bar("Labelling", len(paths), unit="images") as advance:
+        for rows in _labelled(predictor, paths, done, novelty_threshold, result, advance):
+            sink.write(rows)
+    sink.close()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _labelled(predictor: Predictor, paths: list[Path], done: set, threshold: float,
+              result: BulkResult, advance) -> Iterator[list[dict]]:
+    """Rows per batch; reading, hashing and decoding run ahead on worker threads."""
+    batches = [paths[k:k + BATCH] for k in range(0, len(paths), BATCH)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pending: deque = deque()
+        for batch in batches:
+            pending.append(pool.submit(_decode, batch, predictor.preprocessing))
+            if len(pending) > PREFETCH:
+                yield _rows(predictor, pending.popleft().result(), done, threshold, result, advance)
+        while pending:
+            yield _rows(predictor, pending.popleft().result(), done, threshold, result, advance)
+
+
+def _decode(batch: list[Path], spec) -> list[tuple[Path, str | None, np.ndarray | str]]:
+    """(path, sha256 or None, input array or the reason it cannot be read); the
+    second read of each file comes from the operating system's cache."""
+    from pocketvision.cache import file_sha256
+    from pocketvision.images import load_rgb
+
+    decoded = []
+    for path in batch:
+        try:
+            sha = file_sha256(path)
+        except OSError as error:
+            decoded.append((path, None, error.strerror or "cannot be read"))
+            continue
+        try:
+            decoded.append((path, sha, to_array(load_rgb(path, at_least=spec.resize), spec)))
+        except ImageError as error:
+            decoded.append((path, sha, str(error).split(": ", 1)[-1]))
+    return decoded
+
+
+def _rows(predictor: Predictor, decoded, done: set, threshold: float, result: BulkResult,
+          advance) -> list[dict]:
+    fresh = [(p, s, x) for p, s, x in decoded if (str(p), s) not in done]
+    result.done_before += len(decoded) - len(fresh)
+    rows = [_error_row(p, s, x) for p, s, x in fresh if isinstance(x, str)]
+    readable = [(p, s, x) for p, s, x in fresh if not isinstance(x, str)]
+    if readable:
+        probabilities, novelty = predictor.classify(np.stack([x for _, _, x in readable]))
+        for k, (path, sha, _) in enumerate(readable):
+            rows.append(_row(path, sha, probabilities[k], None if novelty is None else novelty[k],
+                             predictor.labels, threshold))
+    result.written += len(rows)
+    result.errors += sum(row["error"] is not None for row in rows)
+    advance(len(decoded))
+    return rows
+
+
+def _row(path, sha, probabilities, novelty, labels, threshold) -> dict:
+    best = int(probabilities.argmax())
+    unknown = novelty is not None and novelty > threshold
+    return {"path": str(path), "sha256": sha, "label": "unknown" if unknown else labels[best],
+            "confidence": float(probabilities[best]),
+            "novelty": None if novelty is None else float(novelty),
+            "probabilities": [float(p) for p in probabilities], "error": None}
+
+
+def _error_row(path, sha, reason: str) -> dict:
+    return {"path": str(path), "sha256": sha, "label": None, "confidence": None,
+            "novelty": None, "probabilities": None, "error": reason}
+
+
+def _sink_for(output: Path):
+    if output.suffix == ".parquet":
+        return ParquetParts(output)
+    if output.suffix == ".csv":
+        return CsvRows(output)
+    raise PocketVisionError(f"--output {output}: name it .parquet (a folder of part files) "
+                            "or .csv")
+
+
+class ParquetParts:
+    """``output/part-NNNNN.parquet``, each written whole then renamed into place."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.buffer: list[dict] = []
+        self.flushed = time.monotonic()
+
+    def done(self) -> set[tuple[str, str]]:
+        pq = _pyarrow_parquet()
+        if self.folder.exists() and not self.folder.is_dir():
+            raise PocketVisionError(f"--output {self.folder} exists and is not a folder of "
+                                    "Parquet parts; choose another name")
+        found = set()
+        for part in sorted(self.folder.glob("part-*.parquet")) if self.folder.is_dir() else []:
+            table = pq.read_table(part, columns=["path", "sha256"])
+            found.update(zip(table.column("path").to_pylist(), table.column("sha256").to_pylist()))
+        return found
+
+    def start(self, labels: list[str]) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for stale in self.folder.glob(".part-*.tmp"):  # a killed run's half-written part
+            stale.unlink(missing_ok=True)
+        self.labels = labels
+        self.next = 1 + max((int(p.stem.split("-")[1]) for p in self.folder.glob("part-*.parquet")),
+                            default=-1)
+
+    def write(self, rows: list[dict]) -> None:
+        self.buffer += rows
+        if len(self.buffer) >= PART_ROWS or time.monotonic() - self.flushed > PART_SECONDS:
+            self._flush()
+
+    def close(self) -> None:
+        self._flush()
+
+    def _flush(self) -> None:
+        self.flushed = time.monotonic()
+        if not self.buffer:
+            return
+        import pyarrow as pa
+
+        pq = _pyarrow_parquet()
+        table = pa.Table.from_pylist(self.buffer, schema=_schema(pa)).replace_schema_metadata(
+            {"pocketvision.labels": json.dumps(self.labels)})
+        temporary = self.folder / f".part-{self.next:05d}.tmp"
+        pq.write_table(table, temporary)
+        os.replace(temporary, self.folder / f"part-{self.next:05d}.parquet")
+        self.next += 1
+        self.buffer = []
+
+
+def _schema(pa):
+    return pa.schema([("path", pa.string()), ("sha256", pa.string()), ("label", pa.string()),
+                      ("confidence", pa.float32()), ("novelty", pa.float32()),
+                      ("probabilities", pa.list_(pa.float32())), ("error", pa.string())])
+
+
+def _pyarrow_parquet():
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        from pocketvision.errors import MissingExtraError
+
+        raise MissingExtraError("Parquet output needs pyarrow: pip install 'pocketvision[scale]' "
+                                "(or write --output results.csv)") from None
+    return pq
+
+
+COLUMNS = ["path", "sha256", "label", "confidence", "novelty", "probabilities", "error"]
+
+
+class CsvRows:
+    """Rows appended a batch at a time; probabilities as a JSON list in one column."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def done(self) -> set[tuple[str, str]]:
+        if not self.path.exists():
+            return set()
+        if not self.path.is_file():
+            raise PocketVisionError(f"--output {self.path} is not a regular file; choose another name")
+        self._cut_incomplete_line()
+        with open(self.path, newline="") as stream:  # an unread file's hash is empty
+            return {(row["path"], row["sha256"] or None) for row in csv.DictReader(stream)}
+
+    def _cut_incomplete_line(self) -> None:
+        data = self.path.read_bytes()
+        if data and not data.endswith(b"\n"):
+            with open(self.path, "r+b") as stream:
+                stream.truncate(data.rfind(b"\n") + 1)
+
+    def start(self, labels: list[str]) -> None:
+        new = not self.path.exists() or self.path.stat().st_size == 0
+        self.stream = open(self.path, "a", newline="")
+        self.writer = csv.DictWriter(self.stream, COLUMNS)
+        if new:
+            self.writer.writeheader()
+
+    def write(self, rows: list[dict]) -> None:
+        text = io.StringIO()
+        writer = csv.DictWriter(text, COLUMNS)
+        for row in rows:
+            writer.writerow(row | {"probabilities": json.dumps(row["probabilities"])
+                                   if row["probabilities"] is not None else ""})
+        self.stream.write(text.getvalue())  # one write per batch: whole lines
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.close()
