@@ -58,27 +58,36 @@ class BulkResult:
                 "images_per_second": rate and round(rate, 1)}
 
 
-def source_paths(sources: list[str]) -> Iterator[Path]:
+def source_paths(sources: list[str]) -> Iterator[str]:
     """Image files of folders (recursively, sorted), ``@list.txt`` files (a path per
-    line) and glob patterns (``**`` allowed), in the order given."""
+    line) and glob patterns (``**`` allowed), in the order given. Paths are plain
+    strings, folders walked one directory at a time: a million paths stay ~100 MB."""
     for source in sources:
         if source.startswith("@"):
             listing = Path(source[1:])
             if not listing.is_file():
                 raise DatasetError(f"{listing} (from {source}) is not a file listing images")
-            base = listing.parent
-            for line in listing.read_text().splitlines():
-                if line.strip():
-                    path = Path(line.strip())
-                    yield path if path.is_absolute() else base / path
-        elif Path(source).is_dir():
-            yield from sorted(p for p in Path(source).rglob("*")
-                              if p.is_file() and not is_ignored(p) and has_image_extension(p))
+            with open(listing) as lines:
+                for line in lines:
+                    if line.strip():
+                        yield os.path.join(listing.parent, line.strip())  # relative to the list
+        elif os.path.isdir(source):
+            yield from _walk(source)
         elif glob.has_magic(source):
-            yield from (Path(p) for p in sorted(glob.iglob(source, recursive=True))
-                        if Path(p).is_file() and has_image_extension(Path(p)))
+            yield from (p for p in sorted(glob.iglob(source, recursive=True))
+                        if os.path.isfile(p) and _is_image(p))
         else:
-            yield Path(source)
+            yield source
+
+
+def _walk(folder: str) -> Iterator[str]:
+    for parent, folders, names in os.walk(folder):
+        folders[:] = sorted(f for f in folders if not f.startswith("."))
+        yield from (os.path.join(parent, name) for name in sorted(names) if _is_image(name))
+
+
+def _is_image(name: str) -> bool:
+    return has_image_extension(Path(name)) and not is_ignored(Path(name))
 
 
 def predict_to_file(bundle, sources: list[str], output: Path | str,
@@ -104,7 +113,7 @@ def predict_to_file(bundle, sources: list[str], output: Path | str,
     return result
 
 
-def _labelled(predictor: Predictor, paths: list[Path], done: set, threshold: float,
+def _labelled(predictor: Predictor, paths: list[str], done: set, threshold: float,
               result: BulkResult, advance) -> Iterator[list[dict]]:
     """Rows per batch; reading, hashing and decoding run ahead on worker threads."""
     batches = [paths[k:k + BATCH] for k in range(0, len(paths), BATCH)]
@@ -118,7 +127,7 @@ def _labelled(predictor: Predictor, paths: list[Path], done: set, threshold: flo
             yield _rows(predictor, pending.popleft().result(), done, threshold, result, advance)
 
 
-def _decode(batch: list[Path], spec) -> list[tuple[Path, str | None, np.ndarray | str]]:
+def _decode(batch: list[str], spec) -> list[tuple[str, str | None, np.ndarray | str]]:
     """(path, sha256 or None, input array or the reason it cannot be read); the
     second read of each file comes from the operating system's cache."""
     from pocketvision.cache import file_sha256
@@ -140,7 +149,7 @@ def _decode(batch: list[Path], spec) -> list[tuple[Path, str | None, np.ndarray 
 
 def _rows(predictor: Predictor, decoded, done: set, threshold: float, result: BulkResult,
           advance) -> list[dict]:
-    fresh = [(p, s, x) for p, s, x in decoded if (str(p), s) not in done]
+    fresh = [(p, s, x) for p, s, x in decoded if (p, s) not in done]
     result.done_before += len(decoded) - len(fresh)
     rows = [_error_row(p, s, x) for p, s, x in fresh if isinstance(x, str)]
     readable = [(p, s, x) for p, s, x in fresh if not isinstance(x, str)]
