@@ -34,6 +34,8 @@ import numpy as np
 from pocketvision.errors import DatasetError, ImageError, PocketVisionError
 from pocketvision.images import has_image_extension, is_ignored
 from pocketvision.inference import Predictor, as_predictor
+from pocketvision.config import NOVELTY_THRESHOLD
+from pocketvision.novelty import UNKNOWN
 from pocketvision.preprocessing import to_array
 
 BATCH = 16
@@ -91,7 +93,7 @@ def _is_image(name: str) -> bool:
 
 
 def predict_to_file(bundle, sources: list[str], output: Path | str,
-                    novelty_threshold: float = 0.5) -> BulkResult:
+                    novelty_threshold: float = NOVELTY_THRESHOLD) -> BulkResult:
     """Label every image of ``sources`` into ``output`` (.parquet or .csv), resuming."""
     from pocketvision.progress import progress_bar
 
@@ -167,7 +169,7 @@ def _rows(predictor: Predictor, decoded, done: set, threshold: float, result: Bu
 def _row(path, sha, probabilities, novelty, labels, threshold) -> dict:
     best = int(probabilities.argmax())
     unknown = novelty is not None and novelty > threshold
-    return {"path": str(path), "sha256": sha, "label": "unknown" if unknown else labels[best],
+    return {"path": str(path), "sha256": sha, "label": UNKNOWN if unknown else labels[best],
             "confidence": float(probabilities[best]),
             "novelty": None if novelty is None else float(novelty),
             "probabilities": [float(p) for p in probabilities], "error": None}

@@ -16,7 +16,7 @@ from typing import List, Optional
 
 import typer
 
-from pocketvision.config import ExportConfig, SmoothingConfig, TrainConfig
+from pocketvision.config import NOVELTY_THRESHOLD, ExportConfig, SmoothingConfig, TrainConfig
 from pocketvision.errors import PocketVisionError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -179,8 +179,8 @@ def predict(
     top: Optional[int] = typer.Option(None, help="Keep the K most likely labels."),
     threshold: Optional[float] = typer.Option(None, help="Label 'uncertain' below this probability."),
     novelty_threshold: float = typer.Option(
-        0.5, help="Label 'unknown' above this novelty (0..1; 0.5 accepts ~95 % of images like "
-                  "the training ones; 1 turns it off)."),
+        NOVELTY_THRESHOLD, help="Label 'unknown' above this novelty (0..1; 0.5 accepts ~95 % of "
+                                "images like the training ones; 1 turns it off)."),
     output: Optional[Path] = typer.Option(
         None, help="Stream rows to results.parquet (a folder of part files) or results.csv, "
                    "resuming where a previous run stopped. Sources: files, folders, "

@@ -58,9 +58,11 @@ def print_evaluation(evaluation) -> None:
                       "used for training; accuracy on them is not a fair measure. Evaluate on "
                       "images the model has not seen (e.g. DATA/val).[/]")
     if evaluation.novelty is not None and len(evaluation.novelty):
-        rejected = float((evaluation.novelty > 0.5).mean())
-        console.print(f"Unknown detection: {_percent(rejected)} of these known images would be "
-                      "called 'unknown' (the threshold accepts about 95 % of them).")
+        from pocketvision.novelty import rejected_share
+
+        console.print(f"Unknown detection: {_percent(rejected_share(evaluation.novelty))} of these "
+                      "known images would be called 'unknown' (the threshold accepts about 95 % "
+                      "of them).")
     if evaluation.unknown is not None:
         found = evaluation.unknown
         console.print(f"Of {found['images']} images of no known class, {_percent(found['rejected'])} "

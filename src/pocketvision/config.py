@@ -15,6 +15,10 @@ from pathlib import Path
 
 from pocketvision.errors import SettingError
 
+# Novelty above this is "unknown". Every bundle maps its own fitted threshold (95 %
+# of known images accepted) to 0.5, so one default serves every model (novelty.py).
+NOVELTY_THRESHOLD = 0.5
+
 
 def setting(default, help: str, low: float | None = None, high: float | None = None,
             above: float | None = None):

@@ -12,6 +12,7 @@ from pocketvision.errors import PocketVisionError
 from pocketvision.features import sample_features
 from pocketvision.inference import Predictor, as_predictor
 from pocketvision.metrics import summarize
+from pocketvision.novelty import rejected_share
 
 
 @dataclass
@@ -66,9 +67,8 @@ class Evaluation:
         document = {k: self.metrics[k] for k in keys}
         document["skipped"] = self.skipped
         document["seen_in_training"] = self.seen_in_training
-        if self.novelty is not None:
-            # known images the default threshold (0.5) would call unknown
-            document["novelty_rejected"] = float((self.novelty > 0.5).mean()) if len(self.novelty) else None
+        if self.novelty is not None:  # known images the default threshold calls unknown
+            document["novelty_rejected"] = rejected_share(self.novelty)
         if self.unknown is not None:
             document["unknown"] = self.unknown
         document["images"] = self.images()
@@ -133,4 +133,4 @@ def _unknown_report(bundle: Predictor, folder: Path, known: Evaluation,
                                description="Features of unknown images")
     _, novelty = bundle.classify_features(features)
     return {"images": len(samples), "auroc": auroc(known.novelty, novelty),
-            "rejected": float((novelty > 0.5).mean()), "folder": str(folder)}
+            "rejected": rejected_share(novelty), "folder": str(folder)}

@@ -24,7 +24,10 @@ from typing import Callable
 
 import numpy as np
 
+from pocketvision.config import NOVELTY_THRESHOLD
+
 ACCEPTED = 0.95  # share of known images the default threshold accepts
+UNKNOWN = "unknown"  # the label of an image like nothing the model was trained on
 NEIGHBOURS = 5
 FOLDS = 5
 MAX_BANK = 4000  # training features kept in a bundle (20 MB at 1,280 floats)
@@ -49,7 +52,7 @@ class NoveltyModel:
         return self.neighbours(features) / self.scale + (1.0 - probabilities.max(axis=1))
 
     def score(self, features: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
-        """Novelty (N,) in 0..1; 0.5 is the default threshold."""
+        """Novelty (N,) in 0..1; NOVELTY_THRESHOLD (0.5) is the fitted threshold."""
         return 1.0 - np.exp2(-self.raw(features, probabilities) / self.threshold)
 
     def to_meta(self) -> dict:
@@ -59,6 +62,11 @@ class NoveltyModel:
     @classmethod
     def from_bundle(cls, meta: dict, bank: np.ndarray) -> "NoveltyModel":
         return cls(np.asarray(bank, np.float32), float(meta["scale"]), float(meta["threshold"]))
+
+
+def rejected_share(novelty: np.ndarray) -> float | None:
+    """The share of images the default threshold calls unknown (None for none)."""
+    return float((np.asarray(novelty) > NOVELTY_THRESHOLD).mean()) if len(novelty) else None
 
 
 def unit(x: np.ndarray) -> np.ndarray:

@@ -11,11 +11,12 @@ from pocketvision.errors import DatasetError, ImageError
 from pocketvision.features import BATCH_SIZE
 from pocketvision.images import has_image_extension, is_ignored
 from pocketvision.inference import as_predictor
+from pocketvision.config import NOVELTY_THRESHOLD
+from pocketvision.novelty import UNKNOWN
 from pocketvision.preprocessing import Preprocessing, load_array
 
 UNCERTAIN = "uncertain"
-UNKNOWN = "unknown"  # novelty above the threshold: like nothing the model was trained on
-DEFAULT_NOVELTY_THRESHOLD = 0.5  # novelty 0.5 = the bundle's own threshold (95 % of known images)
+
 
 
 def expand_inputs(inputs: list[Path | str]) -> list[Path]:
@@ -39,7 +40,7 @@ def _error_entry(path: Path, error: str) -> dict:
 
 def predict(bundle, inputs: list[Path | str], top: int | None = None,
             threshold: float | None = None,
-            novelty_threshold: float = DEFAULT_NOVELTY_THRESHOLD) -> list[dict]:
+            novelty_threshold: float = NOVELTY_THRESHOLD) -> list[dict]:
     """One entry per image: ``{"path", "label", "probabilities", "novelty"}``,
     probabilities sorted from highest to lowest (the best ``top`` only, if given).
     ``novelty`` (0..1, for bundles that have unknown detection) says how unlike the

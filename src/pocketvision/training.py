@@ -27,7 +27,7 @@ from pocketvision.features import (
 )
 from pocketvision.head import LinearHead, fit_linear_head
 from pocketvision.metrics import summarize
-from pocketvision.novelty import BANK_TENSOR, fit_novelty, out_of_fold
+from pocketvision.novelty import BANK_TENSOR, fit_novelty, out_of_fold, rejected_share
 from pocketvision.preprocessing import Preprocessing
 
 
@@ -81,8 +81,8 @@ def train(data: Path | str, out: Path | str, config: TrainConfig = TrainConfig()
     val_probabilities = head.probabilities(x_val)
     metrics = summarize(label_indices(split.val, labels), val_probabilities, labels)
     if novelty is not None and len(split.val):
-        rejected = novelty.score(x_val, val_probabilities) > 0.5
-        metrics["novelty_rejected"] = float(rejected.mean())  # known images called unknown
+        # known images called unknown
+        metrics["novelty_rejected"] = rejected_share(novelty.score(x_val, val_probabilities))
     tensors = {**{BODY_PREFIX + k: v for k, v in extractor.body_tensors().items()},
                **head.tensors()}
     meta = _describe(extractor, preprocessing, labels, split, config, metrics)

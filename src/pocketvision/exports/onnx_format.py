@@ -131,6 +131,8 @@ def composed_onnx(predictor) -> bytes:
     import onnx
     from onnx import helper, numpy_helper
 
+    from pocketvision.config import NOVELTY_THRESHOLD
+
     model = onnx.load(str(predictor.extractor.folder / "backbone.onnx"))
     graph = model.graph
     for node in graph.node:  # the backbone now reads the normalized image
@@ -155,7 +157,7 @@ def composed_onnx(predictor) -> bytes:
     found = json.loads(contract_json(predictor, "onnx"))
     if predictor.novelty is not None:
         _add_novelty_output(model, features, predictor.novelty)
-        found["novelty"] = {"output": NOVELTY_OUTPUT, "threshold": 0.5}
+        found["novelty"] = {"output": NOVELTY_OUTPUT, "threshold": NOVELTY_THRESHOLD}
     del model.metadata_props[:]
     for key, value in ((CONTRACT_KEY, json.dumps(found, sort_keys=True)),
                        ("labels", json.dumps(list(predictor.labels), ensure_ascii=False))):

@@ -9,7 +9,6 @@ import numpy as np
 from PIL import Image
 
 FrameClassifier = Callable[[np.ndarray], dict]  # RGB (H, W, 3) uint8 -> {label: p}
-UNKNOWN_FRAME_NOVELTY = 0.5  # above it a frame is like nothing trained on: it acts on nothing
 
 
 def load_frame_classifier(model: Path) -> tuple[FrameClassifier, list[str]]:
@@ -25,6 +24,7 @@ def load_frame_classifier(model: Path) -> tuple[FrameClassifier, list[str]]:
 
 def _bundle_classifier(path: Path):
     from pocketvision.inference import load_predictor
+    from pocketvision.config import NOVELTY_THRESHOLD
     from pocketvision.preprocessing import to_array
 
     predictor = load_predictor(path)
@@ -32,8 +32,8 @@ def _bundle_classifier(path: Path):
     def classify(rgb: np.ndarray) -> dict:
         image = to_array(Image.fromarray(rgb), predictor.preprocessing)  # resized, cropped, normalized
         probabilities, novelty = predictor.classify(image[None])
-        if novelty is not None and novelty[0] > UNKNOWN_FRAME_NOVELTY:
-            return {label: 0.0 for label in predictor.labels}  # no class is confident
+        if novelty is not None and novelty[0] > NOVELTY_THRESHOLD:  # like nothing trained on:
+            return {label: 0.0 for label in predictor.labels}  # no class is confirmed
         return dict(zip(predictor.labels, probabilities[0].tolist()))
 
     return classify, list(predictor.labels)
