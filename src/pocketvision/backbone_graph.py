@@ -99,7 +99,7 @@ class EagerExtractor:
             return self.backbone(torch.from_numpy(np.ascontiguousarray(images))).numpy()
 
     def body_tensors(self) -> dict[str, np.ndarray]:
-        return _numpy_state(self.backbone)
+        return self.backbone.body_tensors()
 
 
 def runtime_session(path: Path, threads: int | None = None):
@@ -152,15 +152,12 @@ def bundle_extractor(name: str, body: dict[str, np.ndarray], crop: int,
         return found
 
     def build():
-        import torch
-
         from pocketvision.backbones import create_backbone
-
         from pocketvision.errors import BundleError
 
         backbone = create_backbone(name, pretrained=False)
         try:
-            backbone.body.load_state_dict({k: torch.from_numpy(v) for k, v in body.items()})
+            backbone.load_body(body)
         except RuntimeError as error:  # missing, unexpected or misshapen tensors
             raise BundleError(f"the bundle's backbone tensors do not match {name} "
                               f"({str(error).splitlines()[0][:120]}); train it again") from None
@@ -216,7 +213,7 @@ def _build(root: Path, build: Callable[[], Backbone], crop: int) -> FeatureExtra
     from safetensors.numpy import save
 
     backbone = build()
-    body = _numpy_state(backbone)
+    body = backbone.body_tensors()
     info = GraphInfo(backbone.spec.name, weights_hash(body), backbone.spec.feature_dim, crop)
     folder = _folder(root, info.name, info.weights_hash, crop)
     graph = _export_graph(backbone, crop)
@@ -225,13 +222,8 @@ def _build(root: Path, build: Callable[[], Backbone], crop: int) -> FeatureExtra
     write_cache_entry(folder / "backbone.onnx", graph)
     write_cache_entry(folder / "body.safetensors", save(body))
     write_cache_entry(folder / "info.json", json.dumps(asdict(info)).encode())  # last: marks it whole
-    if _cached(root, info.name, info.weights_hash, crop) is None:  # the cache is not writable
-        return EagerExtractor(backbone, info)
-    return OnnxExtractor(folder, info)
-
-
-def _numpy_state(backbone: Backbone) -> dict[str, np.ndarray]:
-    return {k: v.detach().cpu().contiguous().numpy() for k, v in backbone.body.state_dict().items()}
+    # read back as any later run will (None when the cache is not writable)
+    return _cached(root, info.name, info.weights_hash, crop) or EagerExtractor(backbone, info)
 
 
 def _export_graph(backbone: Backbone, crop: int) -> bytes | None:

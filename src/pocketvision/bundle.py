@@ -117,13 +117,12 @@ def save_bundle(path: Path, model: Classifier, meta: BundleMeta) -> Path:
     return write_bundle(path, tensors, meta.replace(preprocessing=model.backbone.preprocessing))
 
 
-def read_tensors(path: Path, prefix: str = "") -> dict[str, np.ndarray]:
-    """The bundle's tensors whose names start with ``prefix`` (prefix removed), as NumPy."""
-    from safetensors import safe_open
+def read_tensors(path: Path) -> dict[str, np.ndarray]:
+    """Every tensor of the bundle, as NumPy arrays."""
+    from safetensors.numpy import load_file
 
     try:
-        with safe_open(str(path), framework="numpy") as f:
-            return {k[len(prefix):]: f.get_tensor(k) for k in f.keys() if k.startswith(prefix)}
+        return load_file(str(path))
     except Exception as error:  # safetensors raises its own error types
         raise BundleError(f"{path}: damaged bundle weights ({str(error)[:120]})") from None
 

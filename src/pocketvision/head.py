@@ -31,6 +31,12 @@ class LinearHead:
         """The bundle's ``head.*`` tensors."""
         return {"head.weight": self.weight, "head.bias": self.bias}
 
+    @classmethod
+    def from_torch(cls, layer) -> "LinearHead":
+        """The head of a ``torch.nn.Linear`` (a fine-tuned or an ImageNet one)."""
+        return cls(layer.weight.detach().cpu().numpy().astype(np.float32),
+                   layer.bias.detach().cpu().numpy().astype(np.float32))
+
     def to_torch(self):
         """The same layer as a ``torch.nn.Linear`` (for PyTorch models: exports, fine-tuning)."""
         import torch

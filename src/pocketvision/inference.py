@@ -54,9 +54,9 @@ def load_predictor(path: Path | str, cache_root: Path | None = None) -> Predicto
     """Read a bundle file into a :class:`Predictor` (checks what it reads)."""
     path = Path(path)
     meta = read_meta(path)
-    head = read_tensors(path, "head.")
-    body = read_tensors(path, BODY_PREFIX)
-    weight, bias = head.get("weight"), head.get("bias")
+    tensors = read_tensors(path)  # the file is read once
+    body = {k[len(BODY_PREFIX):]: v for k, v in tensors.items() if k.startswith(BODY_PREFIX)}
+    weight, bias = tensors.get("head.weight"), tensors.get("head.bias")
     if weight is None or bias is None or weight.dtype != np.float32 or bias.dtype != np.float32 \
             or weight.shape != (len(meta.labels), meta.backbone.feature_dim or weight.shape[1]) \
             or bias.shape != (len(meta.labels),):
@@ -70,7 +70,7 @@ def load_predictor(path: Path | str, cache_root: Path | None = None) -> Predicto
                           f"{meta.backbone.name} gives {extractor.info.feature_dim}")
     novelty = None
     if meta.novelty is not None:
-        bank = read_tensors(path, BANK_TENSOR).get("")
+        bank = tensors.get(BANK_TENSOR)
         if bank is None or bank.ndim != 2 or bank.shape[1] != weight.shape[1]:
             raise BundleError(f"{path}: novelty data damaged; train it again")
         novelty = NoveltyModel.from_bundle(meta.novelty, bank)
@@ -86,8 +86,5 @@ def as_predictor(bundle, cache_root: Path | None = None) -> Predictor:
         return load_predictor(bundle, cache_root)
     from pocketvision.backbone_graph import backbone_extractor
 
-    layer = bundle.model.head
-    head = LinearHead(layer.weight.detach().numpy().astype(np.float32),
-                      layer.bias.detach().numpy().astype(np.float32))
-    return Predictor(backbone_extractor(bundle.model.backbone, cache_root), head, bundle.meta,
-                     bundle.path)
+    return Predictor(backbone_extractor(bundle.model.backbone, cache_root),
+                     LinearHead.from_torch(bundle.model.head), bundle.meta, bundle.path)

@@ -135,21 +135,16 @@ def _fine_tuned(extractor: FeatureExtractor, head: LinearHead, preprocessing: Pr
                 split: Split, labels: list[str], config: TrainConfig, cache_dir: Path | None):
     """Fine-tune in PyTorch (the one training path that needs it); return the
     extractor of the new backbone weights (a new graph) and the new head."""
-    import torch
-
     from pocketvision.backbone_graph import backbone_extractor
     from pocketvision.backbones import create_backbone
     from pocketvision.finetune import fine_tune
     from pocketvision.model import Classifier
 
     backbone = create_backbone(config.backbone, pretrained=False, preprocessing=preprocessing)
-    backbone.body.load_state_dict({k: torch.from_numpy(v)
-                                   for k, v in extractor.body_tensors().items()})
+    backbone.load_body(extractor.body_tensors())
     model = Classifier(backbone, head.to_torch())
     fine_tune(model, split.train, labels, config)
-    layer = model.head
-    tuned = LinearHead(layer.weight.detach().numpy().copy(), layer.bias.detach().numpy().copy())
-    return backbone_extractor(model.backbone, cache_dir), tuned
+    return backbone_extractor(model.backbone, cache_dir), LinearHead.from_torch(model.head)
 
 
 def _describe(extractor: FeatureExtractor, preprocessing: Preprocessing, labels: list[str],

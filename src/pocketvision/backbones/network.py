@@ -45,8 +45,15 @@ class Backbone(nn.Module):
         """SHA-256 of the feature extractor's tensors, in key order (cache key)."""
         from pocketvision.backbone_graph import weights_hash
 
-        return weights_hash({k: v.detach().cpu().contiguous().numpy()
-                             for k, v in self.body.state_dict().items()})
+        return weights_hash(self.body_tensors())
+
+    def body_tensors(self) -> dict:
+        """The feature extractor's tensors as NumPy arrays (what bundles and graphs store)."""
+        return {k: v.detach().cpu().contiguous().numpy() for k, v in self.body.state_dict().items()}
+
+    def load_body(self, tensors: dict) -> None:
+        """Load :meth:`body_tensors` back (strict: every tensor, right shapes)."""
+        self.body.load_state_dict({k: torch.from_numpy(v) for k, v in tensors.items()})
 
 
 def create_backbone(
