@@ -32,7 +32,7 @@ from typing import Iterator
 import numpy as np
 
 from pocketvision.errors import DatasetError, ImageError, PocketVisionError
-from pocketvision.images import has_image_extension, is_ignored
+from pocketvision.images import is_image_name
 from pocketvision.inference import Predictor, as_predictor
 from pocketvision.config import NOVELTY_THRESHOLD
 from pocketvision.novelty import UNKNOWN
@@ -77,7 +77,7 @@ def source_paths(sources: list[str]) -> Iterator[str]:
             yield from _walk(source)
         elif glob.has_magic(source):
             yield from (p for p in sorted(glob.iglob(source, recursive=True))
-                        if os.path.isfile(p) and _is_image(p))
+                        if os.path.isfile(p) and is_image_name(Path(p)))
         else:
             yield source
 
@@ -85,11 +85,8 @@ def source_paths(sources: list[str]) -> Iterator[str]:
 def _walk(folder: str) -> Iterator[str]:
     for parent, folders, names in os.walk(folder):
         folders[:] = sorted(f for f in folders if not f.startswith("."))
-        yield from (os.path.join(parent, name) for name in sorted(names) if _is_image(name))
+        yield from (os.path.join(parent, name) for name in sorted(names) if is_image_name(Path(name)))
 
-
-def _is_image(name: str) -> bool:
-    return has_image_extension(Path(name)) and not is_ignored(Path(name))
 
 
 def predict_to_file(bundle, sources: list[str], output: Path | str,

@@ -24,7 +24,7 @@ import numpy as np
 from pocketvision.data.dataset import (
     Sample, class_folders, scan_folder, training_folder,
 )
-from pocketvision.data.grouping import HASH_BYTES, NEAR_DUPLICATE_BITS, assign_groups
+from pocketvision.data.grouping import assign_groups, near_duplicate_pairs
 
 KINDS = ("unreadable", "leak", "duplicate", "mislabeled", "single_burst", "imbalance", "outlier")
 MISLABELED_CONFIDENCE = 0.6  # out-of-fold probability of another class (measured: RESULTS.md)
@@ -96,13 +96,6 @@ def _scan(root: Path, cache_dir) -> tuple[list[_Image], list[dict]]:
     return images, skipped
 
 
-def _hash_distances(images: list[_Image]) -> np.ndarray:
-    """(N, N) Hamming distances between the images' 256-bit difference hashes."""
-    hashes = np.array([np.frombuffer(i.sample.dhash, np.uint8) for i in images]).reshape(-1, HASH_BYTES)
-    bits = np.unpackbits(hashes, axis=1).astype(np.int16)  # (N, 256)
-    return bits.shape[1] - (bits @ bits.T + (1 - bits) @ (1 - bits).T)
-
-
 def _leaks_and_duplicates(images: list[_Image], features: np.ndarray | None) -> list[Finding]:
     """Pairs that are the same file, or nearly the same picture: close difference
     hashes *and* close features (hashes alone join e.g. two different trousers on
@@ -111,15 +104,14 @@ def _leaks_and_duplicates(images: list[_Image], features: np.ndarray | None) -> 
 
     if len(images) < 2:
         return []
-    distances = _hash_distances(images)
     vectors = unit(features)
     findings = []
-    for i, j in zip(*np.nonzero(np.triu(distances <= NEAR_DUPLICATE_BITS, k=1))):
+    for i, j, bits in near_duplicate_pairs([image.sample for image in images]):
         a, b = images[i], images[j]
         exact = a.sample.sha256 == b.sample.sha256
         if not exact and float(vectors[i] @ vectors[j]) < NEAR_DUPLICATE_SIMILARITY:
             continue
-        how = "the same file" if exact else f"nearly the same picture ({distances[i, j]} of 256 bits differ)"
+        how = "the same file" if exact else f"nearly the same picture ({bits} of 256 bits differ)"
         paths = [str(a.sample.path), str(b.sample.path)]
         if a.sample.label != b.sample.label:
             findings.append(Finding(

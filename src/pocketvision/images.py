@@ -45,6 +45,12 @@ def has_image_extension(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS
 
 
+def is_image_name(path: Path) -> bool:
+    """Named like an image and not a hidden or ignored file (decides what a folder
+    given to predict, or a studio class, contains)."""
+    return has_image_extension(path) and not is_ignored(path)
+
+
 def load_rgb(path: Path | str, at_least: int | None = None) -> Image.Image:
     """Decode a file fully and return it as an RGB image, upright per EXIF.
 

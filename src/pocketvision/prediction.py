@@ -9,7 +9,7 @@ import numpy as np
 
 from pocketvision.errors import DatasetError, ImageError
 from pocketvision.features import BATCH_SIZE
-from pocketvision.images import has_image_extension, is_ignored
+from pocketvision.images import is_image_name
 from pocketvision.inference import as_predictor
 from pocketvision.config import NOVELTY_THRESHOLD
 from pocketvision.novelty import UNKNOWN
@@ -25,8 +25,7 @@ def expand_inputs(inputs: list[Path | str]) -> list[Path]:
     paths: list[Path] = []
     for given in map(Path, inputs):
         if given.is_dir():
-            paths += sorted(p for p in given.rglob("*") if p.is_file() and not is_ignored(p)
-                            and has_image_extension(p))
+            paths += sorted(p for p in given.rglob("*") if p.is_file() and is_image_name(p))
         else:
             paths.append(given)
     if not paths:

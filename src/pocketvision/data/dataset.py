@@ -100,12 +100,7 @@ def scan_folder(root: Path, cache_dir: Path | None = None) -> ScanResult:
     Broken files are listed in ``skipped`` with a reason and never stop the scan.
     """
     folders = class_folders(root)
-    candidates = [
-        (path, normalized(folder.name))
-        for folder in folders
-        for path in sorted(folder.rglob("*"))
-        if path.is_file() and not _inside_hidden(path, folder) and not is_ignored(path)
-    ]
+    candidates = [(path, normalized(folder.name)) for folder in folders for path in _files_under(folder)]
     result = _scan(candidates, f"Reading {root.name}", cache_dir)
     result.classes = [normalized(f.name) for f in folders]
     return result
@@ -113,9 +108,14 @@ def scan_folder(root: Path, cache_dir: Path | None = None) -> ScanResult:
 
 def scan_files(root: Path, cache_dir: Path | None = None) -> ScanResult:
     """Every usable image anywhere under ``root``, without a class (label "")."""
-    candidates = [(path, "") for path in sorted(root.rglob("*"))
-                  if path.is_file() and not _inside_hidden(path, root) and not is_ignored(path)]
-    return _scan(candidates, f"Reading {root.name}", cache_dir)
+    return _scan([(path, "") for path in _files_under(root)], f"Reading {root.name}", cache_dir)
+
+
+def _files_under(folder: Path) -> list[Path]:
+    """Files under ``folder``, sorted, leaving out hidden ones and obvious non-images
+    (other files are read, and reported when they are not images)."""
+    return [path for path in sorted(folder.rglob("*"))
+            if path.is_file() and not _inside_hidden(path, folder) and not is_ignored(path)]
 
 
 def _scan(candidates: list[tuple[Path, str]], description: str, cache_dir) -> ScanResult:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import Iterator
 
 import numpy as np
 from PIL import Image
@@ -55,6 +56,16 @@ def assign_groups(samples: list) -> list:
     return grouped
 
 
+def near_duplicate_pairs(samples: list) -> Iterator[tuple[int, int, int]]:
+    """(i, j, differing bits) for each pair i < j whose hashes are within
+    NEAR_DUPLICATE_BITS; one row at a time, so memory stays linear."""
+    hashes = np.array([np.frombuffer(s.dhash, np.uint8) for s in samples]).reshape(-1, HASH_BYTES)
+    for i in range(len(samples)):
+        distances = np.unpackbits(hashes[i + 1 :] ^ hashes[i], axis=1).sum(axis=1)
+        for j in np.flatnonzero(distances <= NEAR_DUPLICATE_BITS):
+            yield i, i + 1 + int(j), int(distances[j])
+
+
 def _group_near_duplicates(samples: list) -> list:
     """Union-find over pairs whose hashes are within NEAR_DUPLICATE_BITS."""
     parent = list(range(len(samples)))
@@ -65,9 +76,6 @@ def _group_near_duplicates(samples: list) -> list:
             i = parent[i]
         return i
 
-    hashes = np.array([np.frombuffer(s.dhash, np.uint8) for s in samples]).reshape(-1, HASH_BYTES)
-    for i in range(len(samples)):
-        distances = np.unpackbits(hashes[i + 1 :] ^ hashes[i], axis=1).sum(axis=1)
-        for j in np.flatnonzero(distances <= NEAR_DUPLICATE_BITS) + i + 1:
-            parent[root(int(j))] = root(i)
+    for i, j, _ in near_duplicate_pairs(samples):
+        parent[root(j)] = root(i)
     return [replace(s, group=f"image:{samples[root(i)].sha256[:16]}") for i, s in enumerate(samples)]

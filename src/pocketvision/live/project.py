@@ -141,13 +141,12 @@ class Project:
 
     def sample_files(self, name: str) -> list[Path]:
         """Every image training will use (captures are JPEG; copied-in files may not be)."""
-        from pocketvision.images import has_image_extension, is_ignored
+        from pocketvision.images import is_image_name
 
         folder = self.class_dir(name)
         if not folder.is_dir():
             return []
-        return sorted(p for p in folder.iterdir()
-                      if p.is_file() and has_image_extension(p) and not is_ignored(p))
+        return sorted(p for p in folder.iterdir() if p.is_file() and is_image_name(p))
 
     def sample_path(self, name: str, file_name: str) -> Path:
         """A sample's path; refuses file names with folders, '..' or NUL in them."""
