@@ -23,8 +23,6 @@ import io
 import json
 import os
 import time
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -115,15 +113,12 @@ def predict_to_file(bundle, sources: list[str], output: Path | str,
 def _labelled(predictor: Predictor, paths: list[str], done: set, threshold: float,
               result: BulkResult, advance) -> Iterator[list[dict]]:
     """Rows per batch; reading, hashing and decoding run ahead on worker threads."""
+    from pocketvision.features import decoded_ahead
+
     batches = [paths[k:k + BATCH] for k in range(0, len(paths), BATCH)]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        pending: deque = deque()
-        for batch in batches:
-            pending.append(pool.submit(_decode, batch, predictor.preprocessing))
-            if len(pending) > PREFETCH:
-                yield _rows(predictor, pending.popleft().result(), done, threshold, result, advance)
-        while pending:
-            yield _rows(predictor, pending.popleft().result(), done, threshold, result, advance)
+    for decoded in decoded_ahead(lambda batch: _decode(batch, predictor.preprocessing), batches,
+                                 PREFETCH, workers=2):
+        yield _rows(predictor, decoded, done, threshold, result, advance)
 
 
 def _decode(batch: list[str], spec) -> list[tuple[str, str | None, np.ndarray | str]]:

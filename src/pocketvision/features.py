@@ -18,6 +18,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -114,16 +115,23 @@ def _forward_in_batches(forward, spec, items: list[Item]):
     """
     batches = [list(range(start, min(start + BATCH_SIZE, len(items))))
                for start in range(0, len(items), BATCH_SIZE)]
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    decoded = decoded_ahead(lambda batch: _decode_batch([items[k] for k in batch], spec), batches,
+                            PREFETCH_BATCHES)
+    for batch, images in zip(batches, decoded):
+        yield batch, forward(images)  # (B, F)
+
+
+def decoded_ahead(decode, batches: list, ahead: int, workers: int = 1) -> Iterator:
+    """``decode(batch)`` for each batch, in order, computed on worker threads at
+    most ``ahead`` batches ahead of the caller (so memory stays flat)."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         pending: deque = deque()
         for batch in batches:
-            pending.append((batch, pool.submit(_decode_batch, [items[k] for k in batch], spec)))
-            if len(pending) > PREFETCH_BATCHES:
-                done, images = pending.popleft()
-                yield done, forward(images.result())  # (B, F)
+            pending.append(pool.submit(decode, batch))
+            if len(pending) > ahead:
+                yield pending.popleft().result()
         while pending:
-            done, images = pending.popleft()
-            yield done, forward(images.result())
+            yield pending.popleft().result()
 
 
 def _decode_batch(items: list[Item], spec) -> np.ndarray:
