@@ -29,10 +29,10 @@ from typing import Iterator
 
 import numpy as np
 
+from pocketvision.config import NOVELTY_THRESHOLD
 from pocketvision.errors import DatasetError, ImageError, PocketVisionError
 from pocketvision.images import is_image_name
 from pocketvision.inference import Predictor, as_predictor
-from pocketvision.config import NOVELTY_THRESHOLD
 from pocketvision.novelty import UNKNOWN
 from pocketvision.preprocessing import to_array
 

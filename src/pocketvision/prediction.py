@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
+from pocketvision.config import NOVELTY_THRESHOLD
 from pocketvision.errors import DatasetError, ImageError
 from pocketvision.features import BATCH_SIZE
 from pocketvision.images import is_image_name
 from pocketvision.inference import as_predictor
-from pocketvision.config import NOVELTY_THRESHOLD
 from pocketvision.novelty import UNKNOWN
 from pocketvision.preprocessing import Preprocessing, load_array
 

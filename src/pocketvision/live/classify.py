@@ -23,8 +23,8 @@ def load_frame_classifier(model: Path) -> tuple[FrameClassifier, list[str]]:
 
 
 def _bundle_classifier(path: Path):
-    from pocketvision.inference import load_predictor
     from pocketvision.config import NOVELTY_THRESHOLD
+    from pocketvision.inference import load_predictor
     from pocketvision.preprocessing import to_array
 
     predictor = load_predictor(path)
