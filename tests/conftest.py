@@ -19,10 +19,12 @@ os.environ["POCKETVISION_NO_PROGRESS"] = "1"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
-def run_cli(*args, cwd=None) -> subprocess.CompletedProcess:
-    """``pocketvision ARGS`` in a fresh interpreter, as a user runs it."""
+def run_cli(*args, cwd=None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``pocketvision ARGS`` in a fresh interpreter, as a user runs it (``env``: added
+    to this process's environment)."""
     return subprocess.run([sys.executable, "-m", "pocketvision.cli", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=600)
+                          capture_output=True, text=True, cwd=cwd, timeout=600,
+                          env=None if env is None else os.environ | env)
 
 
 def user_error(*args, cwd=None) -> str:

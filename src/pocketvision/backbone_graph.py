@@ -102,8 +102,8 @@ class EagerExtractor:
         return self.backbone.body_tensors()
 
 
-def runtime_session(path: Path, threads: int | None = None):
-    """An onnxruntime CPU session that stays fast when the cores are contended:
+def runtime_session(model: Path | bytes, threads: int | None = None):
+    """An onnxruntime CPU session (for a model file, or its bytes) that stays fast when the cores are contended:
     one thread per core (or ``threads``), and threads that sleep rather than spin
     while they wait (spinning threads of two busy processes slow each other down)."""
     import onnxruntime
@@ -113,7 +113,8 @@ def runtime_session(path: Path, threads: int | None = None):
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # warnings about unused initializers are not the user's
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    model = model if isinstance(model, bytes) else str(model)
+    return onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
 def pretrained_extractor(name: str, weights: Path | None, crop: int,

@@ -86,10 +86,13 @@ def _walk(folder: str) -> Iterator[str]:
         yield from (os.path.join(parent, name) for name in sorted(names) if is_image_name(Path(name)))
 
 
-
 def predict_to_file(bundle, sources: list[str], output: Path | str,
-                    novelty_threshold: float = NOVELTY_THRESHOLD) -> BulkResult:
-    """Label every image of ``sources`` into ``output`` (.parquet or .csv), resuming."""
+                    novelty_threshold: float = NOVELTY_THRESHOLD, engine=None) -> BulkResult:
+    """Label every image of ``sources`` into ``output`` (.parquet or .csv), resuming.
+
+    ``engine``: None runs here (:func:`labelled_batches`); a
+    :class:`pocketvision.ray_engine.RayEngine` runs the reading and the network on a
+    Ray cluster. Either way the rows come back here and one sink writes them."""
     from pocketvision.progress import progress_bar
 
     started = time.perf_counter()
@@ -100,28 +103,35 @@ def predict_to_file(bundle, sources: list[str], output: Path | str,
     paths = list(dict.fromkeys(source_paths(sources)))  # paths only: a few bytes each
     if not paths:
         raise DatasetError(f"no image files found in {', '.join(sources)}")
+    label = engine.labelled_batches if engine is not None else labelled_batches
     sink.start(predictor.labels)
     result = BulkResult(output, len(paths), 0, 0, 0, 0.0)
     with progress_bar("Labelling", len(paths), unit="images") as advance:
-        for rows in _labelled(predictor, paths, done, novelty_threshold, result, advance):
+        for rows, skipped in label(predictor, paths, done, novelty_threshold):
             sink.write(rows)
+            result.done_before += skipped
+            result.written += len(rows)
+            result.errors += sum(row["error"] is not None for row in rows)
+            advance(len(rows) + skipped)
     sink.close()
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _labelled(predictor: Predictor, paths: list[str], done: set, threshold: float,
-              result: BulkResult, advance) -> Iterator[list[dict]]:
-    """Rows per batch; reading, hashing and decoding run ahead on worker threads."""
+def labelled_batches(predictor: Predictor, paths: list[str], done: set,
+                     threshold: float) -> Iterator[tuple[list[dict], int]]:
+    """(rows, images skipped as done before) per batch; reading, hashing and
+    decoding run ahead on worker threads while the network runs the batch before."""
     from pocketvision.features import decoded_ahead
 
     batches = [paths[k:k + BATCH] for k in range(0, len(paths), BATCH)]
-    for decoded in decoded_ahead(lambda batch: _decode(batch, predictor.preprocessing), batches,
+    for decoded in decoded_ahead(lambda batch: decode(batch, predictor.preprocessing), batches,
                                  PREFETCH, workers=2):
-        yield _rows(predictor, decoded, done, threshold, result, advance)
+        fresh = [entry for entry in decoded if entry[:2] not in done]
+        yield label_rows(predictor, fresh, threshold), len(decoded) - len(fresh)
 
 
-def _decode(batch: list[str], spec) -> list[tuple[str, str | None, np.ndarray | str]]:
+def decode(batch: list[str], spec) -> list[tuple[str, str | None, np.ndarray | str]]:
     """(path, sha256 or None, input array or the reason it cannot be read); the
     second read of each file comes from the operating system's cache."""
     from pocketvision.cache import file_sha256
@@ -141,20 +151,15 @@ def _decode(batch: list[str], spec) -> list[tuple[str, str | None, np.ndarray | 
     return decoded
 
 
-def _rows(predictor: Predictor, decoded, done: set, threshold: float, result: BulkResult,
-          advance) -> list[dict]:
-    fresh = [(p, s, x) for p, s, x in decoded if (p, s) not in done]
-    result.done_before += len(decoded) - len(fresh)
-    rows = [_error_row(p, s, x) for p, s, x in fresh if isinstance(x, str)]
-    readable = [(p, s, x) for p, s, x in fresh if not isinstance(x, str)]
+def label_rows(predictor: Predictor, decoded, threshold: float) -> list[dict]:
+    """One result row per decoded entry: the network's answer, or why it has none."""
+    rows = [_error_row(p, s, x) for p, s, x in decoded if isinstance(x, str)]
+    readable = [(p, s, x) for p, s, x in decoded if not isinstance(x, str)]
     if readable:
         probabilities, novelty = predictor.classify(np.stack([x for _, _, x in readable]))
         for k, (path, sha, _) in enumerate(readable):
             rows.append(_row(path, sha, probabilities[k], None if novelty is None else novelty[k],
                              predictor.labels, threshold))
-    result.written += len(rows)
-    result.errors += sum(row["error"] is not None for row in rows)
-    advance(len(decoded))
     return rows
 
 
@@ -223,7 +228,7 @@ class ParquetParts:
         import pyarrow as pa
 
         pq = _pyarrow_parquet()
-        table = pa.Table.from_pylist(self.buffer, schema=_schema(pa)).replace_schema_metadata(
+        table = pa.Table.from_pylist(self.buffer, schema=schema()).replace_schema_metadata(
             {"pocketvision.labels": json.dumps(self.labels)})
         temporary = self.folder / f".part-{self.next:05d}.tmp"
         pq.write_table(table, temporary)
@@ -232,7 +237,10 @@ class ParquetParts:
         self.buffer = []
 
 
-def _schema(pa):
+def schema():
+    """The columns of a results file (Parquet types)."""
+    import pyarrow as pa
+
     return pa.schema([("path", pa.string()), ("sha256", pa.string()), ("label", pa.string()),
                       ("confidence", pa.float32()), ("novelty", pa.float32()),
                       ("probabilities", pa.list_(pa.float32())), ("error", pa.string())])

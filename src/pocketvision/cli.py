@@ -83,6 +83,29 @@ def _print_json(document) -> None:
     sys.stdout.flush()
 
 
+ENGINE_OPTION = typer.Option(
+    "local", "--engine", help="Where the images are read and run: local (this machine) or "
+                              "ray (a Ray cluster; pip install 'pocketvision[scale]').")
+RAY_ADDRESS_OPTION = typer.Option(
+    None, "--ray-address", help="With --engine ray: a running cluster (auto, or HOST:PORT from "
+                                "`ray start --head`); left out, Ray starts on this machine.")
+
+
+def _engine(engine: str, ray_address: str | None):
+    """None for this machine, else the Ray engine, connected before any work."""
+    if engine not in ("local", "ray"):
+        raise PocketVisionError(f"--engine {engine}: choose local or ray")
+    if engine == "local":
+        if ray_address is not None:
+            raise PocketVisionError("--ray-address needs --engine ray")
+        return None
+    from pocketvision.ray_engine import RayEngine
+
+    runner = RayEngine(ray_address)
+    runner.connect()
+    return runner
+
+
 def _within(flag: str, value, low, high) -> None:
     """config.check_range for an option that may be left out (None passes)."""
     from pocketvision.config import check_range
@@ -108,13 +131,16 @@ def train(
     fine_tune: int = _flag(TrainConfig, "fine_tune"),
     fine_tune_epochs: int = _flag(TrainConfig, "fine_tune_epochs"),
     fine_tune_lr: float = _flag(TrainConfig, "fine_tune_lr"),
+    engine: str = ENGINE_OPTION,
+    ray_address: Optional[str] = RAY_ADDRESS_OPTION,
     as_json: bool = JSON_OPTION,
 ):
     """Train a classifier on a folder of images and write a bundle."""
     config = _config(TrainConfig, locals())  # bad values fail before torch is imported
+    runner = _engine(engine, ray_address)
     from pocketvision.training import train as run_training
 
-    result = run_training(data, out, config)
+    result = run_training(data, out, config, engine=runner)
     if as_json:
         return _print_json(result.to_json())
     from pocketvision.cli_text import print_training
@@ -185,6 +211,8 @@ def predict(
         None, help="Stream rows to results.parquet (a folder of part files) or results.csv, "
                    "resuming where a previous run stopped. Sources: files, folders, "
                    "@list.txt, glob patterns."),
+    engine: str = ENGINE_OPTION,
+    ray_address: Optional[str] = RAY_ADDRESS_OPTION,
     as_json: bool = JSON_OPTION,
 ):
     """Classify images with a bundle (or with --backbone's ImageNet classes)."""
@@ -193,8 +221,11 @@ def predict(
     _within("--novelty-threshold", novelty_threshold, 0.0, 1.0)
     from pocketvision import prediction as predicting
 
+    if engine == "ray" and output is None:
+        raise PocketVisionError("--engine ray labels into a file: add --output results.parquet")
+    runner = _engine(engine, ray_address)
     if output is not None:
-        return _predict_to_file(inputs, output, novelty_threshold, as_json)
+        return _predict_to_file(inputs, output, novelty_threshold, runner, as_json)
 
     if backbone:
         results = predicting.predict_imagenet(backbone, inputs, top or 5, weights, threshold)
@@ -215,14 +246,15 @@ def predict(
         raise typer.Exit(2)
 
 
-def _predict_to_file(inputs: list[Path], output: Path, novelty_threshold: float,
+def _predict_to_file(inputs: list[Path], output: Path, novelty_threshold: float, engine,
                      as_json: bool) -> None:
     from pocketvision.bulk import predict_to_file
 
     if len(inputs) < 2:
         raise PocketVisionError("pass a bundle and at least one source: pocketvision predict "
                                 "model.pvb photos/ --output results.parquet")
-    result = predict_to_file(inputs[0], [str(s) for s in inputs[1:]], output, novelty_threshold)
+    result = predict_to_file(inputs[0], [str(s) for s in inputs[1:]], output, novelty_threshold,
+                             engine)
     if as_json:
         return _print_json(result.to_json())
     summary = result.to_json()

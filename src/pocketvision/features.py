@@ -78,9 +78,10 @@ class FeatureStats:
 def extract_features(
     extractor: FeatureExtractor, preprocessing: Preprocessing, items: list[Item],
     cache: FeatureCache | None = None, stats: FeatureStats | None = None,
-    description: str = "Computing features",
+    description: str = "Computing features", engine=None,
 ) -> np.ndarray:
-    """Return features (N, F) for ``items``, computing only what the cache lacks."""
+    """Return features (N, F) for ``items``, computing only what the cache lacks:
+    here, or on a Ray cluster when ``engine`` is a :class:`~pocketvision.ray_engine.RayEngine`."""
     stats = stats if stats is not None else FeatureStats()
     vectors: list[np.ndarray | None] = [cache.get(i) if cache else None for i in items]
     missing = [k for k, v in enumerate(vectors) if v is None]
@@ -88,9 +89,9 @@ def extract_features(
     stats.computed += len(missing)
     if not missing:
         return _stack(vectors, extractor.info.feature_dim)
+    forward = engine.forward_in_batches if engine is not None else _forward_in_batches
     with progress_bar(description, len(missing)) as advance:
-        for positions, features in _forward_in_batches(extractor, preprocessing,
-                                                       [items[k] for k in missing]):
+        for positions, features in forward(extractor, preprocessing, [items[k] for k in missing]):
             for position, vector in zip(positions, features):
                 k = missing[position]
                 vectors[k] = vector
@@ -165,8 +166,8 @@ def augment(image, seed: str):
 
 def sample_features(extractor: FeatureExtractor, preprocessing: Preprocessing, samples: list,
                     cache_root: Path | None = None, stats: FeatureStats | None = None,
-                    description: str = "Computing features") -> np.ndarray:
+                    description: str = "Computing features", engine=None) -> np.ndarray:
     """Backbone features (N, F) of scanned samples, from the cache where it has them."""
     items = [Item(s.path, s.sha256) for s in samples]
     cache = FeatureCache(extractor, preprocessing, cache_root)
-    return extract_features(extractor, preprocessing, items, cache, stats, description)
+    return extract_features(extractor, preprocessing, items, cache, stats, description, engine)

@@ -57,9 +57,11 @@ class TrainResult:
 
 
 def train(data: Path | str, out: Path | str, config: TrainConfig = TrainConfig(),
-          cache_dir: Path | None = None) -> TrainResult:
+          cache_dir: Path | None = None, engine=None) -> TrainResult:
     """Train on ``data`` (``<class>/`` folders, or ``train/`` + ``val/``) and write
-    the bundle to ``out``. The previous file at ``out`` survives any failure."""
+    the bundle to ``out``. The previous file at ``out`` survives any failure.
+    ``engine``: where features the cache lacks are computed (None: here; a
+    :class:`~pocketvision.ray_engine.RayEngine`: on a Ray cluster)."""
     started = time.perf_counter()
     check_bundle_target(Path(out))  # fail before the work, not after it
     split = load_split(Path(data), config.val_fraction, config.seed, cache_dir)
@@ -69,7 +71,7 @@ def train(data: Path | str, out: Path | str, config: TrainConfig = TrainConfig()
     labels = split.classes
     x_train, y_train = _training_features(extractor, preprocessing, split.train, labels,
                                           config, FeatureCache(extractor, preprocessing, cache_dir),
-                                          stats)
+                                          stats, engine)
     head = fit_linear_head(x_train, y_train, len(labels), config.weight_decay,
                            config.max_iterations, config.std_floor)
     novelty, held_out = _novelty(x_train, y_train, split, labels, config)
@@ -77,7 +79,7 @@ def train(data: Path | str, out: Path | str, config: TrainConfig = TrainConfig()
         extractor, head = _fine_tuned(extractor, head, preprocessing, split, labels, config,
                                       cache_dir)
     x_val = sample_features(extractor, preprocessing, split.val, cache_dir, stats,
-                            "Features of validation images")
+                            "Features of validation images", engine)
     val_probabilities = head.probabilities(x_val)
     metrics = summarize(label_indices(split.val, labels), val_probabilities, labels)
     if novelty is not None and len(split.val):
@@ -104,12 +106,12 @@ def _warnings(split: Split) -> list[str]:
             for name in single_burst_classes(split)]
 
 
-def _training_features(extractor, preprocessing, samples, labels, config, cache, stats):
+def _training_features(extractor, preprocessing, samples, labels, config, cache, stats, engine):
     """Features of every training image, plus ``config.augment`` views of each."""
     views = range(config.augment + 1)
     items = [Item(s.path, s.sha256, view) for view in views for s in samples]
     features = extract_features(extractor, preprocessing, items, cache, stats,
-                                "Features of training images")
+                                "Features of training images", engine)
     targets = np.tile(label_indices(samples, labels), len(views))
     return features, targets
 
