@@ -329,6 +329,37 @@ def test_export_quantize_bench_and_imagenet_commands(trained, tmp_path):
     assert len(found["labels"]) == 1000 and "tabby" in found["labels"][281]
 
 
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_the_onnx_export_computes_novelty_as_the_bundle_does(bundle, exported, precision, photos,
+                                                             tmp_path):
+    """A phone gets unknown detection too: the ONNX file's third output, named in its
+    contract, run in onnxruntime on known images and on photos of no known class."""
+    import numpy as np
+    import onnxruntime
+
+    from conftest import save
+    from pocketvision.exports.contract import artifact_input
+    from pocketvision.inference import load_predictor
+    from pocketvision.preprocessing import load_array
+
+    path = exported["onnx", precision]
+    session = onnxruntime.InferenceSession(str(path))
+    found = json.loads(session.get_modelmeta().custom_metadata_map["pocketvision.contract"])
+    assert found["novelty"] == {"output": "novelty", "threshold": 0.5}
+    predictor = load_predictor(bundle.path)
+    known = [Path(r.path) for r in bundle.meta.validation_images]
+    unknown = [save(photos[name], tmp_path / f"{name}.png") for name in ("chelsea", "coffee")]
+    theirs = np.array([session.run(["novelty"], {"image": artifact_input(p, found)})[0][0]
+                       for p in known + unknown])
+    ours = predictor.classify(np.stack([load_array(p, predictor.preprocessing)
+                                        for p in known + unknown]))[1]
+    assert np.abs(theirs - ours).max() <= (1e-4 if precision == "fp32" else 0.2)
+    assert (theirs[:len(known)] <= 0.5).mean() >= 0.9 and (theirs[len(known):] > 0.5).all()
+    entry = verify_artifact(bundle, path, verification_set(bundle))
+    assert entry.max_novelty_diff is not None and entry.max_novelty_diff <= (
+        1e-4 if precision == "fp32" else 0.2)
+
+
 def test_export_rejects_an_unknown_precision(trained, tmp_path):
     line = user_error("export", trained.bundle, "--out", tmp_path / "q", "--quantize", "int4")
     assert "unknown --quantize 'int4'" in line

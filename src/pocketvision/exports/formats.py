@@ -29,11 +29,13 @@ class Runner:
         contract: the self-description read back from the file.
         runtime: "<package> <version>" of the runtime that executes it.
         run: one input prepared per the contract -> probabilities (classes,).
+        novelty: the same input -> its novelty (0..1), for files that compute it.
     """
 
     contract: dict
     runtime: str
     run: Callable[[np.ndarray], np.ndarray]
+    novelty: Callable[[np.ndarray], float] | None = None
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,11 @@ def _web_app(bundle: Bundle, actions: dict, size: int, staging: Path,
     entry = verify_artifact(bundle, model, images)
     entry.format, entry.notes = WEB, [f"web app model: {crop} px input (the bundle's: "
                                       f"{bundle.preprocessing.crop} px)", *entry.notes]
+    if entry.max_novelty_diff is not None and crop != bundle.preprocessing.crop:
+        entry.notes.append(f"its unknown detection was calibrated on {bundle.preprocessing.crop}"
+                           f" px features: at {crop} px it differs by up to "
+                           f"{entry.max_novelty_diff:.2f}, and calls more known frames unknown "
+                           f"(--web-input {bundle.preprocessing.crop} keeps it as trained)")
     write_web_app(bundle.labels, actions, site)
     return entry
 

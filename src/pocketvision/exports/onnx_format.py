@@ -28,6 +28,7 @@ from pocketvision.exports.formats import Format, Runner, register_format
 OPSET = 20
 LABEL_OUTPUT = "label"
 NOVELTY_OUTPUT = "novelty"
+FEATURES = "features"  # the backbone's output, inside the graph only
 # The pooled features and the trained head stay float in int8 exports: the head's
 # weights carry the folded feature standardization, whose per-feature scales span
 # orders of magnitude that one int8 scale per class cannot hold (agreement fell
@@ -38,22 +39,42 @@ HEAD_OPS = ("GlobalAveragePool", "ReduceMean", "Flatten", "Reshape", "Gemm", "Ma
 
 
 def export_onnx(bundle, path: Path, precision: str = "fp32", calibration=None) -> Path:
+    """Outputs: ``probabilities``, ``label`` and, when the bundle has unknown
+    detection, ``novelty`` (computed from the backbone's features in the graph)."""
     import onnx
 
-    model = _float_model(bundle)
+    from pocketvision.exports.graph import bundle_novelty
+
+    novelty = bundle_novelty(bundle)
+    model = _float_model(bundle, with_features=novelty is not None)
     if precision == "int8":
         model = _quantize_int8(model, calibration)
     _add_label_output(model, bundle.labels)
-    del model.metadata_props[:]
-    entry = model.metadata_props.add()
-    entry.key, entry.value = CONTRACT_KEY, contract_json(bundle, "onnx", precision)
-    labels = model.metadata_props.add()
-    labels.key, labels.value = "labels", json.dumps(list(bundle.labels), ensure_ascii=False)
+    found = json.loads(contract_json(bundle, "onnx", precision))
+    if novelty is not None:
+        _add_novelty_output(model, FEATURES, novelty, found)
+        _drop_output(model, FEATURES)
+    _write_metadata(model, found, bundle.labels)
     onnx.checker.check_model(model)
     buffer = io.BytesIO()
     onnx.save_model(model, buffer)
     write_atomically(path, buffer.getvalue())
     return path
+
+
+def _write_metadata(model, found: dict, labels: list[str]) -> None:
+    """The contract and the labels, as ``metadata_props`` (all of them)."""
+    del model.metadata_props[:]
+    for key, value in ((CONTRACT_KEY, json.dumps(found, sort_keys=True)),
+                       ("labels", json.dumps(list(labels), ensure_ascii=False))):
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+
+
+def _drop_output(model, name: str) -> None:
+    kept = [output for output in model.graph.output if output.name != name]
+    del model.graph.output[:]
+    model.graph.output.extend(kept)
 
 
 def _add_label_output(model, labels: list[str]) -> None:
@@ -73,16 +94,17 @@ def _add_label_output(model, labels: list[str]) -> None:
     graph.output.append(helper.make_tensor_value_info(LABEL_OUTPUT, TensorProto.STRING, [1]))
 
 
-def _float_model(bundle):
+def _float_model(bundle, with_features: bool = False):
     import torch
 
     from pocketvision.exports.graph import ExportGraph
 
-    graph = ExportGraph(bundle).eval()
+    graph = ExportGraph(bundle, with_features).eval()
     example = torch.rand(1, 3, bundle.preprocessing.crop, bundle.preprocessing.crop)
+    outputs = [OUTPUT_NAME, FEATURES] if with_features else [OUTPUT_NAME]
     with converter_errors("ONNX export failed"):
         program = torch.onnx.export(graph, (example,), dynamo=True, opset_version=OPSET,
-                                    input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                                    input_names=[INPUT_NAME], output_names=outputs,
                                     external_data=False, verbose=False)
     return program.model_proto
 
@@ -131,8 +153,6 @@ def composed_onnx(predictor) -> bytes:
     import onnx
     from onnx import helper, numpy_helper
 
-    from pocketvision.config import NOVELTY_THRESHOLD
-
     model = onnx.load(str(predictor.extractor.folder / "backbone.onnx"))
     graph = model.graph
     for node in graph.node:  # the backbone now reads the normalized image
@@ -156,25 +176,25 @@ def composed_onnx(predictor) -> bytes:
     _add_label_output(model, predictor.labels)
     found = json.loads(contract_json(predictor, "onnx"))
     if predictor.novelty is not None:
-        _add_novelty_output(model, features, predictor.novelty)
-        found["novelty"] = {"output": NOVELTY_OUTPUT, "threshold": NOVELTY_THRESHOLD}
-    del model.metadata_props[:]
-    for key, value in ((CONTRACT_KEY, json.dumps(found, sort_keys=True)),
-                       ("labels", json.dumps(list(predictor.labels), ensure_ascii=False))):
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, value
+        _add_novelty_output(model, features, predictor.novelty, found)
+    _write_metadata(model, found, predictor.labels)
     onnx.checker.check_model(model)
     return model.SerializeToString()
 
 
-def _add_novelty_output(model, features: str, novelty) -> None:
+def _add_novelty_output(model, features: str, novelty, found: dict) -> None:
     """A third output, ``novelty`` (B,) in 0..1, computed as novelty.py does:
-    neighbours / scale + (1 - top probability) = raw; 1 - 2 ** (-raw / threshold)."""
+    neighbours / scale + (1 - top probability) = raw; 1 - 2 ** (-raw / threshold);
+    and the contract entry that names it (clients call a frame unknown above
+    ``threshold``)."""
     import math
 
     import onnx
     from onnx import helper, numpy_helper
 
+    from pocketvision.config import NOVELTY_THRESHOLD
+
+    found["novelty"] = {"output": NOVELTY_OUTPUT, "threshold": NOVELTY_THRESHOLD}
     graph = model.graph
     k = min(5, novelty.bank.shape[0])
     constants = {"pv_bank_t": np.ascontiguousarray(novelty.bank.T), "pv_k": np.array([k], np.int64),
@@ -230,7 +250,11 @@ def load_onnx(path: Path, threads: int | None = None) -> Runner:
     def run(image: np.ndarray) -> np.ndarray:
         return session.run([OUTPUT_NAME], {input_name: image.astype(np.float32)})[0][0]
 
-    return Runner(contract=found, runtime=f"onnxruntime {onnxruntime.__version__}", run=run)
+    def novelty(image: np.ndarray) -> float:
+        return float(session.run([NOVELTY_OUTPUT], {input_name: image.astype(np.float32)})[0][0])
+
+    return Runner(contract=found, runtime=f"onnxruntime {onnxruntime.__version__}", run=run,
+                  novelty=novelty if "novelty" in found else None)
 
 
 register_format(Format(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 # Keys left out of an entry's JSON while they have no value: an export that did
 # not run was checked on no images, and only non-fp32 files compare with fp32.
-_ONLY_WHEN_SET = ("images", "image_source", "size_vs_fp32", "accuracy_change")
+_ONLY_WHEN_SET = ("images", "image_source", "size_vs_fp32", "accuracy_change", "max_novelty_diff")
 
 
 @dataclass
@@ -25,6 +25,8 @@ class ExportEntry:
         images, image_source: how many images it was checked on, and which.
         top1_agreement: share of images where it picks the bundle's top label.
         max_prob_diff: largest |probability difference| from the bundle, by label.
+        max_novelty_diff: largest |novelty difference| from the bundle, for files
+            that compute novelty (ONNX so far).
         accuracy, reference_accuracy: the export's and the bundle's, when the
             images have labels.
         latency_ms: median time of one call in its runtime, batch 1.
@@ -43,6 +45,7 @@ class ExportEntry:
     image_source: str | None = None
     top1_agreement: float | None = None
     max_prob_diff: float | None = None
+    max_novelty_diff: float | None = None
     accuracy: float | None = None
     reference_accuracy: float | None = None
     latency_ms: float | None = None
@@ -86,6 +89,9 @@ class ExportReport:
                   "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
         lines += [_markdown_row(e) for e in self.exports]
         notes = [f"- {e.format}: {note}" for e in self.exports for note in e.notes]
+        notes += [f"- {e.format} {e.precision}: computes novelty (unknown detection) too; largest "
+                  f"difference from the bundle's {e.max_novelty_diff:.2e}"
+                  for e in self.exports if e.max_novelty_diff is not None]
         if notes:
             lines += ["", "Notes:", *notes]
         return "\n".join(lines) + "\n"

@@ -41,12 +41,27 @@ class VerificationSet:
     def references(self, bundle: Bundle) -> np.ndarray:
         """The trained model's probabilities (N, classes) for these images, computed
         once per bundle however many exports are checked against them."""
+        return self._computed(bundle)[1]
+
+    def reference_novelty(self, bundle: Bundle) -> np.ndarray | None:
+        """The trained model's novelty (N,) for these images (None without one)."""
+        return self._computed(bundle)[2]
+
+    def _computed(self, bundle: Bundle) -> tuple:
         if id(bundle) not in self._references:  # the bundle is kept, so its id stays its own
+            import torch
+
+            from pocketvision.exports.graph import bundle_novelty
+
             spec = bundle.preprocessing
-            probabilities = np.stack([bundle.predict_tensors(load_tensor(p, spec)[None])[0]
+            with torch.inference_mode():
+                features = torch.cat([bundle.model.backbone(load_tensor(p, spec)[None])
                                       for p in self.paths])
-            self._references[id(bundle)] = (bundle, probabilities)
-        return self._references[id(bundle)][1]
+                probabilities = bundle.model.head(features).softmax(dim=-1).numpy()
+            novelty = bundle_novelty(bundle)
+            scores = None if novelty is None else novelty.score(features.numpy(), probabilities)
+            self._references[id(bundle)] = (bundle, probabilities, scores)
+        return self._references[id(bundle)]
 
 
 def verification_set(bundle: Bundle, verify_dir: Path | None = None) -> VerificationSet:
@@ -126,6 +141,7 @@ def verify_artifact(bundle: Bundle, path: Path, images: VerificationSet) -> Expo
                              str(missing), path=path, runtime=missing.runtime)
     labels = runner.contract["labels"]
     agree, max_diff, latencies, ours_right, theirs_right, known = 0, 0.0, [], 0, 0, 0
+    novelty_diff = _novelty_difference(bundle, runner, images)
     for image_path, truth, reference in zip(images.paths, images.labels, images.references(bundle)):
         prepared = artifact_input(image_path, runner.contract)
         started = time.perf_counter()
@@ -143,10 +159,20 @@ def verify_artifact(bundle: Bundle, path: Path, images: VerificationSet) -> Expo
         path=str(path), bytes=artifact_bytes(path), runtime=runner.runtime, ran=True,
         images=len(images.paths), image_source=images.source,
         top1_agreement=agree / len(images.paths), max_prob_diff=max_diff,
+        max_novelty_diff=novelty_diff,
         accuracy=theirs_right / known if known else None,
         reference_accuracy=ours_right / known if known else None,
         latency_ms=statistics.median(latencies[1:] or latencies),  # first run warms up
         notes=runner.contract.get("notes", []))
+
+
+def _novelty_difference(bundle: Bundle, runner, images: VerificationSet) -> float | None:
+    """Largest |novelty of the export - the bundle's| (None when the file has none)."""
+    reference = images.reference_novelty(bundle)
+    if runner.novelty is None or reference is None:
+        return None
+    theirs = [runner.novelty(artifact_input(p, runner.contract)) for p in images.paths]
+    return float(np.abs(np.asarray(theirs) - reference).max())
 
 
 def not_run_entry(export_format: str, precision: str, why: str, path: Path | None = None,
