@@ -28,6 +28,7 @@ from pocketvision.preprocessing import Preprocessing, resize_and_crop
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "probabilities"
+NOVELTY_OUTPUT = "novelty"
 CONTRACT_KEY = "pocketvision.contract"  # the metadata key, in every format that has keys
 
 if TYPE_CHECKING:
@@ -51,6 +52,14 @@ def contract(bundle: Bundle, export_format: str, precision: str = "fp32") -> dic
                                                      "std": list(spec.std)}},
         "backbone": bundle.backbone_name,
     }
+
+
+def novelty_entry(**where) -> dict:
+    """The contract's ``novelty``: where the file gives it (``output`` name or
+    index, or ``method``) and the threshold above which a frame is unknown."""
+    from pocketvision.config import NOVELTY_THRESHOLD
+
+    return {**where, "threshold": NOVELTY_THRESHOLD}
 
 
 def contract_json(bundle: Bundle, export_format: str, precision: str = "fp32") -> str:

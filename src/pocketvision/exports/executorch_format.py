@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from pocketvision.cache import write_atomically
 from pocketvision.errors import ExportError, converter_errors
-from pocketvision.exports.contract import contract_json
+from pocketvision.exports.contract import contract_json, novelty_entry
 from pocketvision.exports.formats import Format, Runner, register_format
 from pocketvision.native_output import quiet_import, silenced
 
@@ -29,14 +29,18 @@ CONTRACT_METHOD = "pocketvision_contract"
 def export_pte(bundle, path: Path, precision: str = "fp32", calibration=None) -> Path:
     import torch
 
-    from pocketvision.exports.graph import ExportGraph
+    from pocketvision.exports.graph import ExportGraph, bundle_novelty
 
     quiet_import("executorch.exir")
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import to_edge_transform_and_lower
 
     crop = bundle.preprocessing.crop
-    graph, example = ExportGraph(bundle).eval(), torch.rand(1, 3, crop, crop)
+    novelty = bundle_novelty(bundle)
+    graph, example = ExportGraph(bundle, novelty).eval(), torch.rand(1, 3, crop, crop)
+    found = json.loads(contract_json(bundle, "pte", precision))
+    if novelty is not None:  # forward's second output; apps reading [0] are unaffected
+        found["novelty"] = novelty_entry(output=1)
     with converter_errors("ExecuTorch export failed"), silenced():
         if precision == "int8":
             graph = _quantized(graph, example, calibration)
@@ -44,7 +48,7 @@ def export_pte(bundle, path: Path, precision: str = "fp32", calibration=None) ->
         edge = to_edge_transform_and_lower(
             program, partitioner=[XnnpackPartitioner()],
             constant_methods={LABELS_METHOD: list(bundle.labels),
-                              CONTRACT_METHOD: contract_json(bundle, "pte", precision)})
+                              CONTRACT_METHOD: json.dumps(found, sort_keys=True)})
         data = edge.to_executorch().buffer
     write_atomically(path, data)
     return path
@@ -62,6 +66,7 @@ def _quantized(graph, example, calibration):
         XNNPACKQuantizer, get_symmetric_quantization_config,
     )
 
+    from pocketvision.exports.graph import NoveltyScore
     from pocketvision.exports.pt2e import quantize_int8
 
     graph = copy.deepcopy(graph)  # the stem is re-typed below, not the caller's model
@@ -71,6 +76,8 @@ def _quantized(graph, example, calibration):
     quantizer = (XNNPACKQuantizer()
                  .set_global(get_symmetric_quantization_config(is_per_channel=True))
                  .set_module_type(torch.nn.Linear, None)  # the head (see pt2e.py)
+                 # novelty: ranges calibrated on known images would clip unknown ones
+                 .set_module_type(NoveltyScore, None)
                  .set_module_type(float_conv, None))
     return quantize_int8(graph, example, quantizer, calibration)
 
@@ -171,7 +178,11 @@ def load_pte(path: Path, threads: int | None = None) -> Runner:
     def run(image: np.ndarray) -> np.ndarray:
         return forward.execute([torch.from_numpy(image)])[0].numpy()[0]
 
-    return Runner(contract=found, runtime=f"executorch {version('executorch')}", run=run)
+    def novelty(image: np.ndarray) -> float:
+        return float(forward.execute([torch.from_numpy(image)])[found["novelty"]["output"]][0])
+
+    return Runner(contract=found, runtime=f"executorch {version('executorch')}", run=run,
+                  novelty=novelty if "novelty" in found else None)
 
 
 register_format(Format(

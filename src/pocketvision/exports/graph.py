@@ -3,33 +3,58 @@ contract's normalization before it and softmax after it (PyTorch)."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import List
+from typing import List, Tuple
 
+import numpy as np
 import torch
 from torch import nn
 
 from pocketvision.bundle import Bundle
 from pocketvision.exports.contract import artifact_input, contract
+from pocketvision.novelty import NEIGHBOURS
 
 
 class ExportGraph(nn.Module):
-    """image (B, 3, crop, crop), RGB 0..1 -> probabilities (B, classes), and with
-    ``with_features`` also the backbone's features (B, F), which an exporter turns
-    into the novelty output (:func:`pocketvision.exports.onnx_format.export_onnx`)."""
+    """image (B, 3, crop, crop), RGB 0..1 -> probabilities (B, classes); with a
+    ``novelty`` model, -> (probabilities, novelty (B,)) so exports carry unknown
+    detection (:func:`bundle_novelty` reads it from the bundle file)."""
 
-    def __init__(self, bundle: Bundle, with_features: bool = False):
+    def __init__(self, bundle: Bundle, novelty=None):
         super().__init__()
         spec = bundle.preprocessing
         self.classifier = bundle.model
-        self.with_features = with_features
+        self.novelty = None if novelty is None else NoveltyScore(novelty)
         self.register_buffer("mean", torch.tensor(spec.mean).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(spec.std).view(1, 3, 1, 1))
 
     def forward(self, image: torch.Tensor):
         features = self.classifier.backbone((image - self.mean) / self.std)
         probabilities = self.classifier.head(features).softmax(dim=-1)
-        return (probabilities, features) if self.with_features else probabilities
+        if self.novelty is None:
+            return probabilities
+        return probabilities, self.novelty(features, probabilities)
+
+
+class NoveltyScore(nn.Module):
+    """:meth:`pocketvision.novelty.NoveltyModel.score` in PyTorch operations, so
+    every exporter converts it with the rest of the graph: 1 - mean cosine
+    similarity to the 5 nearest training features, / scale, + (1 - top
+    probability) = raw; novelty = 1 - 2 ** (-raw / threshold)."""
+
+    def __init__(self, novelty):
+        super().__init__()
+        self.k = min(NEIGHBOURS, novelty.bank.shape[0])
+        self.register_buffer("bank_t", torch.from_numpy(np.ascontiguousarray(novelty.bank.T)))
+        self.scale = float(novelty.scale)
+        self.rate = -math.log(2) / float(novelty.threshold)
+
+    def forward(self, features: torch.Tensor, probabilities: torch.Tensor) -> torch.Tensor:
+        similarity = nn.functional.normalize(features, dim=1) @ self.bank_t
+        nearest = similarity.topk(self.k, dim=1).values.mean(dim=1)
+        raw = (1.0 - nearest) / self.scale + (1.0 - probabilities.amax(dim=1))
+        return 1.0 - torch.exp(raw * self.rate)
 
 
 def export_inputs(bundle: Bundle, paths: list[Path]) -> list[torch.Tensor]:
@@ -64,3 +89,16 @@ class LabelledGraph(torch.nn.Module):
     @torch.jit.export
     def get_classes(self) -> List[str]:
         return self.labels
+
+
+class LabelledNoveltyGraph(LabelledGraph):
+    """The same, for a graph that also gives novelty: ``forward`` stays the
+    probabilities (apps written for it keep working), ``classify_with_novelty``
+    gives both from one run of the network."""
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.graph(image)[0]
+
+    @torch.jit.export
+    def classify_with_novelty(self, image: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        return self.graph(image)

@@ -21,14 +21,13 @@ import numpy as np
 from pocketvision.cache import write_atomically
 from pocketvision.errors import converter_errors
 from pocketvision.exports.contract import (
-    CONTRACT_KEY, INPUT_NAME, OUTPUT_NAME, contract_from, contract_json,
+    CONTRACT_KEY, INPUT_NAME, NOVELTY_OUTPUT, OUTPUT_NAME, contract_from, contract_json,
+    novelty_entry,
 )
 from pocketvision.exports.formats import Format, Runner, register_format
 
 OPSET = 20
 LABEL_OUTPUT = "label"
-NOVELTY_OUTPUT = "novelty"
-FEATURES = "features"  # the backbone's output, inside the graph only
 # The pooled features and the trained head stay float in int8 exports: the head's
 # weights carry the folded feature standardization, whose per-feature scales span
 # orders of magnitude that one int8 scale per class cannot hold (agreement fell
@@ -46,14 +45,13 @@ def export_onnx(bundle, path: Path, precision: str = "fp32", calibration=None) -
     from pocketvision.exports.graph import bundle_novelty
 
     novelty = bundle_novelty(bundle)
-    model = _float_model(bundle, with_features=novelty is not None)
+    model = _float_model(bundle, novelty)
     if precision == "int8":
         model = _quantize_int8(model, calibration)
     _add_label_output(model, bundle.labels)
     found = json.loads(contract_json(bundle, "onnx", precision))
     if novelty is not None:
-        _add_novelty_output(model, FEATURES, novelty, found)
-        _drop_output(model, FEATURES)
+        found["novelty"] = novelty_entry(output=NOVELTY_OUTPUT)
     _write_metadata(model, found, bundle.labels)
     onnx.checker.check_model(model)
     buffer = io.BytesIO()
@@ -71,11 +69,6 @@ def _write_metadata(model, found: dict, labels: list[str]) -> None:
         entry.key, entry.value = key, value
 
 
-def _drop_output(model, name: str) -> None:
-    kept = [output for output in model.graph.output if output.name != name]
-    del model.graph.output[:]
-    model.graph.output.extend(kept)
-
 
 def _add_label_output(model, labels: list[str]) -> None:
     """A second output, ``label`` (string, (1,)): the name of the most probable
@@ -91,17 +84,21 @@ def _add_label_output(model, labels: list[str]) -> None:
         helper.make_node("ArgMax", [OUTPUT_NAME], ["best_class"], axis=1, keepdims=0),
         helper.make_node("Gather", ["class_names", "best_class"], [LABEL_OUTPUT], axis=0),
     ])
-    graph.output.append(helper.make_tensor_value_info(LABEL_OUTPUT, TensorProto.STRING, [1]))
+    # second, after the probabilities, in every ONNX file pocketvision writes
+    outputs = list(graph.output)
+    outputs.insert(1, helper.make_tensor_value_info(LABEL_OUTPUT, TensorProto.STRING, [1]))
+    del graph.output[:]
+    graph.output.extend(outputs)
 
 
-def _float_model(bundle, with_features: bool = False):
+def _float_model(bundle, novelty=None):
     import torch
 
     from pocketvision.exports.graph import ExportGraph
 
-    graph = ExportGraph(bundle, with_features).eval()
+    graph = ExportGraph(bundle, novelty).eval()
     example = torch.rand(1, 3, bundle.preprocessing.crop, bundle.preprocessing.crop)
-    outputs = [OUTPUT_NAME, FEATURES] if with_features else [OUTPUT_NAME]
+    outputs = [OUTPUT_NAME] if novelty is None else [OUTPUT_NAME, NOVELTY_OUTPUT]
     with converter_errors("ONNX export failed"):
         program = torch.onnx.export(graph, (example,), dynamo=True, opset_version=OPSET,
                                     input_names=[INPUT_NAME], output_names=outputs,
@@ -133,13 +130,32 @@ def _quantize_int8(model, calibration: list):
         nodes = onnx.load(str(prepared)).graph.node
         head = [node.name for node in nodes if node.op_type in HEAD_OPS]
         stem = next(node.name for node in nodes if node.op_type == "Conv")  # reads the image
+        # novelty stays float: its activation ranges, calibrated on known images
+        # only, would clip exactly the values that mark an unknown one
+        novelty = _feeding_only(nodes, NOVELTY_OUTPUT, OUTPUT_NAME)
         quantize_static(str(prepared), str(quantized), Images(), quant_format=QuantFormat.QDQ,
                         per_channel=True, activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8, nodes_to_exclude=[*head, stem],
+                        weight_type=QuantType.QInt8, nodes_to_exclude=[*head, stem, *novelty],
                         # 7-bit weights: x86 CPUs without VNNI saturate u8 x s8
                         # products in int16 (agreement 94 % -> 97 % here)
                         reduce_range=True)
         return onnx.load(str(quantized))
+
+
+def _feeding_only(nodes, output: str, other: str) -> list[str]:
+    """Names of the nodes that ``output`` depends on and ``other`` does not."""
+    producer = {name: node for node in nodes for name in node.output}
+
+    def ancestors(name: str) -> set[str]:
+        found, pending = set(), [name]
+        while pending:
+            node = producer.get(pending.pop())
+            if node is not None and node.name not in found:
+                found.add(node.name)
+                pending.extend(node.input)
+        return found
+
+    return sorted(ancestors(output) - ancestors(other))
 
 
 def composed_onnx(predictor) -> bytes:
@@ -186,17 +202,18 @@ def _add_novelty_output(model, features: str, novelty, found: dict) -> None:
     """A third output, ``novelty`` (B,) in 0..1, computed as novelty.py does:
     neighbours / scale + (1 - top probability) = raw; 1 - 2 ** (-raw / threshold);
     and the contract entry that names it (clients call a frame unknown above
-    ``threshold``)."""
+    ``threshold``). For the assembled model, which has no PyTorch graph; exports
+    convert :class:`pocketvision.exports.graph.NoveltyScore` instead."""
     import math
 
     import onnx
     from onnx import helper, numpy_helper
 
-    from pocketvision.config import NOVELTY_THRESHOLD
+    from pocketvision.novelty import NEIGHBOURS
 
-    found["novelty"] = {"output": NOVELTY_OUTPUT, "threshold": NOVELTY_THRESHOLD}
+    found["novelty"] = novelty_entry(output=NOVELTY_OUTPUT)
     graph = model.graph
-    k = min(5, novelty.bank.shape[0])
+    k = min(NEIGHBOURS, novelty.bank.shape[0])
     constants = {"pv_bank_t": np.ascontiguousarray(novelty.bank.T), "pv_k": np.array([k], np.int64),
                  "pv_axis": np.array([1], np.int64), "pv_one": np.array(1.0, np.float32),
                  "pv_scale": np.array(novelty.scale, np.float32),

@@ -21,10 +21,11 @@ import numpy as np
 
 from pocketvision.cache import write_atomically
 from pocketvision.errors import ExportError, converter_errors
-from pocketvision.exports.contract import contract
+from pocketvision.exports.contract import contract, novelty_entry
 from pocketvision.exports.formats import Format, Runner, register_format
 
 CONTRACT_FILE = "pocketvision.contract.json"
+NOVELTY_METHOD = "classify_with_novelty"  # -> (probabilities, novelty), one network run
 NOT_OPTIMIZED = ("saved without optimize_for_mobile: this PyTorch build has no XNNPACK, which "
                  "that pass needs; the file runs, more slowly. PyTorch Mobile is no longer "
                  "maintained upstream: prefer the ExecuTorch file (.pte)")
@@ -43,20 +44,27 @@ def export_ptl(bundle, path: Path, precision: str = "fp32", calibration=None) ->
     """fp32 only: quantized mobile models belong to ExecuTorch (.pte) now."""
     import torch
 
-    from pocketvision.exports.graph import ExportGraph, LabelledGraph
+    from pocketvision.exports.graph import (
+        ExportGraph, LabelledGraph, LabelledNoveltyGraph, bundle_novelty,
+    )
 
     crop = bundle.preprocessing.crop
+    novelty = bundle_novelty(bundle)
+    wrapper = LabelledGraph if novelty is None else LabelledNoveltyGraph
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
-        traced = torch.jit.trace(ExportGraph(bundle).eval(), torch.rand(1, 3, crop, crop),
-                                 check_trace=False)
-        scripted = torch.jit.script(LabelledGraph(traced, list(bundle.labels)))
+        traced = torch.jit.trace(ExportGraph(bundle, novelty).eval(),
+                                 torch.rand(1, 3, crop, crop), check_trace=False)
+        scripted = torch.jit.script(wrapper(traced, list(bundle.labels)))
     found = contract(bundle, "ptl")
     found["notes"] = []
+    if novelty is not None:
+        found["novelty"] = novelty_entry(method=NOVELTY_METHOD, output=1)
     if _xnnpack_built_in():
         from torch.utils.mobile_optimizer import optimize_for_mobile
 
-        scripted = optimize_for_mobile(scripted, preserved_methods=["get_classes"])
+        scripted = optimize_for_mobile(scripted, preserved_methods=[
+            "get_classes", *([NOVELTY_METHOD] if novelty is not None else [])])
     else:
         found["notes"].append(NOT_OPTIMIZED)
     with warnings.catch_warnings():  # "Lite Interpreter is deprecated": it is what .ptl is
@@ -99,7 +107,12 @@ def load_ptl(path: Path, threads: int | None = None) -> Runner:
         with torch.no_grad():
             return module(torch.from_numpy(image)).numpy()[0]
 
-    return Runner(contract=found, runtime=f"torch lite interpreter {torch.__version__}", run=run)
+    def novelty(image: np.ndarray) -> float:
+        with torch.no_grad():
+            return float(module.run_method(NOVELTY_METHOD, torch.from_numpy(image))[1][0])
+
+    return Runner(contract=found, runtime=f"torch lite interpreter {torch.__version__}", run=run,
+                  novelty=novelty if "novelty" in found else None)
 
 
 register_format(Format(
