@@ -16,13 +16,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow.dataset as ds  # the [scale] extra, part of [test]: these tests never skip
 import pytest
 
 from conftest import run_cli, user_error
 from fashion_mnist import CLASS_NAMES, write_few_shot
-
-pytest.importorskip("ray.data", reason="pip install 'pocketvision[scale]'")
-ds = pytest.importorskip("pyarrow.dataset")
 
 RAY = str(Path(sys.executable).with_name("ray"))
 
