@@ -50,6 +50,22 @@ def test_resaved_bundle_gives_the_same_answers(trained, fashion3, tmp_path):
                                   load_bundle(copy).predict_images(paths))
 
 
+def test_a_resaved_bundle_keeps_its_unknown_detection_or_says_it_has_none(trained, fashion3,
+                                                                          tmp_path):
+    from pocketvision.prediction import predict
+
+    original = load_bundle(trained.bundle)
+    assert original.novelty is not None
+    paths = sorted((fashion3 / "val" / "t-shirt").iterdir())[:4]
+    kept = save_bundle(tmp_path / "kept.pvb", original.model, original.meta, original.novelty)
+    dropped = save_bundle(tmp_path / "dropped.pvb", original.model, original.meta)
+    expected = predict(trained.bundle, paths)
+    assert [e["novelty"] for e in predict(kept, paths)] == [e["novelty"] for e in expected]
+    assert read_meta(dropped).novelty is None and load_bundle(dropped).novelty is None
+    assert [e["probabilities"] for e in predict(dropped, paths)] == \
+        [e["probabilities"] for e in expected]
+
+
 def test_a_failed_write_keeps_the_previous_bundle(trained, tmp_path, monkeypatch):
     target = tmp_path / "model.pvb"
     shutil.copy(trained.bundle, target)

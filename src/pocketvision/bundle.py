@@ -30,6 +30,7 @@ import numpy as np
 from pocketvision.bundle_meta import BackboneInfo, BundleMeta, MetaView
 from pocketvision.cache import write_atomically
 from pocketvision.errors import BundleError
+from pocketvision.novelty import BANK_TENSOR, NoveltyModel
 from pocketvision.preprocessing import load_tensor
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ class Bundle(MetaView):
     model: Classifier
     meta: BundleMeta
     path: Path | None = None
+    novelty: NoveltyModel | None = None  # unknown detection, which exports carry too
 
     def predict_tensors(self, images: torch.Tensor) -> np.ndarray:
         """Probabilities (B, classes) for a preprocessed batch (B, 3, H, W)."""
@@ -111,10 +113,18 @@ def write_bundle(path: Path, tensors: dict[str, np.ndarray], meta: BundleMeta) -
     return path
 
 
-def save_bundle(path: Path, model: Classifier, meta: BundleMeta) -> Path:
-    """Write a PyTorch ``model`` and its description; the preprocessing is the model's own."""
+def save_bundle(path: Path, model: Classifier, meta: BundleMeta,
+                novelty: NoveltyModel | None = None) -> Path:
+    """Write a PyTorch ``model`` and its description; the preprocessing is the model's own.
+    ``novelty``: the unknown detection to keep (a loaded bundle's ``.novelty``); without
+    it the file has none, and its header says so (a header promising novelty data
+    the file lacks could not be loaded)."""
     tensors = {k: v.detach().cpu().contiguous().numpy() for k, v in model.state_dict().items()}
-    return write_bundle(path, tensors, meta.replace(preprocessing=model.backbone.preprocessing))
+    if novelty is not None:
+        tensors[BANK_TENSOR] = novelty.bank
+    return write_bundle(path, tensors, meta.replace(
+        preprocessing=model.backbone.preprocessing,
+        novelty=None if novelty is None else novelty.to_meta()))
 
 
 def read_tensors(path: Path) -> dict[str, np.ndarray]:
@@ -200,8 +210,9 @@ def load_bundle(path: Path | str) -> Bundle:
         tensors = load_file(str(path))
     except Exception as error:  # safetensors raises its own error types
         raise BundleError(f"{path}: damaged bundle weights ({str(error)[:120]})") from None
+    novelty = NoveltyModel.from_bundle(meta.novelty, tensors, backbone.spec.feature_dim, path)
     tensors = {k: v for k, v in tensors.items() if not k.startswith(NOVELTY_PREFIX)}
     _check_tensors(tensors, model.state_dict(), path, meta.backbone.name)
     model.load_state_dict(tensors)
     model.eval().requires_grad_(False)
-    return Bundle(model=model, meta=meta, path=path)
+    return Bundle(model=model, meta=meta, path=path, novelty=novelty)

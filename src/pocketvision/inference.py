@@ -18,7 +18,7 @@ from pocketvision.bundle import BODY_PREFIX, read_meta, read_tensors
 from pocketvision.bundle_meta import BundleMeta, MetaView
 from pocketvision.errors import BundleError
 from pocketvision.head import LinearHead
-from pocketvision.novelty import BANK_TENSOR, NoveltyModel
+from pocketvision.novelty import NoveltyModel
 
 
 @dataclass
@@ -68,12 +68,7 @@ def load_predictor(path: Path | str, cache_root: Path | None = None) -> Predicto
     if extractor.info.feature_dim != weight.shape[1]:
         raise BundleError(f"{path}: head expects {weight.shape[1]} features, "
                           f"{meta.backbone.name} gives {extractor.info.feature_dim}")
-    novelty = None
-    if meta.novelty is not None:
-        bank = tensors.get(BANK_TENSOR)
-        if bank is None or bank.ndim != 2 or bank.shape[1] != weight.shape[1]:
-            raise BundleError(f"{path}: novelty data damaged; train it again")
-        novelty = NoveltyModel.from_bundle(meta.novelty, bank)
+    novelty = NoveltyModel.from_bundle(meta.novelty, tensors, weight.shape[1], path)
     return Predictor(extractor, LinearHead(weight, bias), meta, path, novelty)
 
 

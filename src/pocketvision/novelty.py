@@ -60,7 +60,17 @@ class NoveltyModel:
                 "threshold": self.threshold, "accepted": ACCEPTED, "bank": self.bank.shape[0]}
 
     @classmethod
-    def from_bundle(cls, meta: dict, bank: np.ndarray) -> "NoveltyModel":
+    def from_bundle(cls, meta: dict | None, tensors: dict, feature_dim: int,
+                    path) -> "NoveltyModel | None":
+        """The model a bundle file holds (``meta``: its header's ``novelty``;
+        ``tensors``: its NumPy or PyTorch tensors); None for a bundle made without."""
+        if meta is None:
+            return None
+        bank = tensors.get(BANK_TENSOR)
+        if bank is None or bank.ndim != 2 or bank.shape[1] != feature_dim:
+            from pocketvision.errors import BundleError
+
+            raise BundleError(f"{path}: novelty data damaged; train it again")
         return cls(np.asarray(bank, np.float32), float(meta["scale"]), float(meta["threshold"]))
 
 

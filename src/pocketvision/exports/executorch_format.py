@@ -29,14 +29,14 @@ CONTRACT_METHOD = "pocketvision_contract"
 def export_pte(bundle, path: Path, precision: str = "fp32", calibration=None) -> Path:
     import torch
 
-    from pocketvision.exports.graph import ExportGraph, bundle_novelty
+    from pocketvision.exports.graph import ExportGraph
 
     quiet_import("executorch.exir")
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import to_edge_transform_and_lower
 
     crop = bundle.preprocessing.crop
-    novelty = bundle_novelty(bundle)
+    novelty = bundle.novelty
     graph, example = ExportGraph(bundle, novelty).eval(), torch.rand(1, 3, crop, crop)
     found = json.loads(contract_json(bundle, "pte", precision))
     if novelty is not None:  # forward's second output; apps reading [0] are unaffected

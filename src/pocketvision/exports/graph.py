@@ -18,8 +18,8 @@ from pocketvision.novelty import NEIGHBOURS
 
 class ExportGraph(nn.Module):
     """image (B, 3, crop, crop), RGB 0..1 -> probabilities (B, classes); with a
-    ``novelty`` model, -> (probabilities, novelty (B,)) so exports carry unknown
-    detection (:func:`bundle_novelty` reads it from the bundle file)."""
+    ``novelty`` model (the bundle's), -> (probabilities, novelty (B,)) so exports
+    carry unknown detection."""
 
     def __init__(self, bundle: Bundle, novelty=None):
         super().__init__()
@@ -61,18 +61,6 @@ def export_inputs(bundle: Bundle, paths: list[Path]) -> list[torch.Tensor]:
     """Tensors (1, 3, crop, crop) in 0..1: exactly what the bundle's exports are fed."""
     ours = contract(bundle, "calibration")
     return [torch.from_numpy(artifact_input(p, ours)) for p in paths]
-
-
-def bundle_novelty(bundle: Bundle):
-    """The bundle file's novelty model (None for an older bundle, a fine-tuned one,
-    or one only in memory, e.g. ImageNet's)."""
-    from pocketvision.bundle import read_tensors
-    from pocketvision.novelty import BANK_TENSOR, NoveltyModel
-
-    if bundle.meta.novelty is None or bundle.path is None:
-        return None
-    bank = read_tensors(bundle.path).get(BANK_TENSOR)
-    return None if bank is None else NoveltyModel.from_bundle(bundle.meta.novelty, bank)
 
 
 class LabelledGraph(torch.nn.Module):

@@ -88,7 +88,7 @@ def _web_app(bundle: Bundle, actions: dict, size: int, staging: Path,
 
     crop = min(size, bundle.preprocessing.crop)
     resize = round(crop * bundle.preprocessing.resize / bundle.preprocessing.crop)
-    live = Bundle(model=bundle.model, path=bundle.path, meta=bundle.meta.replace(
+    live = dataclasses.replace(bundle, meta=bundle.meta.replace(
         preprocessing=dataclasses.replace(bundle.preprocessing, resize=resize, crop=crop)))
     site = staging / WEB
     model = export_artifact(get_format("onnx"), live, site)  # site/model.onnx

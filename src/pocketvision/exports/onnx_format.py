@@ -42,9 +42,7 @@ def export_onnx(bundle, path: Path, precision: str = "fp32", calibration=None) -
     detection, ``novelty`` (computed from the backbone's features in the graph)."""
     import onnx
 
-    from pocketvision.exports.graph import bundle_novelty
-
-    novelty = bundle_novelty(bundle)
+    novelty = bundle.novelty
     model = _float_model(bundle, novelty)
     if precision == "int8":
         model = _quantize_int8(model, calibration)

@@ -44,12 +44,10 @@ def export_ptl(bundle, path: Path, precision: str = "fp32", calibration=None) ->
     """fp32 only: quantized mobile models belong to ExecuTorch (.pte) now."""
     import torch
 
-    from pocketvision.exports.graph import (
-        ExportGraph, LabelledGraph, LabelledNoveltyGraph, bundle_novelty,
-    )
+    from pocketvision.exports.graph import ExportGraph, LabelledGraph, LabelledNoveltyGraph
 
     crop = bundle.preprocessing.crop
-    novelty = bundle_novelty(bundle)
+    novelty = bundle.novelty
     wrapper = LabelledGraph if novelty is None else LabelledNoveltyGraph
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")

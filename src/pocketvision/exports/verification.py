@@ -51,14 +51,12 @@ class VerificationSet:
         if id(bundle) not in self._references:  # the bundle is kept, so its id stays its own
             import torch
 
-            from pocketvision.exports.graph import bundle_novelty
-
             spec = bundle.preprocessing
             with torch.inference_mode():
                 features = torch.cat([bundle.model.backbone(load_tensor(p, spec)[None])
                                       for p in self.paths])
                 probabilities = bundle.model.head(features).softmax(dim=-1).numpy()
-            novelty = bundle_novelty(bundle)
+            novelty = bundle.novelty
             scores = None if novelty is None else novelty.score(features.numpy(), probabilities)
             self._references[id(bundle)] = (bundle, probabilities, scores)
         return self._references[id(bundle)]
