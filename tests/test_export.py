@@ -348,11 +348,12 @@ def test_exports_compute_novelty_as_the_bundle_does(bundle, exported, name, prec
     from pocketvision.preprocessing import load_array
 
     runner = load_runner(exported[name, precision])
-    assert runner.contract["novelty"]["threshold"] == 0.5 and runner.novelty is not None
+    assert runner.contract["novelty"]["threshold"] == 0.5 and runner.run_with_novelty is not None
     predictor = load_predictor(bundle.path)
     known = [Path(r.path) for r in bundle.meta.validation_images]
     unknown = [save(photos[n], tmp_path / f"{n}.png") for n in ("chelsea", "coffee")]
-    theirs = np.array([runner.novelty(artifact_input(p, runner.contract)) for p in known + unknown])
+    theirs = np.array([runner.run_with_novelty(artifact_input(p, runner.contract))[1]
+                       for p in known + unknown])
     ours = predictor.classify(np.stack([load_array(p, predictor.preprocessing)
                                         for p in known + unknown]))[1]
     tolerance = 1e-4 if precision == "fp32" else 0.3

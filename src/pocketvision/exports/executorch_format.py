@@ -178,11 +178,12 @@ def load_pte(path: Path, threads: int | None = None) -> Runner:
     def run(image: np.ndarray) -> np.ndarray:
         return forward.execute([torch.from_numpy(image)])[0].numpy()[0]
 
-    def novelty(image: np.ndarray) -> float:
-        return float(forward.execute([torch.from_numpy(image)])[found["novelty"]["output"]][0])
+    def run_with_novelty(image: np.ndarray) -> tuple[np.ndarray, float]:
+        outputs = forward.execute([torch.from_numpy(image)])
+        return outputs[0].numpy()[0], float(outputs[found["novelty"]["output"]][0])
 
     return Runner(contract=found, runtime=f"executorch {version('executorch')}", run=run,
-                  novelty=novelty if "novelty" in found else None)
+                  run_with_novelty=run_with_novelty if "novelty" in found else None)
 
 
 register_format(Format(

@@ -29,13 +29,14 @@ class Runner:
         contract: the self-description read back from the file.
         runtime: "<package> <version>" of the runtime that executes it.
         run: one input prepared per the contract -> probabilities (classes,).
-        novelty: the same input -> its novelty (0..1), for files that compute it.
+        run_with_novelty: for files that compute novelty, the same input ->
+            (probabilities, novelty 0..1) from one run of the file.
     """
 
     contract: dict
     runtime: str
     run: Callable[[np.ndarray], np.ndarray]
-    novelty: Callable[[np.ndarray], float] | None = None
+    run_with_novelty: Callable[[np.ndarray], tuple[np.ndarray, float]] | None = None
 
 
 @dataclass(frozen=True)

@@ -265,11 +265,13 @@ def load_onnx(path: Path, threads: int | None = None) -> Runner:
     def run(image: np.ndarray) -> np.ndarray:
         return session.run([OUTPUT_NAME], {input_name: image.astype(np.float32)})[0][0]
 
-    def novelty(image: np.ndarray) -> float:
-        return float(session.run([NOVELTY_OUTPUT], {input_name: image.astype(np.float32)})[0][0])
+    def run_with_novelty(image: np.ndarray) -> tuple[np.ndarray, float]:
+        probabilities, novelty = session.run([OUTPUT_NAME, NOVELTY_OUTPUT],
+                                             {input_name: image.astype(np.float32)})
+        return probabilities[0], float(novelty[0])
 
     return Runner(contract=found, runtime=f"onnxruntime {onnxruntime.__version__}", run=run,
-                  novelty=novelty if "novelty" in found else None)
+                  run_with_novelty=run_with_novelty if "novelty" in found else None)
 
 
 register_format(Format(

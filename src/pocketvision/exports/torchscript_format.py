@@ -105,12 +105,13 @@ def load_ptl(path: Path, threads: int | None = None) -> Runner:
         with torch.no_grad():
             return module(torch.from_numpy(image)).numpy()[0]
 
-    def novelty(image: np.ndarray) -> float:
+    def run_with_novelty(image: np.ndarray) -> tuple[np.ndarray, float]:
         with torch.no_grad():
-            return float(module.run_method(NOVELTY_METHOD, torch.from_numpy(image))[1][0])
+            probabilities, novelty = module.run_method(NOVELTY_METHOD, torch.from_numpy(image))
+        return probabilities.numpy()[0], float(novelty[0])
 
     return Runner(contract=found, runtime=f"torch lite interpreter {torch.__version__}", run=run,
-                  novelty=novelty if "novelty" in found else None)
+                  run_with_novelty=run_with_novelty if "novelty" in found else None)
 
 
 register_format(Format(
