@@ -32,9 +32,9 @@ from typing import Iterator
 
 import numpy as np
 
+from pocketvision.bulk import BATCH, decode, label_rows, schema  # BATCH: as predict --output
 from pocketvision.errors import MissingExtraError, PocketVisionError
 
-BATCH = 16  # images per task and per network call, as the local engine
 IMAGE = "image"  # column: the network's input as float32 bytes, empty when not to run
 
 
@@ -176,8 +176,6 @@ _NETWORK_CPUS = 0.75
 def _decode_for_labels(batch: dict, spec, done: set) -> dict:
     """Read, hash and decode a batch of paths (a Ray task): columns path, sha256,
     error, done (in the output before: not run again) and the network's input."""
-    from pocketvision.bulk import decode
-
     columns = {"path": [], "sha256": [], "error": [], "done": [], IMAGE: []}
     for path, (_, sha, decoded) in zip(batch["path"], decode(list(batch["file"]), spec)):
         path = str(path)
@@ -199,8 +197,6 @@ class _Labeller:
 
     def __call__(self, batch: dict):
         import pyarrow as pa
-
-        from pocketvision.bulk import label_rows, schema
 
         entries = [(str(path), sha, _image(image, self.crop) if image else error)
                    for path, sha, error, done, image in zip(

@@ -74,7 +74,7 @@ def train(data: Path | str, out: Path | str, config: TrainConfig = TrainConfig()
                                           stats, engine)
     head = fit_linear_head(x_train, y_train, len(labels), config.weight_decay,
                            config.max_iterations, config.std_floor)
-    novelty, held_out = _novelty(x_train, y_train, split, labels, config)
+    novelty = _novelty(x_train, y_train, split, labels, config)
     if config.fine_tune:
         extractor, head = _fine_tuned(extractor, head, preprocessing, split, labels, config,
                                       cache_dir)
@@ -117,10 +117,10 @@ def _training_features(extractor, preprocessing, samples, labels, config, cache,
 
 
 def _novelty(x_train, y_train, split: Split, labels, config: TrainConfig):
-    """The novelty model (None when fine-tuning) and the out-of-fold judgement of
-    every training image (view 0; augmented views belong with their image)."""
+    """The novelty model (None when fine-tuning), fitted on the out-of-fold
+    judgement of every training image (view 0; augmented views belong with their image)."""
     if config.fine_tune:
-        return None, None
+        return None
     count = len(split.train)
     features, targets = x_train[:count], y_train[:count]
 
@@ -130,7 +130,7 @@ def _novelty(x_train, y_train, split: Split, labels, config: TrainConfig):
 
     held_out = out_of_fold(features, targets, [s.group or s.sha256 for s in split.train],
                            len(labels), fit)
-    return fit_novelty(features, held_out), held_out
+    return fit_novelty(features, held_out)
 
 
 def _fine_tuned(extractor: FeatureExtractor, head: LinearHead, preprocessing: Preprocessing,
