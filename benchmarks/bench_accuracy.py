@@ -34,6 +34,7 @@ VARIANTS = {
     "std_floor=0.3": TrainConfig(std_floor=0.3),
     "std_floor=1": TrainConfig(std_floor=1.0),
     "backbone=efficientnet_lite2": TrainConfig(backbone="efficientnet_lite2"),
+    "backbone=efficientnet_lite0_lite2": TrainConfig(backbone="efficientnet_lite0_lite2"),
 }
 
 

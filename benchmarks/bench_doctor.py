@@ -1,6 +1,6 @@
 """The data doctor against planted mistakes.
 
-    python benchmarks/bench_doctor.py
+    python benchmarks/bench_doctor.py [--backbone NAME]
 
 For each split (Fashion-MNIST, 30 training images per class, offset 0): move 5 %
 of the images into a wrong class and copy 3 images into a second class, then run
@@ -60,15 +60,20 @@ def planted(name: str, classes: list[str], seed: int = 0):
 
 
 def main() -> None:
+    import argparse
+
     import pocketvision.doctor as doctor
 
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--backbone", default="efficientnet_lite0")
+    args = parser.parse_args()
     results = {}
     for name, classes in SPLITS.items():
         folder, moved, copies = planted(name, classes)
         rows = {}
         for threshold in THRESHOLDS:
             doctor.MISLABELED_CONFIDENCE = threshold
-            found = doctor.diagnose(folder)
+            found = doctor.diagnose(folder, backbone=args.backbone)
             flagged = {f.paths[0]: f.suggested for f in found.findings if f.kind == "mislabeled"}
             duplicates = [set(f.paths) for f in found.findings if f.kind == "duplicate"]
             clean = found.images - len(moved) - len(copies)
@@ -84,7 +89,8 @@ def main() -> None:
                          "by_threshold": rows}
         print(name, json.dumps({t: {k: round(v, 3) for k, v in r.items()} for t, r in rows.items()}),
               flush=True)
-    (OUT / "bench_doctor.json").write_text(json.dumps(results, indent=2))
+    suffix = "" if args.backbone == "efficientnet_lite0" else f"-{args.backbone}"
+    (OUT / f"bench_doctor{suffix}.json").write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -18,8 +18,8 @@ NAMES = [spec.name for spec in list_backbones()]
 
 
 def test_registry_has_the_promised_backbones():
-    assert {"efficientnet_lite0", "mobilenet_v3_large", "mobilenet_v3_small", "mobilenet_v2",
-            "resnet18"} <= set(NAMES)
+    assert {"efficientnet_lite0", "efficientnet_lite2", "efficientnet_lite0_lite2",
+            "mobilenet_v3_large", "mobilenet_v3_small", "mobilenet_v2", "resnet18"} <= set(NAMES)
 
 
 def test_a_name_cannot_be_registered_twice():
@@ -53,14 +53,28 @@ def classify(backbone, image: np.ndarray) -> list[str]:
     return [categories[k] for k in logits.topk(3).indices]
 
 
-@pytest.mark.parametrize("name", ["efficientnet_lite0", "efficientnet_lite2"])
+@pytest.mark.parametrize("name", ["efficientnet_lite0", "efficientnet_lite2",
+                                  "efficientnet_lite0_lite2"])
 def test_packaged_weights_name_real_photos(photos, name):
-    """Proves the key mapping of the packaged weights: a wrong mapping gives noise."""
+    """Proves the key mapping of the packaged weights: a wrong mapping gives noise (for
+    the pair: each part's weights, and the head averaged from theirs)."""
     backbone = create_backbone(name)
     assert classify(backbone, photos["chelsea"])[0] in {"tabby", "tiger cat", "Egyptian cat"}
     assert classify(backbone, photos["coffee"])[0] in {"espresso", "cup", "coffee mug"}
     assert "missile" in classify(backbone, photos["rocket"]) or "projectile" in classify(
         backbone, photos["rocket"])
+
+
+def test_the_pair_gives_each_parts_features_side_by_side(photos):
+    pair = create_backbone("efficientnet_lite0_lite2")
+    parts = [create_backbone(name) for name in ("efficientnet_lite0", "efficientnet_lite2")]
+    image = to_tensor(Image.fromarray(photos["coffee"]), pair.preprocessing)[None]  # 260 px
+    with torch.inference_mode():
+        expected = torch.cat([part(image) for part in parts], dim=1)
+        assert torch.allclose(pair(image), expected, atol=1e-5)
+    # the bundle keeps the parts' feature extractors, not their ImageNet heads
+    assert not any("classifier" in key for key in pair.body_tensors())
+    assert len(pair.blocks()) == len(parts[0].blocks())
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if isinstance(get_spec(n).weights, TorchvisionWeights)])

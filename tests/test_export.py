@@ -416,3 +416,23 @@ def test_inspect_reads_the_file_without_torch(bundle, exported, name):
     except RuntimeUnavailable as missing:  # Core ML on Linux: its spec, read by coremltools
         runner = missing
     assert found == runner.contract
+
+
+def test_the_two_network_backbone_trains_and_exports(fashion3, tmp_path):
+    """EfficientNet-Lite0 and -Lite2 side by side: one bundle, and files that phones run
+    with both networks inside, agreeing with the bundle in their own runtimes."""
+    bundle = tmp_path / "pair.pvb"
+    trained = run_cli("train", fashion3, "--backbone", "efficientnet_lite0_lite2",
+                      "--out", bundle, "--json")
+    assert trained.returncode == 0, trained.stderr
+    assert json.loads(trained.stdout)["val_accuracy"] >= 0.9
+    result = run_cli("export", bundle, "--out", tmp_path / "exports", "--format",
+                     "onnx,pte,tflite", "--json")
+    assert result.returncode == 0, result.stderr
+    entries = json.loads(result.stdout)["exports"]
+    assert {entry["format"] for entry in entries} == {"onnx", "pte", "tflite"}
+    for entry in entries:
+        assert entry["ran"] and entry["top1_agreement"] == 1.0, entry
+        assert entry["max_prob_diff"] < 1e-4, entry
+    found = json.loads(run_cli("inspect", tmp_path / "exports" / "model.onnx", "--json").stdout)
+    assert found["backbone"] == "efficientnet_lite0_lite2" and found["input"]["shape"][-1] == 260

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Callable, Protocol
 
 import numpy as np
 
-from pocketvision.cache import default_cache_dir, file_sha256, write_cache_entry
+from pocketvision.cache import default_cache_dir, write_cache_entry
 
 if TYPE_CHECKING:
     from pocketvision.backbones import Backbone
@@ -121,13 +121,14 @@ def pretrained_extractor(name: str, weights: Path | None, crop: int,
                          cache_root: Path | None = None) -> FeatureExtractor:
     """The extractor of a registered backbone with its pretrained (or given) weights."""
     from pocketvision.backbones import get_spec
+    from pocketvision.backbones.weights import weights_fingerprint
 
     spec = get_spec(name)
     root = _graphs(cache_root)
-    file = Path(weights) if weights is not None else spec.weights.find()
+    fingerprint = weights_fingerprint(spec, weights)
     index = None
-    if file is not None and file.is_file():
-        index = root / "pretrained" / f"{name}-{file_sha256(file)[:24]}.json"
+    if fingerprint is not None:
+        index = root / "pretrained" / f"{name}-{fingerprint[:24]}.json"
         known = _read_json(index)
         if known and (found := _cached(root, name, known.get("weights_hash"), crop)):
             return found

