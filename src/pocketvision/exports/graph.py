@@ -51,10 +51,39 @@ class NoveltyScore(nn.Module):
         self.rate = -math.log(2) / float(novelty.threshold)
 
     def forward(self, features: torch.Tensor, probabilities: torch.Tensor) -> torch.Tensor:
-        similarity = nn.functional.normalize(features, dim=1) @ self.bank_t
-        nearest = similarity.topk(self.k, dim=1).values.mean(dim=1)
+        similarity = nn.functional.normalize(features, dim=1) @ self.bank_t  # (B, N)
+        nearest = _mean_of_largest(similarity, self.k)
         raw = (1.0 - nearest) / self.scale + (1.0 - probabilities.amax(dim=1))
         return 1.0 - torch.exp(raw * self.rate)
+
+
+def _mean_of_largest(values: torch.Tensor, k: int) -> torch.Tensor:
+    """``values.topk(k, dim=1).values.mean(dim=1)`` without topk: TFLite's converter
+    turns topk into a StableHLO sort that the LiteRT interpreter cannot run. k
+    passes of max, each masking the one position it took (ties count twice, as in
+    topk)."""
+    positions = torch.arange(values.shape[1], device=values.device)
+    total = torch.zeros_like(values[:, 0])
+    for _ in range(k):
+        total = total + values.amax(dim=1)
+        taken = positions == values.argmax(dim=1, keepdim=True)  # (B, N), one per row
+        values = values.masked_fill(taken, -3.0)  # below any cosine similarity
+    return total / k
+
+
+class NoveltyColumn(nn.Module):
+    """An export graph whose novelty comes as (B, 1) instead of (B,): TFLite clients
+    (MediaPipe, the Task Library) read every output as a (1, N) score tensor."""
+
+    def __init__(self, graph: ExportGraph):
+        super().__init__()
+        self.graph = graph
+
+    def forward(self, image: torch.Tensor):
+        if self.graph.novelty is None:
+            return self.graph(image)
+        probabilities, novelty = self.graph(image)
+        return probabilities, novelty.unsqueeze(1)
 
 
 def export_inputs(bundle: Bundle, paths: list[Path]) -> list[torch.Tensor]:

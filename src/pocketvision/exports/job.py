@@ -206,5 +206,8 @@ def _write_golden(bundle: Bundle, images: VerificationSet, out_dir: Path) -> dic
     golden = {"image": "golden.png", "source": str(source),
               "note": "already resized and cropped: feed it as is, divided by 255",
               "probabilities": {label: float(p) for label, p in zip(bundle.labels, probabilities)}}
+    novelty = images.reference_novelty(bundle)
+    if novelty is not None:  # what the files that give novelty must give for it
+        golden["novelty"] = float(novelty[0])
     write_atomically(out_dir / "golden.json", json.dumps(golden, indent=2).encode())
     return golden

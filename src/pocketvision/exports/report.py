@@ -26,7 +26,7 @@ class ExportEntry:
         top1_agreement: share of images where it picks the bundle's top label.
         max_prob_diff: largest |probability difference| from the bundle, by label.
         max_novelty_diff: largest |novelty difference| from the bundle, for files
-            that compute novelty (ONNX so far).
+            that compute novelty (all but Core ML).
         accuracy, reference_accuracy: the export's and the bundle's, when the
             images have labels.
         latency_ms: median time of one call in its runtime, batch 1.

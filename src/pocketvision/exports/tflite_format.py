@@ -30,7 +30,7 @@ import numpy as np
 from pocketvision.cache import write_atomically
 from pocketvision.errors import ExportError, converter_errors
 from pocketvision.exports.contract import (
-    CONTRACT_KEY, INPUT_NAME, OUTPUT_NAME, contract, contract_from,
+    CONTRACT_KEY, INPUT_NAME, NOVELTY_OUTPUT, OUTPUT_NAME, contract, contract_from, novelty_entry,
 )
 from pocketvision.exports.formats import Format, Runner, register_format
 from pocketvision.exports.tflite_metadata import METADATA_NAME, model_metadata
@@ -42,12 +42,14 @@ LABELS_FILE = "labels.txt"
 def export_tflite(bundle, path: Path, precision: str = "fp32", calibration=None) -> Path:
     import torch
 
-    from pocketvision.exports.graph import ExportGraph
+    from pocketvision.exports.graph import ExportGraph, NoveltyColumn
 
     litert_torch = quiet_import("litert_torch")
     crop = bundle.preprocessing.crop
+    novelty = bundle.novelty
     # NHWC in, permuted to NCHW inside the graph
-    graph = litert_torch.to_channel_last_io(ExportGraph(bundle).eval(), args=[0])
+    graph = litert_torch.to_channel_last_io(NoveltyColumn(ExportGraph(bundle, novelty)).eval(),
+                                            args=[0])
     example = torch.rand(1, crop, crop, 3)
     with converter_errors("TFLite export failed"), silenced():
         flatbuffer = bytes(litert_torch.convert(graph, (example,)).model_content())
@@ -55,8 +57,11 @@ def export_tflite(bundle, path: Path, precision: str = "fp32", calibration=None)
             flatbuffer = _quantized(flatbuffer, [i.permute(0, 2, 3, 1) for i in calibration])
     found = contract(bundle, "tflite", precision)
     found["input"].update(layout="NHWC", shape=[1, crop, crop, 3])
+    if novelty is not None:  # a second output tensor, (1, 1); the first stays the classes
+        found["novelty"] = novelty_entry(output=NOVELTY_OUTPUT)
     entries = {CONTRACT_KEY: json.dumps(found).encode(),
-               METADATA_NAME: model_metadata(bundle.labels, bundle.backbone_name, LABELS_FILE)}
+               METADATA_NAME: model_metadata(bundle.labels, bundle.backbone_name, LABELS_FILE,
+                                             with_novelty=novelty is not None)}
     data = _with_metadata(bytes(flatbuffer), entries) + _labels_zip(bundle.labels)
     write_atomically(path, data)
     return path
@@ -77,6 +82,9 @@ def _quantized(flatbuffer: bytes, calibration: list) -> bytes:
     # in ExecuTorch; the later rule wins
     chosen.append({"regex": re.escape(_stem_scope(flatbuffer)), "operation": "CONV_2D",
                    "algorithm_key": "no_quantize"})
+    # novelty stays float: ranges calibrated on known images would clip unknown ones
+    chosen += [{"regex": re.escape(scope), "operation": op, "algorithm_key": "no_quantize"}
+               for scope, op in _novelty_only_ops(flatbuffer) if op in INT8_OPS]
     tool = quantizer.Quantizer(flatbuffer, chosen)
     signatures = Interpreter(model_content=flatbuffer).get_signature_list()
     [(signature, names)] = signatures.items()
@@ -98,10 +106,40 @@ def _stem_scope(flatbuffer: bytes) -> str:
     raise ExportError("the TFLite graph has no convolution: not a pocketvision classifier")
 
 
+def _novelty_only_ops(flatbuffer: bytes) -> list[tuple[str, str]]:
+    """(scope, operation name) of every op that feeds the novelty output, a (1, 1)
+    tensor, and not the probabilities."""
+    from ai_edge_litert import schema_py_generated as schema
+    from ai_edge_quantizer.utils.tfl_flatbuffer_utils import get_op_scope
+
+    model = schema.ModelT.InitFromPackedBuf(flatbuffer, 0)
+    graph = model.subgraphs[0]
+    producer = {int(out): op for op in graph.operators for out in op.outputs}
+
+    def feeding(tensor: int) -> set[int]:
+        seen, todo = set(), [tensor]
+        while todo:
+            op = producer.get(todo.pop())
+            if op is not None and id(op) not in seen:
+                seen.add(id(op))
+                todo.extend(int(t) for t in op.inputs if t >= 0)
+        return seen
+
+    novelty = [k for k in graph.outputs if list(graph.tensors[k].shape) == [1, 1]]
+    if not novelty:
+        return []
+    only = feeding(novelty[0]) - set().union(*(feeding(k) for k in graph.outputs
+                                                if k != novelty[0]))
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    return [(get_op_scope(op, graph.tensors), names[model.operatorCodes[op.opcodeIndex].builtinCode])
+            for op in graph.operators if id(op) in only]
+
+
 def _with_metadata(flatbuffer: bytes, entries: dict[str, bytes]) -> bytes:
     """Add (name -> buffer) metadata entries to the model, and name its input and
     output tensors as the contract does (the converter calls them
-    ``serving_default_args_0`` and ``..._output_0``); inner tensors get short names."""
+    ``serving_default_args_0`` and ``..._output_0``, ``_1``); inner tensors get short
+    names."""
     import flatbuffers
     from ai_edge_litert import schema_py_generated as schema
 
@@ -114,7 +152,10 @@ def _with_metadata(flatbuffer: bytes, entries: dict[str, bytes]) -> bytes:
     for index, tensor in enumerate(graph.tensors):  # converter names are long Python
         tensor.name = f"t{index}".encode()           # paths: 180 KB a file, read by nothing
     graph.tensors[graph.inputs[0]].name = INPUT_NAME.encode()
-    graph.tensors[graph.outputs[0]].name = OUTPUT_NAME.encode()
+    # the classes first (clients take output 0 as the classifier), then novelty (1, 1)
+    graph.outputs = sorted(graph.outputs, key=lambda k: list(graph.tensors[k].shape) == [1, 1])
+    for index, name in zip(graph.outputs, (OUTPUT_NAME, NOVELTY_OUTPUT)):
+        graph.tensors[index].name = name.encode()
     kept = [m for m in (model.metadata or []) if m.name.decode() not in entries]
     for name, content in entries.items():
         buffer = schema.BufferT()
@@ -160,14 +201,19 @@ def load_tflite(path: Path, threads: int | None = None) -> Runner:
         interpreter = Interpreter(model_path=str(path), num_threads=threads or os.cpu_count() or 1)
         interpreter.allocate_tensors()
     image_input = interpreter.get_input_details()[0]["index"]
-    output = interpreter.get_output_details()[0]["index"]
+    outputs = {detail["name"]: detail["index"] for detail in interpreter.get_output_details()}
 
     def run(image: np.ndarray) -> np.ndarray:
         interpreter.set_tensor(image_input, image.astype(np.float32))
         interpreter.invoke()
-        return interpreter.get_tensor(output)[0].copy()
+        return interpreter.get_tensor(outputs[OUTPUT_NAME])[0].copy()
 
-    return Runner(contract=found, runtime=f"ai-edge-litert {version('ai-edge-litert')}", run=run)
+    def run_with_novelty(image: np.ndarray) -> tuple[np.ndarray, float]:
+        probabilities = run(image)
+        return probabilities, float(interpreter.get_tensor(outputs[NOVELTY_OUTPUT])[0, 0])
+
+    return Runner(contract=found, runtime=f"ai-edge-litert {version('ai-edge-litert')}", run=run,
+                  run_with_novelty=run_with_novelty if "novelty" in found else None)
 
 
 register_format(Format(

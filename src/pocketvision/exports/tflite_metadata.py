@@ -20,8 +20,10 @@ FILE_IDENTIFIER = b"M001"
 MIN_PARSER_VERSION = "1.0.0"  # NormalizationOptions and label files are in every version
 
 
-def model_metadata(labels: list[str], backbone: str | None, labels_file: str) -> bytes:
-    """The packed ModelMetadata flatbuffer for a classifier over ``labels``."""
+def model_metadata(labels: list[str], backbone: str | None, labels_file: str,
+                   with_novelty: bool = False) -> bytes:
+    """The packed ModelMetadata flatbuffer for a classifier over ``labels`` (and,
+    ``with_novelty``, a second output: one score, how unlike the training images)."""
     import flatbuffers
     from mediapipe.tasks.metadata import metadata_schema_py_generated as schema
 
@@ -36,6 +38,8 @@ def model_metadata(labels: list[str], backbone: str | None, labels_file: str) ->
     graph = schema.SubGraphMetadataT()
     graph.inputTensorMetadata = [_image_input(schema)]
     graph.outputTensorMetadata = [_probabilities(schema, labels_file)]
+    if with_novelty:  # clients that list every output see a second head of one score
+        graph.outputTensorMetadata.append(_novelty(schema))
     model.subgraphMetadata = [graph]
     builder = flatbuffers.Builder(0)
     builder.Finish(model.Pack(builder), file_identifier=FILE_IDENTIFIER)
@@ -74,6 +78,20 @@ def _probabilities(schema, labels_file: str):
     labels.description = "Class names, one per line, in output order."
     labels.type = schema.AssociatedFileType.TENSOR_AXIS_LABELS
     tensor.associatedFiles = [labels]
+    return tensor
+
+
+def _novelty(schema):
+    from pocketvision.config import NOVELTY_THRESHOLD
+
+    tensor = schema.TensorMetadataT()
+    tensor.name = "novelty"
+    tensor.description = (f"How unlike the training images the picture is, 0 to 1; above "
+                          f"{NOVELTY_THRESHOLD} it is none of the classes.")
+    tensor.content = schema.ContentT()
+    tensor.content.contentPropertiesType = schema.ContentProperties.FeatureProperties
+    tensor.content.contentProperties = schema.FeaturePropertiesT()
+    tensor.stats = _range(schema, 0.0, 1.0)
     return tensor
 
 
