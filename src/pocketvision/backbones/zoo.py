@@ -93,7 +93,7 @@ def efficientnet_lite0_lite2() -> BackboneSpec:
         name="efficientnet_lite0_lite2",
         description="EfficientNet-Lite0 and -Lite2 side by side (features concatenated), 260 "
                     "px; the most accurate on few-shot Fashion-MNIST (0.81 vs 0.78 on 10 "
-                    "classes), about 3x slower than Lite0; weights from the [lite2] extra",
+                    "classes), 3-3.5x Lite0's time; weights from the [lite2] extra",
         feature_dim=2560,
         preprocessing=Preprocessing(292, 260, IMAGENET_MEAN, IMAGENET_STD),  # Lite2's
         build=lambda: _side_by_side("efficientnet_lite0", "efficientnet_lite2"),
