@@ -70,6 +70,13 @@ def test_backbones_json():
     rows = {row["name"]: row for row in run_json("backbones")}
     assert rows["efficientnet_lite0"]["weights_available"] is True
     assert rows["mobilenet_v3_large"]["feature_dim"] == 1280
+    assert rows["efficientnet_lite0_lite2"]["input_size"] == 260
+
+
+def test_backbones_table_prints_descriptions_as_written():
+    shown = run("backbones", env={"COLUMNS": "200"}).stdout
+    assert "weights from the [lite2] extra" in shown  # not eaten as markup
+    assert "260 px" in shown
 
 
 def test_demo_runs_offline(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console(soft_wrap=True)
@@ -85,15 +86,17 @@ def print_predictions(results: list[dict]) -> None:
 
 def print_backbones(rows: list[dict]) -> None:
     table = Table()
-    for column in ("name", "features", "weights", "description"):
+    for column in ("name", "input", "features", "weights", "description"):
         table.add_column(column, no_wrap=column != "description")
     for row in rows:
         status = "[green]available[/]" if row["weights_available"] else "[yellow]missing[/]"
-        table.add_row(row["name"], str(row["feature_dim"]), status, row["description"])
+        # escaped: "[lite2]" (an extra's name) is not markup
+        table.add_row(row["name"], f"{row['input_size']} px", str(row["feature_dim"]), status,
+                      escape(row["description"]))
     console.print(table)
     console.print("Weights files (present, or where they would be looked for):")
     for row in rows:
-        console.print(f"  {row['name']}: {row['weights']}", highlight=False)
+        console.print(f"  {row['name']}: {escape(row['weights'])}", highlight=False)
     if not all(row["weights_available"] for row in rows):
         console.print("A missing one is downloaded on first use where there is a network, "
                       "or pass --weights FILE.")

@@ -69,7 +69,7 @@ def efficientnet_lite0() -> BackboneSpec:
 def efficientnet_lite2() -> BackboneSpec:
     return BackboneSpec(
         name="efficientnet_lite2",
-        description="EfficientNet-Lite2 (timm), 260 px, weights from the [lite2] extra; 2x "
+        description="EfficientNet-Lite2 (timm), weights from the [lite2] extra; 2x "
                     "slower, no more accurate on few-shot Fashion-MNIST (RESULTS.md section 2)",
         feature_dim=1280,
         # timm's efficientnet_lite2: 260 px, crop_pct 0.89 (resize 292), ImageNet mean/std
@@ -91,8 +91,8 @@ def _side_by_side(*parts: str):
 def efficientnet_lite0_lite2() -> BackboneSpec:
     return BackboneSpec(
         name="efficientnet_lite0_lite2",
-        description="EfficientNet-Lite0 and -Lite2 side by side (features concatenated), 260 "
-                    "px; the most accurate on few-shot Fashion-MNIST (0.81 vs 0.78 on 10 "
+        description="EfficientNet-Lite0 and -Lite2 side by side (features concatenated); "
+                    "the most accurate on few-shot Fashion-MNIST (0.81 vs 0.78 on 10 "
                     "classes), 3-3.5x Lite0's time; weights from the [lite2] extra",
         feature_dim=2560,
         preprocessing=Preprocessing(292, 260, IMAGENET_MEAN, IMAGENET_STD),  # Lite2's
