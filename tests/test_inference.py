@@ -32,6 +32,11 @@ def test_the_predictor_gives_the_pytorch_models_answers(trained, fashion3):
     theirs = bundle.predict_tensors(torch.from_numpy(batch))
     np.testing.assert_allclose(ours, theirs, atol=1e-4)
     assert (ours.argmax(1) == theirs.argmax(1)).all()
+    # a bundle loaded in PyTorch and handed to predict/evaluate keeps its unknown detection
+    from pocketvision.inference import as_predictor
+
+    novelty = predictor.classify(batch)[1]
+    np.testing.assert_allclose(as_predictor(bundle).classify(batch)[1], novelty, atol=1e-4)
 
 
 def test_training_and_using_a_bundle_import_no_torch(trained, fashion3, tmp_path):

@@ -82,4 +82,5 @@ def as_predictor(bundle, cache_root: Path | None = None) -> Predictor:
     from pocketvision.backbone_graph import backbone_extractor
 
     return Predictor(backbone_extractor(bundle.model.backbone, cache_root),
-                     LinearHead.from_torch(bundle.model.head), bundle.meta, bundle.path)
+                     LinearHead.from_torch(bundle.model.head), bundle.meta, bundle.path,
+                     bundle.novelty)  # a loaded bundle keeps its unknown detection
