@@ -195,6 +195,35 @@ def test_studio_api_guards_uploads_and_paths(fashion3, tmp_path):
     assert client.post("/api/train", headers={"origin": "http://elsewhere.example"}).status_code == 403
 
 
+def test_the_studio_trains_on_the_backbone_the_user_picks(fashion3, tmp_path):
+    import shutil
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from pocketvision.bundle import read_meta
+    from pocketvision.live.studio import studio_app
+
+    project = tmp_path / "project"
+    for label in ("sneaker", "trouser"):
+        shutil.copytree(fashion3 / "train" / label, project / "samples" / label)
+    client = TestClient(studio_app(project), base_url=LOCAL)
+    offered = {b["name"] for b in client.get("/api/project").json()["backbones"]}
+    assert {"efficientnet_lite0", "efficientnet_lite0_lite2"} <= offered
+    wrong = client.post("/api/train", json={"backbone": "vgg"})
+    assert wrong.status_code == 400 and "unknown backbone 'vgg'" in wrong.json()["error"]
+    assert client.post("/api/train", json={"backbone": "efficientnet_lite0_lite2"}).status_code == 200
+    for _ in range(600):
+        job = client.get("/api/job").json()
+        if job["state"] != "running":
+            break
+        time.sleep(0.5)
+    assert job["state"] == "done", job
+    assert read_meta(project / "models" / "model.pvb").backbone.name == "efficientnet_lite0_lite2"
+    assert client.get("/api/project").json()["model"]["backbone"] == "efficientnet_lite0_lite2"
+    assert client.get("/model.onnx").status_code == 200  # the live preview's model
+
+
 def test_studio_without_the_live_extra_names_the_install_command(tmp_path):
     code = ("import sys; sys.modules['fastapi'] = None; "
             "from pocketvision.cli import main; sys.argv = ['pocketvision', 'studio', sys.argv[1]]; main()")

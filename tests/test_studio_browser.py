@@ -65,6 +65,11 @@ def test_collect_train_preview_export(fashion3, tmp_path, artifacts):
         assert "not an image" in page.inner_text("#notice")
         assert len(list((project / "samples" / "up").glob("*.jpg"))) == 20
 
+        # the backbone to train on: the default chosen, the accurate pair offered
+        assert page.locator("#backbone").input_value() == "efficientnet_lite0"
+        offered = page.locator("#backbone option").evaluate_all("o => o.map(x => x.value)")
+        assert "efficientnet_lite0_lite2" in offered
+
         page.click("#train")
         page.wait_for_selector("#preview-card:not([hidden])", timeout=180_000)
         assert (project / "models" / "model.pvb").exists()

@@ -56,6 +56,16 @@ class ClassName(BaseModel):
     name: str = Field(max_length=200)
 
 
+def _default_backbone() -> str:
+    from pocketvision.config import TrainConfig
+
+    return TrainConfig().backbone
+
+
+class TrainRequest(BaseModel):
+    backbone: str = Field(default_factory=_default_backbone, max_length=100)
+
+
 class ExportRequest(BaseModel):
     formats: list[str] = Field(default=["onnx"], min_length=1, max_length=10)
 
@@ -113,7 +123,7 @@ def describe(studio: StudioState):
     model, model_problem = _model_summary(project)
     return {"root": str(project.root), "classes": classes, "problems": project.problems(),
             "model": model, "model_problem": model_problem, "job": studio.job.status(),
-            "formats": _formats()}
+            "formats": _formats(), "backbones": _backbones()}
 
 
 @router.post("/api/classes")
@@ -208,8 +218,12 @@ def delete_sample(name: str, file_name: str, studio: StudioState):
 
 
 @router.post("/api/train")
-def train(studio: StudioState):
-    if not studio.job.start("train", lambda: _train(studio.project)):
+def train(studio: StudioState, body: TrainRequest | None = None):
+    from pocketvision.backbones import get_spec
+
+    backbone = (body or TrainRequest()).backbone
+    get_spec(backbone)  # an unknown name is the user's to fix, now, not in the job
+    if not studio.job.start("train", lambda: _train(studio.project, backbone)):
         raise HTTPException(409, "a job is already running")
     return studio.job.status()
 
@@ -283,11 +297,11 @@ def _save_uploads(project: Project, name: str, photos: list[bytes],
     return saved
 
 
-def _train(project: Project) -> dict:
+def _train(project: Project, backbone: str) -> dict:
     from pocketvision.config import TrainConfig
     from pocketvision.training import train
 
-    result = train(project.samples, project.bundle, TrainConfig())
+    result = train(project.samples, project.bundle, TrainConfig(backbone=backbone))
     onnx_for(project.bundle)  # the live preview's model, ready before the page asks
     return {**_model_summary(project)[0], "seconds": round(result.seconds, 3),
             "features_computed": result.features.computed,
@@ -315,7 +329,8 @@ def _model_summary(project: Project) -> tuple[dict | None, str | None]:
         meta = read_meta(project.bundle)
     except (PocketVisionError, OSError) as error:
         return None, f"{error}; train again to replace it"
-    return {"labels": meta.labels, "accuracy": meta.metrics.get("accuracy"),
+    return {"labels": meta.labels, "backbone": meta.backbone.name,
+            "accuracy": meta.metrics.get("accuracy"),
             "created": meta.created, "version": project.bundle.stat().st_mtime,
             "train_images": meta.dataset.get("train_images"),
             "val_images": meta.dataset.get("val_images"),
@@ -339,6 +354,14 @@ def capture_next(metrics: dict, labels: list[str]) -> str | None:
         weakest = min(recalls, key=recalls.get)
         return f"Collect more '{weakest}': it is found {recalls[weakest]:.0%} of the time."
     return None
+
+
+def _backbones() -> list[dict]:
+    """The backbones whose weights are on this machine: the studio trains offline."""
+    from pocketvision.backbones import list_backbones, weights_status
+
+    return [{"name": s.name, "description": s.description, "input_size": s.preprocessing.crop}
+            for s in list_backbones() if weights_status(s)[0]]
 
 
 def _formats() -> list[dict]:

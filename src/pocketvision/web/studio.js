@@ -33,6 +33,7 @@ async function refresh() {
   renderClasses();
   renderModel();
   renderFormats();
+  renderBackbones();
 }
 
 // ---- classes ----------------------------------------------------------------------
@@ -165,9 +166,25 @@ function holdToRecord(button, name) {
 }
 
 // ---- train, jobs ----------------------------------------------------------------------
+// The backbones whose weights are here; the current model's is chosen, else the default.
+function renderBackbones() {
+  const select = $("backbone");
+  if (select.childElementCount) return;
+  select.replaceChildren(...project.backbones.map((b) =>
+    el("option", { value: b.name, title: b.description }, `${b.name} (${b.input_size} px)`)));
+  select.value = project.model?.backbone ?? "efficientnet_lite0";
+  const describe = () => {
+    select.title = project.backbones.find((b) => b.name === select.value)?.description ?? "";
+  };
+  select.onchange = describe;
+  describe();
+}
+
 $("train").onclick = async () => {
   trainClicked = performance.now();
-  try { notice(""); await api("/api/train", { method: "POST" }); } catch (error) { notice(error.message); return; }
+  const backbone = $("backbone").value;  // empty until the project is read: the default
+  try { notice(""); await api("/api/train", json(backbone ? { backbone } : {})); }
+  catch (error) { notice(error.message); return; }
   follow("train");
 };
 
