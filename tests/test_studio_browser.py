@@ -157,11 +157,14 @@ def test_collecting_on_a_phone_sized_screen(fashion3, tmp_path, artifacts):
         page = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
                                    is_mobile=True, has_touch=True).new_page()
         page.goto(url)
+        # tap once the page has settled (camera on, project read): a tap aims at where
+        # the button is, and the status lines above it still change while loading
+        page.wait_for_function("document.getElementById('camera').videoWidth > 0")
+        page.wait_for_selector("#backbone option", state="attached")
         page.fill("#new-class", "thumbs up")
         page.tap("#add-class button")
         record = page.locator('button.record[data-class="thumbs up"]')
         record.wait_for()
-        page.wait_for_function("document.getElementById('camera').videoWidth > 0")
         camera_top = page.eval_on_selector("#camera", "e => e.getBoundingClientRect().top")
         cards_top = page.eval_on_selector("#classes", "e => e.getBoundingClientRect().top")
         assert camera_top < cards_top  # the camera first
