@@ -25,6 +25,7 @@ from pocketvision.exports.contract import (
     novelty_entry,
 )
 from pocketvision.exports.formats import Format, Runner, register_format
+from pocketvision.exports.graph_paths import feeding_only
 
 OPSET = 20
 LABEL_OUTPUT = "label"
@@ -142,18 +143,9 @@ def _quantize_int8(model, calibration: list):
 
 def _feeding_only(nodes, output: str, other: str) -> list[str]:
     """Names of the nodes that ``output`` depends on and ``other`` does not."""
-    producer = {name: node for node in nodes for name in node.output}
-
-    def ancestors(name: str) -> set[str]:
-        found, pending = set(), [name]
-        while pending:
-            node = producer.get(pending.pop())
-            if node is not None and node.name not in found:
-                found.add(node.name)
-                pending.extend(node.input)
-        return found
-
-    return sorted(ancestors(output) - ancestors(other))
+    producer = {name: node.name for node in nodes for name in node.output}
+    inputs = {node.name: node.input for node in nodes}
+    return sorted(feeding_only(producer, inputs.__getitem__, output, [other]))
 
 
 def composed_onnx(predictor) -> bytes:

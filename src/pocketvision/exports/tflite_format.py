@@ -33,6 +33,7 @@ from pocketvision.exports.contract import (
     CONTRACT_KEY, INPUT_NAME, NOVELTY_OUTPUT, OUTPUT_NAME, contract, contract_from, novelty_entry,
 )
 from pocketvision.exports.formats import Format, Runner, register_format
+from pocketvision.exports.graph_paths import feeding_only
 from pocketvision.exports.tflite_metadata import METADATA_NAME, model_metadata
 from pocketvision.native_output import quiet_import, silenced
 
@@ -119,25 +120,16 @@ def _novelty_only_ops(flatbuffer: bytes) -> list[tuple[str, str]]:
 
     model = schema.ModelT.InitFromPackedBuf(flatbuffer, 0)
     graph = model.subgraphs[0]
-    producer = {int(out): op for op in graph.operators for out in op.outputs}
-
-    def feeding(tensor: int) -> set[int]:
-        seen, todo = set(), [tensor]
-        while todo:
-            op = producer.get(todo.pop())
-            if op is not None and id(op) not in seen:
-                seen.add(id(op))
-                todo.extend(int(t) for t in op.inputs if t >= 0)
-        return seen
-
     novelty = [k for k in graph.outputs if _is_novelty(graph.tensors[k])]
     if not novelty:
         return []
-    only = feeding(novelty[0]) - set().union(*(feeding(k) for k in graph.outputs
-                                                if k != novelty[0]))
+    operators = graph.operators
+    producer = {int(tensor): k for k, op in enumerate(operators) for tensor in op.outputs}
+    only = feeding_only(producer, lambda k: [int(t) for t in operators[k].inputs if t >= 0],
+                        novelty[0], [k for k in graph.outputs if k != novelty[0]])
     names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    return [(get_op_scope(op, graph.tensors), names[model.operatorCodes[op.opcodeIndex].builtinCode])
-            for op in graph.operators if id(op) in only]
+    return [(get_op_scope(operators[k], graph.tensors),
+             names[model.operatorCodes[operators[k].opcodeIndex].builtinCode]) for k in sorted(only)]
 
 
 def _with_metadata(flatbuffer: bytes, entries: dict[str, bytes]) -> bytes:
