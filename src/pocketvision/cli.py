@@ -450,14 +450,9 @@ def _serve(app, what: str, host: str, port: int, https: bool) -> None:
 @_user_errors
 def backbones(as_json: bool = JSON_OPTION):
     """List the backbones and whether their weights are available offline now."""
-    from pocketvision.backbones import list_backbones, weights_status
+    from pocketvision.backbones import describe_backbones
 
-    rows = []
-    for spec in list_backbones():
-        available, where = weights_status(spec)
-        rows.append({"name": spec.name, "description": spec.description,
-                     "feature_dim": spec.feature_dim, "input_size": spec.preprocessing.crop,
-                     "weights_available": available, "weights": where})
+    rows = describe_backbones()
     if as_json:
         return _print_json(rows)
     from pocketvision.cli_text import print_backbones

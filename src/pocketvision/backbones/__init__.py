@@ -16,6 +16,18 @@ def imagenet_categories() -> list[str]:
     return list(MobileNet_V3_Large_Weights.IMAGENET1K_V1.meta["categories"])
 
 
+def describe_backbones() -> list[dict]:
+    """Each registered backbone as ``pocketvision backbones --json`` and the studio
+    show it, with whether its weights are on this machine now."""
+    rows = []
+    for spec in list_backbones():
+        available, where = weights_status(spec)
+        rows.append({"name": spec.name, "description": spec.description,
+                     "feature_dim": spec.feature_dim, "input_size": spec.preprocessing.crop,
+                     "weights_available": available, "weights": where})
+    return rows
+
+
 def __getattr__(name: str):
     if name in ("Backbone", "create_backbone"):
         from pocketvision.backbones import network
@@ -25,6 +37,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "Backbone", "BackboneSpec", "create_backbone", "get_spec", "imagenet_categories",
+    "Backbone", "BackboneSpec", "create_backbone", "describe_backbones", "get_spec",
+    "imagenet_categories",
     "list_backbones", "register_backbone", "weights_status",
 ]

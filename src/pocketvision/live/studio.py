@@ -357,11 +357,13 @@ def capture_next(metrics: dict, labels: list[str]) -> str | None:
 
 
 def _backbones() -> list[dict]:
-    """The backbones whose weights are on this machine: the studio trains offline."""
-    from pocketvision.backbones import list_backbones, weights_status
+    """The backbones whose weights are on this machine (the studio trains offline),
+    the one training uses when none is chosen marked ``default``."""
+    from pocketvision.backbones import describe_backbones
 
-    return [{"name": s.name, "description": s.description, "input_size": s.preprocessing.crop}
-            for s in list_backbones() if weights_status(s)[0]]
+    default = _default_backbone()
+    return [{"name": b["name"], "description": b["description"], "input_size": b["input_size"],
+             "default": b["name"] == default} for b in describe_backbones() if b["weights_available"]]
 
 
 def _formats() -> list[dict]:

@@ -172,7 +172,7 @@ function renderBackbones() {
   if (select.childElementCount) return;
   select.replaceChildren(...project.backbones.map((b) =>
     el("option", { value: b.name, title: b.description }, `${b.name} (${b.input_size} px)`)));
-  select.value = project.model?.backbone ?? "efficientnet_lite0";
+  select.value = project.model?.backbone ?? project.backbones.find((b) => b.default)?.name ?? "";
   const describe = () => {
     select.title = project.backbones.find((b) => b.name === select.value)?.description ?? "";
   };
