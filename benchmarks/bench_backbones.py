@@ -18,7 +18,7 @@ import time
 import numpy as np
 from common import OUT, median
 
-from pocketvision.backbone_graph import pretrained_extractor
+from pocketvision.features.graph import pretrained_extractor
 from pocketvision.backbones import get_spec
 
 BACKBONES = ("efficientnet_lite0", "efficientnet_lite2", "efficientnet_lite0_lite2")

@@ -58,7 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    from pocketvision.training import train
+    from pocketvision.training.job import train
 
     work = Path(tempfile.mkdtemp(prefix="bench-bulk-"))
     bundle = work / "model.pvb"

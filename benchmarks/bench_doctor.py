@@ -76,7 +76,7 @@ def counts(found, moved: dict, copies: list) -> dict:
 def main() -> None:
     import argparse
 
-    import pocketvision.doctor as doctor
+    import pocketvision.training.doctor as doctor
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--backbone", default="efficientnet_lite0")

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import FIRST_THREE, OUT, few_shot  # noqa: E402
 
 from pocketvision.exports.latency import _median_ms  # noqa: E402
-from pocketvision.bundle import Bundle  # noqa: E402
+from pocketvision.model.bundle import Bundle  # noqa: E402
 from pocketvision.errors import WeightsUnavailableError  # noqa: E402
 from pocketvision.exports import export_artifact, get_format, load_runner  # noqa: E402
 from pocketvision.exports.graph import ExportGraph  # noqa: E402
@@ -43,9 +43,9 @@ def classifier(name: str) -> tuple[Bundle, str]:
     """The ImageNet classifier; random weights + calibrated BN when offline."""
     from pocketvision.backbones import imagenet_categories
     from pocketvision.backbones.registry import Backbone, get_spec
-    from pocketvision.bundle import imagenet_bundle
-    from pocketvision.bundle_meta import BackboneInfo, BundleMeta
-    from pocketvision.model import Classifier
+    from pocketvision.model.bundle import imagenet_bundle
+    from pocketvision.model.bundle_meta import BackboneInfo, BundleMeta
+    from pocketvision.model.classifier import Classifier
 
     try:
         return imagenet_bundle(name), "pretrained"
@@ -61,7 +61,7 @@ def classifier(name: str) -> tuple[Bundle, str]:
 
 def _calibrate_batchnorm(model, preprocessing) -> None:
     from pocketvision.data.bundled import sample_data_dir
-    from pocketvision.preprocessing import load_tensor
+    from pocketvision.data.preprocessing import load_tensor
 
     images = torch.stack([load_tensor(p, preprocessing)
                           for p in sorted(sample_data_dir().glob("*/*.png"))[:96]])
@@ -117,7 +117,7 @@ def latency(backbones: list[str], runs: int, rounds: int) -> list[dict]:
 def int8_on_few_shot() -> list[dict]:
     from pocketvision.config import TrainConfig
     from pocketvision.exports.job import export
-    from pocketvision.training import train
+    from pocketvision.training.job import train
 
     data = few_shot("fashion-3x30", FIRST_THREE, 30, 50)
     bundle_path = OUT / "fashion-3x30.pvb"

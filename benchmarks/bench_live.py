@@ -39,7 +39,7 @@ MAPS = ["sneaker=space", "trouser=Down:hold"]
 
 def model() -> Path:
     from pocketvision.config import TrainConfig
-    from pocketvision.training import train
+    from pocketvision.training.job import train
 
     data = OUT / "data" / "live-3x30"
     if not data.exists():
@@ -115,7 +115,8 @@ def sweep(bundle: Path, quiet: Path, gestures: Path) -> list[dict]:
     """Replay both clips' per-frame probabilities through each smoothing setting:
     spurious events on the no-action clip, gestures caught, frames of delay."""
     from pocketvision.config import SmoothingConfig
-    from pocketvision.live.smoothing import Smoother, parse_mapping
+    from pocketvision.actions import parse_mapping
+    from pocketvision.live.smoothing import Smoother
 
     recorded = {"quiet": probabilities_per_frame(bundle, quiet),
                 "gestures": probabilities_per_frame(bundle, gestures)}

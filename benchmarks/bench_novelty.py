@@ -34,9 +34,9 @@ SPLITS = {"bag-coat-sandal": ["bag", "coat", "sandal"],
 
 
 def features_of(folder: Path, classes: list[str], backbone: str = "efficientnet_lite0"):
-    from pocketvision.backbone_graph import pretrained_extractor
+    from pocketvision.features.graph import pretrained_extractor
     from pocketvision.backbones import get_spec
-    from pocketvision.features import FeatureCache, Item, extract_features
+    from pocketvision.features.extraction import FeatureCache, Item, extract_features
     from pocketvision.data.dataset import scan_folder
 
     spec = get_spec(backbone).preprocessing.with_crop_fraction(1.0)
@@ -111,8 +111,8 @@ class Pocketvision:
     """What bundles use (novelty.py), thresholded at novelty 0.5."""
 
     def __init__(self, x, y, head):
-        from pocketvision.head import fit_linear_head
-        from pocketvision.novelty import fit_novelty, out_of_fold
+        from pocketvision.model.head import fit_linear_head
+        from pocketvision.model.novelty import fit_novelty, out_of_fold
 
         groups = [str(k) for k in range(len(y))]  # Fashion-MNIST images: no bursts
         held_out = out_of_fold(x, y, groups, int(y.max()) + 1,
@@ -139,7 +139,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--backbone", default="efficientnet_lite0")
     args = parser.parse_args()
-    from pocketvision.head import fit_linear_head
+    from pocketvision.model.head import fit_linear_head
 
     results = {}
     for name, known in SPLITS.items():

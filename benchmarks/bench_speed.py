@@ -67,7 +67,7 @@ def setup(work: Path) -> tuple[Path, Path, Path]:
     from live_helpers import camera_frame, write_video
 
     from pocketvision.exports.job import export
-    from pocketvision.training import train
+    from pocketvision.training.job import train
 
     data = few_shot("speed", CLASSES, 30, 50)
     bundle = work / "model.pvb"

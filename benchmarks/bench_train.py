@@ -56,7 +56,7 @@ def pocketvision_cold(data: Path, graphs: Path | None = None) -> tuple[float, di
 
 def in_process_cold(data: Path, keep: Path | None = None) -> float:
     """``train()`` in this process with an empty cache (in ``keep`` if given)."""
-    from pocketvision.training import train
+    from pocketvision.training.job import train
 
     with tempfile.TemporaryDirectory() as scratch:
         cache = keep or Path(scratch)
@@ -69,15 +69,15 @@ def floor_seconds(data: Path, onnx: bool = False) -> float:
     """One forward pass per image (train + val), batches as pocketvision uses;
     eager PyTorch, or the ONNX graph pocketvision runs (built before timing)."""
     from pocketvision.backbones import create_backbone
-    from pocketvision.features import BATCH_SIZE
-    from pocketvision.preprocessing import load_tensor
+    from pocketvision.features.extraction import BATCH_SIZE
+    from pocketvision.data.preprocessing import load_tensor
 
     backbone = create_backbone("efficientnet_lite0")
     paths = sorted(p for p in data.rglob("*.png"))
     batch = torch.stack([load_tensor(p, backbone.preprocessing) for p in paths])
     forward = backbone
     if onnx:
-        from pocketvision.backbone_graph import backbone_extractor
+        from pocketvision.features.graph import backbone_extractor
 
         extractor = backbone_extractor(backbone, Path(tempfile.mkdtemp()))
         batch = batch.numpy()

@@ -35,7 +35,7 @@ ROUNDS = 2
 
 
 def main() -> None:
-    from pocketvision.training import train
+    from pocketvision.training.job import train
 
     folder = OUT / "web"
     folder.mkdir(parents=True, exist_ok=True)

@@ -82,7 +82,7 @@ def fashion3(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def trained(fashion3, tmp_path_factory):
     """A bundle trained once on ``fashion3`` with the default backbone."""
-    from pocketvision.training import train
+    from pocketvision.training.job import train
 
     out = tmp_path_factory.mktemp("trained") / "model.pvb"
     return train(fashion3, out)

@@ -12,7 +12,7 @@ from pocketvision.backbones import (
 )
 from pocketvision.backbones.weights import TorchvisionWeights
 from pocketvision.errors import BackboneError, WeightsUnavailableError
-from pocketvision.preprocessing import to_tensor
+from pocketvision.data.preprocessing import to_tensor
 
 NAMES = [spec.name for spec in list_backbones()]
 

@@ -25,7 +25,7 @@ def read_rows(folder):
 
 
 def test_rows_match_predict_and_a_second_run_adds_nothing(trained, fashion3, tmp_path):
-    from pocketvision.prediction import predict
+    from pocketvision.inference.prediction import predict
 
     (fashion3_list := tmp_path / "list.txt").write_text(
         "\n".join(str(p) for p in sorted((fashion3 / "val" / "trouser").iterdir())[:5]))

@@ -11,8 +11,8 @@ import pytest
 import safetensors.torch
 from safetensors import safe_open
 
-from pocketvision.bundle import load_bundle, read_meta, save_bundle
-from pocketvision.bundle_meta import FORMAT_VERSION
+from pocketvision.model.bundle import load_bundle, read_meta, save_bundle
+from pocketvision.model.bundle_meta import FORMAT_VERSION
 from pocketvision.errors import BundleError
 
 
@@ -52,7 +52,7 @@ def test_resaved_bundle_gives_the_same_answers(trained, fashion3, tmp_path):
 
 def test_a_resaved_bundle_keeps_its_unknown_detection_or_says_it_has_none(trained, fashion3,
                                                                           tmp_path):
-    from pocketvision.prediction import predict
+    from pocketvision.inference.prediction import predict
 
     original = load_bundle(trained.bundle)
     assert original.novelty is not None

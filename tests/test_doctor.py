@@ -56,7 +56,7 @@ def test_doctor_finds_the_planted_mistakes(messy, tmp_path, artifacts):
 def test_doctor_finds_leaks_single_bursts_and_small_classes(tmp_path):
     from conftest import sample_dir
 
-    from pocketvision.doctor import diagnose
+    from pocketvision.training.doctor import diagnose
 
     data = subset(tmp_path / "data" / "train", SAMPLE_CLASSES, 20)
     subset(tmp_path / "data" / "val", SAMPLE_CLASSES, 5, start=20)

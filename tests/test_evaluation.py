@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from pocketvision.errors import DatasetError
-from pocketvision.evaluation import evaluate
-from pocketvision.metrics import calibration, summarize
+from pocketvision.evaluation.job import evaluate
+from pocketvision.evaluation.metrics import calibration, summarize
 
 from conftest import save
 
@@ -80,8 +80,8 @@ def test_evaluating_training_images_is_flagged(trained, fashion3):
 
 
 def test_gallery_without_mistakes_shows_least_confident_answers(fashion3, tmp_path):
-    from pocketvision.evaluation import Evaluation
-    from pocketvision.report import write_report
+    from pocketvision.evaluation.job import Evaluation
+    from pocketvision.evaluation.report import write_report
 
     paths = sorted((fashion3 / "val" / "trouser").iterdir())[:4]
     probabilities = np.array([[0.1, 0.9], [0.4, 0.6], [0.2, 0.8], [0.05, 0.95]])

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli, user_error
-from pocketvision.bundle import load_bundle
+from pocketvision.model.bundle import load_bundle
 from pocketvision.errors import RuntimeUnavailable
 from pocketvision.exports import export_artifact, list_formats
 from pocketvision.exports.verification import verification_set, verify_artifact
@@ -145,11 +145,11 @@ def test_mediapipe_image_classifier_loads_the_tflite_file_with_default_options(
     from mediapipe.tasks.python.core.base_options import BaseOptions
     from mediapipe.tasks.python.vision import ImageClassifier, ImageClassifierOptions
 
-    from pocketvision.images import load_rgb
-    from pocketvision.preprocessing import resize_and_crop
+    from pocketvision.data.images import load_rgb
+    from pocketvision.data.preprocessing import resize_and_crop
 
-    from pocketvision.inference import load_predictor
-    from pocketvision.preprocessing import load_array
+    from pocketvision.inference.predictor import load_predictor
+    from pocketvision.data.preprocessing import load_array
 
     images = verification_set(bundle)
     options = ImageClassifierOptions(base_options=BaseOptions(
@@ -190,8 +190,8 @@ print(json.dumps([classifier.classify(vision.TensorImage.create_from_file(path))
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
 def test_the_tflite_task_library_loads_the_file_with_default_options(bundle, exported, precision,
                                                                       tmp_path):
-    from pocketvision.images import load_rgb
-    from pocketvision.preprocessing import resize_and_crop
+    from pocketvision.data.images import load_rgb
+    from pocketvision.data.preprocessing import resize_and_crop
 
     images = verification_set(bundle)
     pictures = []
@@ -289,7 +289,7 @@ def test_all_skips_formats_whose_library_is_missing(monkeypatch):
 def test_verification_uses_only_unchanged_recorded_images(trained, tmp_path):
     import shutil
 
-    from pocketvision.bundle import save_bundle
+    from pocketvision.model.bundle import save_bundle
 
     original = load_bundle(trained.bundle)
     moved = tmp_path / "val"
@@ -355,8 +355,8 @@ def test_exports_compute_novelty_as_the_bundle_does(bundle, exported, name, prec
     from conftest import save
     from pocketvision.exports import load_runner
     from pocketvision.exports.contract import artifact_input
-    from pocketvision.inference import load_predictor
-    from pocketvision.preprocessing import load_array
+    from pocketvision.inference.predictor import load_predictor
+    from pocketvision.data.preprocessing import load_array
 
     runner = load_runner(exported[name, precision])
     assert runner.contract["novelty"]["threshold"] == 0.5 and runner.run_with_novelty is not None

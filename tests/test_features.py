@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from pocketvision.backbone_graph import (
+from pocketvision.features.graph import (
     EagerExtractor, OnnxExtractor, backbone_extractor, bundle_extractor, pretrained_extractor,
 )
 from pocketvision.backbones import create_backbone, get_spec, list_backbones
 from pocketvision.data.dataset import scan_folder
-from pocketvision.features import FeatureCache, FeatureStats, Item, extract_features
-from pocketvision.preprocessing import load_tensor
+from pocketvision.features.extraction import FeatureCache, FeatureStats, Item, extract_features
+from pocketvision.data.preprocessing import load_tensor
 
 SPEC = get_spec("efficientnet_lite0").preprocessing
 
@@ -146,7 +146,7 @@ def test_backbone_graph_matches_eager_and_is_reused(name, tmp_path):
 
 
 def test_a_network_no_exporter_takes_runs_eagerly(backbone, tmp_path, monkeypatch):
-    import pocketvision.backbone_graph as graph
+    import pocketvision.features.graph as graph
 
     monkeypatch.setattr(graph, "_export_graph", lambda backbone, crop: None)
     extractor = backbone_extractor(backbone, tmp_path)

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pocketvision.bundle_meta import BundleMeta
+from pocketvision.model.bundle_meta import BundleMeta
 from pocketvision.config import ExportConfig, SmoothingConfig, TrainConfig
 from pocketvision.errors import BundleError, SettingError
 

@@ -82,7 +82,7 @@ def test_a_killed_export_leaves_the_previous_export_whole(trained, tmp_path):
 
 
 def test_a_killed_writer_leaves_no_temporary_for_ever(trained, tmp_path):
-    from pocketvision.bundle import load_bundle, save_bundle
+    from pocketvision.model.bundle import load_bundle, save_bundle
 
     stale = tmp_path / ".model.pvb.999999999.tmp"  # no process has this id
     stale.write_bytes(b"half a bundle")
@@ -129,7 +129,7 @@ TAMPERINGS = {
 
 @pytest.mark.parametrize("name", sorted(TAMPERINGS))
 def test_tampered_bundles_are_refused_in_one_line(trained, tmp_path, name):
-    from pocketvision.bundle import load_bundle
+    from pocketvision.model.bundle import load_bundle
     from pocketvision.errors import BundleError
 
     path = tampered(trained, tmp_path, TAMPERINGS[name])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from pocketvision.head import fit_linear_head, softmax
+from pocketvision.model.head import fit_linear_head, softmax
 
 
 def blobs(seed=0, n=40, dim=16, classes=3):
@@ -65,7 +65,7 @@ def test_std_floor_keeps_near_constant_features_from_dominating():
     std_floor its weight stays ordinary, without it the noise is magnified."""
     import numpy as np
 
-    from pocketvision.head import fit_linear_head
+    from pocketvision.model.head import fit_linear_head
 
     rng = np.random.default_rng(0)
     targets = np.repeat([0, 1], 40)

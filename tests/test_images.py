@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from pocketvision.errors import ImageError
-from pocketvision.images import is_ignored, load_rgb
+from pocketvision.data.images import is_ignored, load_rgb
 
 from conftest import save
 

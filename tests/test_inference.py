@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from conftest import run_cli
-from pocketvision.bundle import load_bundle
-from pocketvision.inference import load_predictor
-from pocketvision.preprocessing import load_array
+from pocketvision.model.bundle import load_bundle
+from pocketvision.inference.predictor import load_predictor
+from pocketvision.data.preprocessing import load_array
 
 
 def val_images(fashion3):
@@ -33,7 +33,7 @@ def test_the_predictor_gives_the_pytorch_models_answers(trained, fashion3):
     np.testing.assert_allclose(ours, theirs, atol=1e-4)
     assert (ours.argmax(1) == theirs.argmax(1)).all()
     # a bundle loaded in PyTorch and handed to predict/evaluate keeps its unknown detection
-    from pocketvision.inference import as_predictor
+    from pocketvision.inference.predictor import as_predictor
 
     novelty = predictor.classify(batch)[1]
     np.testing.assert_allclose(as_predictor(bundle).classify(batch)[1], novelty, atol=1e-4)
@@ -46,9 +46,9 @@ def test_training_and_using_a_bundle_import_no_torch(trained, fashion3, tmp_path
     code = f"""
 import json, sys
 import numpy as np
-from pocketvision.training import train
-from pocketvision.prediction import predict
-from pocketvision.evaluation import evaluate
+from pocketvision.training.job import train
+from pocketvision.inference.prediction import predict
+from pocketvision.evaluation.job import evaluate
 from pocketvision.live.classify import load_frame_classifier
 result = train({str(fashion3)!r}, {str(out)!r})
 entries = predict({str(out)!r}, [{str(val_images(fashion3)[0])!r}])
@@ -70,7 +70,7 @@ def test_the_pages_assembled_model_keeps_the_export_contract(trained, fashion3):
     file, with the contract, label output and answers of an ONNX export."""
     import onnxruntime
 
-    from pocketvision.bundle import read_meta
+    from pocketvision.model.bundle import read_meta
     from pocketvision.exports.contract import artifact_input, contract
     from pocketvision.exports.onnx_format import composed_onnx
 
@@ -94,7 +94,7 @@ def test_the_pages_assembled_model_keeps_the_export_contract(trained, fashion3):
 def test_a_bundle_is_recognized_by_its_tensors_not_its_header(trained, tmp_path):
     """Two bundles whose headers name the same weights hash but whose backbone
     tensors differ must not share a cached graph."""
-    from pocketvision.bundle import BODY_PREFIX, read_meta, read_tensors, write_bundle
+    from pocketvision.model.bundle import BODY_PREFIX, read_meta, read_tensors, write_bundle
 
     meta = read_meta(trained.bundle)
     tensors = read_tensors(trained.bundle)

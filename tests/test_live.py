@@ -132,7 +132,7 @@ def test_server_refuses_cross_origin_changes():
 
 def test_game_maps_up_down_by_default_and_checks_maps():
     from pocketvision.errors import PocketVisionError
-    from pocketvision.live.server import game_actions
+    from pocketvision.exports.web_app import game_actions
 
     assert game_actions(["down", "none", "up"], []) == {
         "up": {"key": "jump", "mode": "tap"}, "down": {"key": "duck", "mode": "hold"}}
@@ -201,7 +201,7 @@ def test_the_studio_trains_on_the_backbone_the_user_picks(fashion3, tmp_path):
 
     from fastapi.testclient import TestClient
 
-    from pocketvision.bundle import read_meta
+    from pocketvision.model.bundle import read_meta
     from pocketvision.live.studio import studio_app
 
     project = tmp_path / "project"

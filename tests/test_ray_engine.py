@@ -120,7 +120,7 @@ def _busy_for(pid: int, seconds: float) -> bool:
 
 def test_training_on_ray_writes_the_same_bundle(fashion3, tmp_path):
     """Without --ray-address: a private Ray instance on this machine, its own cache."""
-    from pocketvision.bundle import read_tensors
+    from pocketvision.model.bundle import read_tensors
 
     bundles = {}
     for engine in ("local", "ray"):

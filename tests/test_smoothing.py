@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from pocketvision.config import SmoothingConfig
-from pocketvision.live.smoothing import Action, Smoother
+from pocketvision.actions import Action
+from pocketvision.live.smoothing import Smoother
 
 TABLE = json.loads((Path(__file__).parent / "smoothing_cases.json").read_text())
 CASES = TABLE["cases"]

@@ -12,10 +12,10 @@ import pytest
 import torch
 
 from pocketvision.backbones import create_backbone
-from pocketvision.bundle import load_bundle
+from pocketvision.model.bundle import load_bundle
 from pocketvision.config import TrainConfig
-from pocketvision.prediction import predict
-from pocketvision.training import train
+from pocketvision.inference.prediction import predict
+from pocketvision.training.job import train
 
 from conftest import SAMPLE_CLASSES, sample_dir, subset
 
@@ -102,7 +102,7 @@ def test_a_studio_project_folder_is_a_training_folder(tmp_path):
     """`train PROJECT/` trains on PROJECT/samples/; a class that is one capture
     burst gets no validation images (they would leak) and the output says so."""
     from conftest import sample_dir
-    from pocketvision.training import train
+    from pocketvision.training.job import train
 
     project = tmp_path / "project"
     (project / "models").mkdir(parents=True)

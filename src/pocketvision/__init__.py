@@ -15,20 +15,20 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+from pocketvision.config import VERSION as __version__
 
 _EXPORTS = {
-    "train": "pocketvision.training",
-    "TrainResult": "pocketvision.training",
+    "train": "pocketvision.training.job",
+    "TrainResult": "pocketvision.training.job",
     "TrainConfig": "pocketvision.config",
-    "load_bundle": "pocketvision.bundle",
-    "save_bundle": "pocketvision.bundle",
-    "Bundle": "pocketvision.bundle",
-    "evaluate": "pocketvision.evaluation",
-    "Evaluation": "pocketvision.evaluation",
-    "predict": "pocketvision.prediction",
+    "load_bundle": "pocketvision.model.bundle",
+    "save_bundle": "pocketvision.model.bundle",
+    "Bundle": "pocketvision.model.bundle",
+    "evaluate": "pocketvision.evaluation.job",
+    "Evaluation": "pocketvision.evaluation.job",
+    "predict": "pocketvision.inference.prediction",
     "export": "pocketvision.exports.job",
-    "predict_imagenet": "pocketvision.prediction",
+    "predict_imagenet": "pocketvision.inference.prediction",
     "create_backbone": "pocketvision.backbones",
     "list_backbones": "pocketvision.backbones",
     "register_backbone": "pocketvision.backbones",

@@ -14,6 +14,8 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from pocketvision.errors import PocketVisionError
 
 CACHE_ENV = "POCKETVISION_CACHE_DIR"
@@ -96,4 +98,14 @@ def file_sha256(path: Path) -> str:
     with open(path, "rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
+    return digest.hexdigest()
+
+
+def weights_hash(tensors: dict[str, np.ndarray]) -> str:
+    """SHA-256 of a feature extractor's tensors in key order: the cache key of
+    its features and graph (``Backbone.weights_hash()``)."""
+    digest = hashlib.sha256()
+    for key in sorted(tensors):
+        digest.update(key.encode())
+        digest.update(np.ascontiguousarray(tensors[key]).tobytes())
     return digest.hexdigest()

@@ -99,7 +99,7 @@ def _engine(engine: str, ray_address: str | None):
         if ray_address is not None:
             raise PocketVisionError("--ray-address needs --engine ray")
         return None
-    from pocketvision.ray_engine import RayEngine
+    from pocketvision.inference.ray_engine import RayEngine
 
     runner = RayEngine(ray_address)
     runner.connect()
@@ -138,7 +138,7 @@ def train(
     """Train a classifier on a folder of images and write a bundle."""
     config = _config(TrainConfig, locals())  # bad values fail before torch is imported
     runner = _engine(engine, ray_address)
-    from pocketvision.training import train as run_training
+    from pocketvision.training.job import train as run_training
 
     result = run_training(data, out, config, engine=runner)
     if as_json:
@@ -159,7 +159,7 @@ def evaluate(
     as_json: bool = JSON_OPTION,
 ):
     """Measure a bundle on labelled images; optionally draw the report."""
-    from pocketvision.evaluation import evaluate as run_evaluation
+    from pocketvision.evaluation.job import evaluate as run_evaluation
 
     evaluation = run_evaluation(bundle, data, report_dir=report, unknown=unknown)
     if as_json:
@@ -179,14 +179,14 @@ def doctor(
     as_json: bool = JSON_OPTION,
 ):
     """Find what to fix in a training folder: wrong labels, duplicates, leaks, outliers."""
-    from pocketvision.doctor import diagnose
+    from pocketvision.training.doctor import diagnose
 
     if report is not None and report.exists() and not report.is_dir():
         raise PocketVisionError(f"--report {report} is not a folder; pass a folder for the pictures")
     diagnosis = diagnose(data, backbone=backbone)
     pictures = {}
     if report is not None:
-        from pocketvision.report import write_findings
+        from pocketvision.evaluation.report import write_findings
 
         pictures = write_findings(diagnosis, report)
     if as_json:
@@ -219,7 +219,7 @@ def predict(
     _within("--top", top, 1, 100_000)
     _within("--threshold", threshold, 0.0, 1.0)
     _within("--novelty-threshold", novelty_threshold, 0.0, 1.0)
-    from pocketvision import prediction as predicting
+    from pocketvision.inference import prediction as predicting
 
     if engine == "ray" and output is None:
         raise PocketVisionError("--engine ray labels into a file: add --output results.parquet")
@@ -248,7 +248,7 @@ def predict(
 
 def _predict_to_file(inputs: list[Path], output: Path, novelty_threshold: float, engine,
                      as_json: bool) -> None:
-    from pocketvision.bulk import predict_to_file
+    from pocketvision.inference.bulk import predict_to_file
 
     if len(inputs) < 2:
         raise PocketVisionError("pass a bundle and at least one source: pocketvision predict "
@@ -280,9 +280,9 @@ def export(
     """Export to phone/browser runtimes and verify each export in its real runtime.
 
     --format web also writes OUT/web/: the runner game as an installable, offline web app."""
-    from pocketvision.bundle import imagenet_bundle
     from pocketvision.exports.job import export as run_export
     from pocketvision.exports.job import sample_images
+    from pocketvision.model.bundle import imagenet_bundle
 
     formats = _comma_list(format)
     precisions = _comma_list(quantize)

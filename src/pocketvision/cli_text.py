@@ -6,6 +6,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from pocketvision.model.novelty import rejected_share
+
 console = Console(soft_wrap=True)
 
 
@@ -59,8 +61,6 @@ def print_evaluation(evaluation) -> None:
                       "used for training; accuracy on them is not a fair measure. Evaluate on "
                       "images the model has not seen (e.g. DATA/val).[/]")
     if evaluation.novelty is not None and len(evaluation.novelty):
-        from pocketvision.novelty import rejected_share
-
         console.print(f"Unknown detection: {_percent(rejected_share(evaluation.novelty))} of these "
                       "known images would be called 'unknown' (the threshold accepts about 95 % "
                       "of them).")

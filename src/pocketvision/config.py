@@ -15,6 +15,8 @@ from pathlib import Path
 
 from pocketvision.errors import SettingError
 
+VERSION = "0.1.0"  # pocketvision's; bundles record it (pyproject.toml says the same)
+
 # Novelty above this is "unknown". Every bundle maps its own fitted threshold (95 %
 # of known images accepted) to 0.5, so one default serves every model (novelty.py).
 NOVELTY_THRESHOLD = 0.5

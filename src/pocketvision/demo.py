@@ -6,11 +6,11 @@ from pathlib import Path
 
 from pocketvision.config import TrainConfig
 from pocketvision.data.bundled import sample_data_dir
-from pocketvision.evaluation import evaluate_samples
-from pocketvision.inference import load_predictor
-from pocketvision.prediction import predict
-from pocketvision.report import write_report
-from pocketvision.training import train
+from pocketvision.evaluation.job import evaluate_samples
+from pocketvision.evaluation.report import write_report
+from pocketvision.inference.prediction import predict
+from pocketvision.inference.predictor import load_predictor
+from pocketvision.training.job import train
 
 
 def run_demo(out: Path = Path("pocketvision-demo"), config: TrainConfig = TrainConfig()) -> dict:

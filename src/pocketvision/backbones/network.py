@@ -12,7 +12,9 @@ import torch
 from torch import nn
 
 from pocketvision.backbones.registry import BackboneSpec, get_spec
-from pocketvision.preprocessing import Preprocessing
+from pocketvision.backbones.weights import load_pretrained
+from pocketvision.cache import weights_hash
+from pocketvision.data.preprocessing import Preprocessing
 
 
 class Backbone(nn.Module):
@@ -43,8 +45,6 @@ class Backbone(nn.Module):
 
     def weights_hash(self) -> str:
         """SHA-256 of the feature extractor's tensors, in key order (cache key)."""
-        from pocketvision.backbone_graph import weights_hash
-
         return weights_hash(self.body_tensors())
 
     def body_tensors(self) -> dict:
@@ -69,7 +69,6 @@ def create_backbone(
         pretrained: False builds the architecture only (e.g. to load a bundle).
         preprocessing: overrides the entry's own (a bundle's, or another crop).
     """
-    from pocketvision.backbones.weights import load_pretrained
 
     spec = get_spec(name)
     network = spec.build()

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
+from pocketvision.data.preprocessing import Preprocessing
 from pocketvision.errors import BackboneError
-from pocketvision.preprocessing import Preprocessing
 
 if TYPE_CHECKING:
     from torch import nn

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from pocketvision.backbones.registry import get_spec
+from pocketvision.cache import file_sha256
 from pocketvision.errors import WeightsUnavailableError
 
 OFFLINE_ENV = "POCKETVISION_OFFLINE"
@@ -84,8 +86,6 @@ class PartsWeights:
     parts: tuple[str, ...]  # registered backbone names, in the network's order
 
     def _sources(self) -> list:
-        from pocketvision.backbones.registry import get_spec
-
         return [get_spec(name).weights for name in self.parts]
 
     def files(self) -> list[Path] | None:
@@ -115,8 +115,6 @@ def weights_fingerprint(spec, explicit: Path | None = None) -> str | None:
     """SHA-256 of the pretrained weights file(s) a network would load, or None when
     they are not on this machine: recognizes weights without building the network."""
     import hashlib
-
-    from pocketvision.cache import file_sha256
 
     files = [Path(explicit)] if explicit is not None else spec.weights.files()
     if not files or not all(file.is_file() for file in files):

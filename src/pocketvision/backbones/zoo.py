@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pocketvision.backbones.registry import BackboneSpec, register_backbone
 from pocketvision.backbones.weights import PackagedWeights, PartsWeights, TorchvisionWeights
-from pocketvision.preprocessing import Preprocessing
+from pocketvision.data.preprocessing import Preprocessing
 
 
 def _efficientnet_lite0_file() -> Path:

@@ -6,7 +6,7 @@ Two layouts are accepted::
     DATA/train/<class>/<files> + DATA/val/<class>/<files>   split given
 
 Files are found recursively under each class folder. What counts as an image,
-and which broken files are reported, is decided in :mod:`pocketvision.images`.
+and which broken files are reported, is decided in :mod:`pocketvision.data.images`.
 
 Splitting never leaks a capture burst (see :mod:`pocketvision.data.grouping`):
 all files of one group land on the same side.
@@ -24,8 +24,8 @@ import numpy as np
 from pocketvision.cache import default_cache_dir, file_sha256, write_cache_entry
 from pocketvision.data.class_names import class_name_problem, normalized
 from pocketvision.data.grouping import HASH_BYTES, assign_groups, difference_hash
+from pocketvision.data.images import has_image_extension, is_ignored, load_rgb
 from pocketvision.errors import DatasetError, ImageError
-from pocketvision.images import has_image_extension, is_ignored, load_rgb
 from pocketvision.progress import progress_bar
 
 MIN_IMAGES_PER_CLASS = 2

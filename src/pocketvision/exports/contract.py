@@ -1,7 +1,7 @@
 """What every exported file promises its caller, and the graph that keeps it.
 
 Every export takes one RGB image already resized and centre-cropped to
-``crop x crop`` (steps 1-3 of :mod:`pocketvision.preprocessing`), laid out NCHW,
+``crop x crop`` (steps 1-3 of :mod:`pocketvision.data.preprocessing`), laid out NCHW,
 float32 in 0..1, and returns class probabilities. Normalization (mean/std) happens
 inside the graph, so an app only has to resize, crop and divide by 255. The
 contract travels inside each file (ONNX metadata_props, extra files in .ptl, ...)
@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from pocketvision.config import NOVELTY_THRESHOLD
+from pocketvision.data.images import load_rgb
+from pocketvision.data.preprocessing import Preprocessing, resize_and_crop
 from pocketvision.errors import ExportError
-from pocketvision.images import load_rgb
-from pocketvision.preprocessing import Preprocessing, resize_and_crop
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "probabilities"
@@ -32,7 +32,7 @@ NOVELTY_OUTPUT = "novelty"
 CONTRACT_KEY = "pocketvision.contract"  # the metadata key, in every format that has keys
 
 if TYPE_CHECKING:
-    from pocketvision.bundle import Bundle
+    from pocketvision.model.bundle import Bundle
 
 
 def contract(bundle: Bundle, export_format: str, precision: str = "fp32") -> dict:
@@ -57,7 +57,6 @@ def contract(bundle: Bundle, export_format: str, precision: str = "fp32") -> dic
 def novelty_entry(**where) -> dict:
     """The contract's ``novelty``: where the file gives it (``output`` name or
     index, or ``method``) and the threshold above which a frame is unknown."""
-    from pocketvision.config import NOVELTY_THRESHOLD
 
     return {**where, "threshold": NOVELTY_THRESHOLD}
 

@@ -24,6 +24,7 @@ from typing import Iterator
 
 from pocketvision.cache import file_sha256, process_alive, write_atomically
 from pocketvision.errors import ExportError
+from pocketvision.exports.formats import list_formats
 
 MANIFEST = "manifest.json"
 PUBLISHING = ".pocketvision-publishing"  # present only while files are being swapped
@@ -117,7 +118,6 @@ def _pid_of(text: str) -> int | None:
 def _previous_files(out_dir: Path) -> list[str]:
     """What the previous export wrote: its manifest, or, for folders written
     before manifests, the names pocketvision exports always have."""
-    from pocketvision.exports.formats import list_formats
 
     try:
         return list(json.loads((out_dir / MANIFEST).read_text())["files"])

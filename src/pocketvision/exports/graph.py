@@ -11,9 +11,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from pocketvision.bundle import Bundle
 from pocketvision.exports.contract import artifact_input, contract
-from pocketvision.novelty import NEIGHBOURS
+from pocketvision.model.bundle import Bundle
+from pocketvision.model.novelty import NEIGHBOURS
 
 
 class ExportGraph(nn.Module):
@@ -38,7 +38,7 @@ class ExportGraph(nn.Module):
 
 
 class NoveltyScore(nn.Module):
-    """:meth:`pocketvision.novelty.NoveltyModel.score` in PyTorch operations, so
+    """:meth:`pocketvision.model.novelty.NoveltyModel.score` in PyTorch operations, so
     every exporter converts it with the rest of the graph: 1 - mean cosine
     similarity to the 5 nearest training features, / scale, + (1 - top
     probability) = raw; novelty = 1 - 2 ** (-raw / threshold)."""

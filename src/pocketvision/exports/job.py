@@ -11,19 +11,30 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pocketvision.bundle import Bundle, load_bundle
 from pocketvision.cache import file_sha256, write_atomically
 from pocketvision.config import ExportConfig
+from pocketvision.data.bundled import sample_data_dir
+from pocketvision.data.images import load_rgb
+from pocketvision.data.preprocessing import resize_and_crop
 from pocketvision.errors import ExportError, install_command
 from pocketvision.exports.folder import publish, staging_folder
 from pocketvision.exports.formats import (
-    export_artifact, get_format, list_formats, missing_modules, require,
+    export_artifact,
+    get_format,
+    list_formats,
+    missing_modules,
+    require,
 )
 from pocketvision.exports.report import ExportEntry, ExportReport
 from pocketvision.exports.verification import (
-    VerificationSet, calibration_inputs, not_run_entry, verification_set, verify_artifact,
+    VerificationSet,
+    calibration_inputs,
+    not_run_entry,
+    verification_set,
+    verify_artifact,
 )
-from pocketvision.exports.web_app import write_web_app
+from pocketvision.exports.web_app import game_actions, write_web_app
+from pocketvision.model.bundle import Bundle, load_bundle
 from pocketvision.progress import progress_bar
 
 ALL = "all"
@@ -106,7 +117,6 @@ def _web_app(bundle: Bundle, actions: dict, size: int, staging: Path,
 
 def _web_actions(bundle: Bundle, names: tuple[str, ...], game_map) -> dict | None:
     """The game's label -> jump/duck map when ``web`` is asked for, else None."""
-    from pocketvision.live.server import game_actions
 
     if WEB not in names:
         if game_map:
@@ -152,7 +162,6 @@ def _compare_with_fp32(entries: list[ExportEntry]) -> None:
 
 def sample_images() -> VerificationSet:
     """The bundled sample pictures, unlabelled: inputs for checking an ImageNet export."""
-    from pocketvision.data.bundled import sample_data_dir
 
     paths = sorted(sample_data_dir().glob("*/*.png"))[::10]
     return VerificationSet(paths, [None] * len(paths),
@@ -195,9 +204,6 @@ def _skipped(spec) -> ExportEntry:
 
 
 def _write_golden(bundle: Bundle, images: VerificationSet, out_dir: Path) -> dict:
-    from pocketvision.images import load_rgb
-    from pocketvision.preprocessing import resize_and_crop
-
     source = images.paths[0]
     cropped = resize_and_crop(load_rgb(source, at_least=bundle.preprocessing.resize),
                               bundle.preprocessing)

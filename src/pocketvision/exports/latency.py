@@ -22,8 +22,8 @@ from pocketvision.errors import ExportError, RuntimeUnavailable
 from pocketvision.exports.contract import artifact_input, contract
 from pocketvision.exports.folder import check_member
 from pocketvision.exports.formats import format_for_file, list_formats, load_runner
+from pocketvision.model.bundle import imagenet_bundle, load_bundle
 from pocketvision.progress import progress_bar
-
 
 
 def bench(folder: Path, runs: int = 50, warmup: int = 5, threads: int = 1) -> list[dict]:
@@ -64,8 +64,6 @@ def _export_report(folder: Path) -> dict:
 def _bench_eager(report: dict, golden: Path, runs: int, warmup: int, threads: int) -> dict:
     """The trained model in PyTorch eager, on the same input as the exports."""
     import torch
-
-    from pocketvision.bundle import imagenet_bundle, load_bundle
 
     torch.set_num_threads(threads)
     if report.get("backbone_export"):

@@ -21,11 +21,18 @@ import numpy as np
 from pocketvision.cache import write_atomically
 from pocketvision.errors import converter_errors
 from pocketvision.exports.contract import (
-    CONTRACT_KEY, INPUT_NAME, NOVELTY_OUTPUT, OUTPUT_NAME, contract_from, contract_json,
+    CONTRACT_KEY,
+    INPUT_NAME,
+    NOVELTY_OUTPUT,
+    OUTPUT_NAME,
+    contract_from,
+    contract_json,
     novelty_entry,
 )
 from pocketvision.exports.formats import Format, Runner, register_format
 from pocketvision.exports.graph_paths import feeding_only
+from pocketvision.features.graph import runtime_session
+from pocketvision.model.novelty import NEIGHBOURS
 
 OPSET = 20
 LABEL_OUTPUT = "label"
@@ -111,7 +118,11 @@ def _quantize_int8(model, calibration: list):
 
     import onnx
     from onnxruntime.quantization import (
-        CalibrationDataReader, QuantFormat, QuantType, quant_pre_process, quantize_static,
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quant_pre_process,
+        quantize_static,
     )
 
     class Images(CalibrationDataReader):
@@ -199,8 +210,6 @@ def _add_novelty_output(model, features: str, novelty, found: dict) -> None:
     import onnx
     from onnx import helper, numpy_helper
 
-    from pocketvision.novelty import NEIGHBOURS
-
     found["novelty"] = novelty_entry(output=NOVELTY_OUTPUT)
     graph = model.graph
     k = min(NEIGHBOURS, novelty.bank.shape[0])
@@ -246,8 +255,6 @@ def inspect_onnx(path: Path) -> dict:
 def load_onnx(path: Path, threads: int | None = None) -> Runner:
     """onnxruntime on the CPU, a thread per core that sleeps rather than spins."""
     import onnxruntime
-
-    from pocketvision.backbone_graph import runtime_session
 
     with converter_errors(f"{path}: onnxruntime cannot load it", 160):
         session = runtime_session(path, threads)

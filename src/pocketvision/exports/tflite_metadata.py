@@ -15,6 +15,8 @@ module the wheel does not contain.
 
 from __future__ import annotations
 
+from pocketvision.config import NOVELTY_THRESHOLD
+
 METADATA_NAME = "TFLITE_METADATA"  # the metadata entry name every TFLite client looks for
 FILE_IDENTIFIER = b"M001"
 MIN_PARSER_VERSION = "1.0.0"  # NormalizationOptions and label files are in every version
@@ -77,8 +79,6 @@ def _probabilities(schema, labels_file: str):
 
 
 def _novelty(schema):
-    from pocketvision.config import NOVELTY_THRESHOLD
-
     return _scores(schema, "novelty", f"How unlike the training images the picture is, 0 "
                                       f"to 1; above {NOVELTY_THRESHOLD} it is none of the classes.")
 

@@ -16,15 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
-from pocketvision.bundle import Bundle
-from pocketvision.cache import file_sha256
+from pocketvision.cache import default_cache_dir, file_sha256
 from pocketvision.config import ExportConfig
 from pocketvision.data.dataset import labelled_images
+from pocketvision.data.preprocessing import load_tensor
 from pocketvision.errors import RuntimeUnavailable
 from pocketvision.exports.contract import artifact_input
 from pocketvision.exports.formats import format_for_file, load_runner
 from pocketvision.exports.report import ExportEntry
-from pocketvision.preprocessing import load_tensor
+from pocketvision.model.bundle import Bundle
 
 REFERENCE_INPUTS = 16
 
@@ -114,8 +114,6 @@ def _unchanged(path: Path, sha256: str) -> bool:
 def _reference_images(bundle: Bundle) -> list[Path]:
     """Deterministic smooth random pictures, written once to the cache."""
     from PIL import Image
-
-    from pocketvision.cache import default_cache_dir
 
     folder = default_cache_dir() / "reference-images"
     folder.mkdir(parents=True, exist_ok=True)

@@ -17,9 +17,16 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from importlib.resources import files
 from pathlib import Path
 
+from pocketvision.actions import parse_mapping
 from pocketvision.cache import write_atomically
+from pocketvision.errors import LiveError
+
+# The page's files: what `play` serves and what the web app copies (web/ in the package).
+WEB = Path(str(files("pocketvision") / "web"))
+GAME_ACTIONS = ("jump", "duck")
 
 # The page's own files, from the package's web folder, kept at the same relative
 # paths as under `pocketvision play` (the page's URLs are relative).
@@ -35,8 +42,6 @@ ACCENT = (59, 91, 219)  # --accent in style.css
 def write_web_app(labels: list[str], actions: dict, site: Path) -> Path:
     """Write the site around ``site/model.onnx`` (exported there by the caller, at
     the web app's own input size) and return ``site``."""
-    from pocketvision.live.server import WEB, game_config
-
     for name in PAGE_FILES:
         target = site / "web" / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -82,11 +87,29 @@ def _service_worker(site: Path, files: list[str]) -> str:
     digest = hashlib.sha256()
     for name in files[1:]:
         digest.update(name.encode() + (site / name).read_bytes())
-    from pocketvision.live.server import WEB
-
     template = (WEB / "sw-template.js").read_text()
     return (template.replace("__VERSION__", digest.hexdigest()[:16])
             .replace("__FILES__", json.dumps(files)))
+
+
+def game_actions(labels: list[str], mappings: list[str]) -> dict[str, dict]:
+    """label -> {key: jump|duck, mode}: from --map, else classes named up/down, else
+    nothing (the page then lets the player pick, and remembers the choice)."""
+    if not mappings:
+        mappings = [m for m in ("up=jump", "down=duck") if m.split("=")[0] in labels]
+    if not mappings:
+        return {}
+    chosen = {}
+    for label, action in parse_mapping(mappings, labels).items():  # `control`'s --map rules
+        if action.key not in GAME_ACTIONS:
+            raise LiveError(f"--map {label}={action.key}: the game's actions are jump and duck")
+        chosen[label] = {"key": action.key, "mode": "tap" if action.key == "jump" else "hold"}
+    return chosen
+
+
+def game_config(labels: list[str], actions: dict) -> dict:
+    """What the game page reads from config.json (URLs relative to the page)."""
+    return {"labels": labels, "actions": actions, "model": "model.onnx"}
 
 
 def _icon(size: int):

@@ -8,13 +8,19 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
+from pocketvision.config import NOVELTY_THRESHOLD
+from pocketvision.data.preprocessing import to_array
+from pocketvision.exports import load_runner
+from pocketvision.exports.contract import image_input
+from pocketvision.inference.predictor import load_predictor
+from pocketvision.model.bundle import SUFFIX
+
 FrameClassifier = Callable[[np.ndarray], dict]  # RGB (H, W, 3) uint8 -> {label: p}
 
 
 def load_frame_classifier(model: Path) -> tuple[FrameClassifier, list[str]]:
     """A ``.pvb`` bundle runs as its cached backbone graph + head (onnxruntime, like
     its ONNX export); an export file runs in its own runtime."""
-    from pocketvision.bundle import SUFFIX
 
     model = Path(model)
     if model.suffix == SUFFIX:
@@ -23,10 +29,6 @@ def load_frame_classifier(model: Path) -> tuple[FrameClassifier, list[str]]:
 
 
 def _bundle_classifier(path: Path):
-    from pocketvision.config import NOVELTY_THRESHOLD
-    from pocketvision.inference import load_predictor
-    from pocketvision.preprocessing import to_array
-
     predictor = load_predictor(path)
 
     def classify(rgb: np.ndarray) -> dict:
@@ -40,9 +42,6 @@ def _bundle_classifier(path: Path):
 
 
 def _export_classifier(path: Path):
-    from pocketvision.exports import load_runner
-    from pocketvision.exports.contract import image_input
-
     runner = load_runner(path)
     labels = runner.contract["labels"]
 

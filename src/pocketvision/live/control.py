@@ -6,11 +6,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pocketvision.actions import parse_mapping
 from pocketvision.config import SmoothingConfig
 from pocketvision.live.classify import load_frame_classifier
 from pocketvision.live.keys import check_key_name
-from pocketvision.live.smoothing import Smoother, parse_mapping
+from pocketvision.live.smoothing import Smoother
 from pocketvision.live.sources import frames
+
 
 @dataclass
 class ControlStats:

@@ -21,6 +21,8 @@ from pathlib import Path
 
 from pocketvision.cache import write_atomically
 from pocketvision.data.class_names import class_name_problem, normalized
+from pocketvision.data.dataset import printable
+from pocketvision.data.images import has_image_extension, is_image_name
 from pocketvision.errors import LiveError
 
 SESSION_ID = re.compile(r"\d{8}T\d{6}-[0-9a-f]{4}")  # always matched whole (fullmatch)
@@ -70,7 +72,6 @@ class Project:
     def problems(self) -> list[dict]:
         """Folders under samples/ that cannot be used as classes, and why:
         ``[{"folder", "problem"}]``. Everything else keeps working."""
-        from pocketvision.data.dataset import printable
 
         return [{"folder": printable(p.name), "problem": problem} for p in self._class_folders()
                 if (problem := self._folder_problem(p)) is not None]
@@ -79,7 +80,6 @@ class Project:
         """Take a problem folder (as problems() names it) out of the way, losing
         nothing: a link is removed (its target stays), a folder moves to
         ``samples/.set-aside/``, where it is no longer a class. Returns where it went."""
-        from pocketvision.data.dataset import printable
 
         for folder in self._class_folders():
             if printable(folder.name) == folder_name and self._folder_problem(folder):
@@ -141,7 +141,6 @@ class Project:
 
     def sample_files(self, name: str) -> list[Path]:
         """Every image training will use (captures are JPEG; copied-in files may not be)."""
-        from pocketvision.images import is_image_name
 
         folder = self.class_dir(name)
         if not folder.is_dir():
@@ -151,7 +150,6 @@ class Project:
     def sample_path(self, name: str, file_name: str) -> Path:
         """A sample's path; refuses file names with folders, '..' or NUL in them."""
         folder = self.class_dir(name)
-        from pocketvision.images import has_image_extension
 
         if not plain_file_name(file_name) or not has_image_extension(Path(file_name)):
             raise LiveError(f"{file_name!r} is not a sample of class {name!r}")

@@ -13,13 +13,16 @@ import ipaddress
 import os
 import socket
 import threading
-from importlib.resources import files
 from pathlib import Path
 
-from pocketvision.errors import LiveError, MissingExtraError
-
-WEB = Path(str(files("pocketvision") / "web"))
-GAME_ACTIONS = ("jump", "duck")
+from pocketvision.cache import default_cache_dir, file_sha256, write_atomically
+from pocketvision.errors import MissingExtraError
+from pocketvision.exports import export_artifact, get_format
+from pocketvision.exports.onnx_format import composed_onnx
+from pocketvision.exports.web_app import WEB, game_actions, game_config
+from pocketvision.features.graph import OnnxExtractor
+from pocketvision.inference.predictor import load_predictor
+from pocketvision.model.bundle import load_bundle, read_meta
 
 
 def fastapi():
@@ -127,10 +130,6 @@ def onnx_for(bundle: Path) -> Path:
     """The bundle as ONNX for the pages, made once and kept beside the feature cache:
     assembled from its cached backbone graph and head (a fraction of a second, so a
     retrained model is live at once), or fully exported when its backbone has no graph."""
-    from pocketvision.backbone_graph import OnnxExtractor
-    from pocketvision.cache import default_cache_dir, file_sha256, write_atomically
-    from pocketvision.exports.onnx_format import composed_onnx
-    from pocketvision.inference import load_predictor
 
     folder = default_cache_dir() / "live-exports" / file_sha256(Path(bundle))[:16]
     path = folder / "model.onnx"
@@ -140,40 +139,13 @@ def onnx_for(bundle: Path) -> Path:
             if isinstance(predictor.extractor, OnnxExtractor):
                 write_atomically(path, composed_onnx(predictor))
             else:
-                from pocketvision.bundle import load_bundle
-                from pocketvision.exports import export_artifact, get_format
-
                 export_artifact(get_format("onnx"), load_bundle(bundle), folder)
     return path
-
-
-def game_actions(labels: list[str], mappings: list[str]) -> dict[str, dict]:
-    """label -> {key: jump|duck, mode}: from --map, else classes named up/down, else
-    nothing (the page then lets the player pick, and remembers the choice)."""
-    from pocketvision.live.smoothing import parse_mapping
-
-    if not mappings:
-        mappings = [m for m in ("up=jump", "down=duck") if m.split("=")[0] in labels]
-    if not mappings:
-        return {}
-    chosen = {}
-    for label, action in parse_mapping(mappings, labels).items():  # `control`'s --map rules
-        if action.key not in GAME_ACTIONS:
-            raise LiveError(f"--map {label}={action.key}: the game's actions are jump and duck")
-        chosen[label] = {"key": action.key, "mode": "tap" if action.key == "jump" else "hold"}
-    return chosen
-
-
-def game_config(labels: list[str], actions: dict) -> dict:
-    """What the game page reads from config.json (URLs relative to the page)."""
-    return {"labels": labels, "actions": actions, "model": "model.onnx"}
 
 
 def game_app(bundle: Path, mappings: list[str], host: str = "127.0.0.1"):
     """``play``: the runner game page, the model's ONNX export, the action map."""
     from fastapi.responses import FileResponse, HTMLResponse
-
-    from pocketvision.bundle import read_meta
 
     labels = read_meta(bundle).labels
     actions = game_actions(labels, mappings)
@@ -214,8 +186,6 @@ def self_signed_certificate() -> tuple[str, str]:
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
-
-    from pocketvision.cache import default_cache_dir
 
     folder = default_cache_dir() / "https"
     cert, key = folder / "cert.pem", folder / "key.pem"

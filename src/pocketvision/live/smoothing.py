@@ -21,38 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pocketvision.actions import Action
 from pocketvision.config import SmoothingConfig
-from pocketvision.errors import LiveError
-
-
-@dataclass(frozen=True)
-class Action:
-    key: str
-    mode: str = "tap"  # "tap" | "hold"
-
-
-QUIET_LABELS = ("none", "background")
-
-
-def parse_mapping(entries: list[str], labels: list[str]) -> dict[str, Action]:
-    """``up=space`` (tap) or ``down=Down:hold``, checked against the model's labels."""
-    actions = {}
-    for entry in entries:
-        label, sep, target = entry.partition("=")
-        key, _, mode = target.partition(":")
-        if not sep or not key:
-            raise LiveError(f"--map {entry!r}: write LABEL=KEY or LABEL=KEY:hold")
-        if label not in labels:
-            raise LiveError(f"--map {entry!r}: the model has no label {label!r} "
-                            f"(it has: {', '.join(labels)})")
-        if label in QUIET_LABELS:
-            raise LiveError(f"--map {entry!r}: {label!r} is the no-action class")
-        if mode not in ("", "tap", "hold"):
-            raise LiveError(f"--map {entry!r}: mode must be tap or hold")
-        actions[label] = Action(key=key, mode=mode or "tap")
-    if not actions:
-        raise LiveError("give at least one --map LABEL=KEY")
-    return actions
 
 
 @dataclass(frozen=True)

@@ -17,16 +17,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
+from pocketvision.backbones import describe_backbones, get_spec
+from pocketvision.cache import write_atomically
+from pocketvision.config import TrainConfig
 from pocketvision.errors import LiveError, PocketVisionError, install_command
+from pocketvision.exports import get_format, list_formats, missing_modules
+from pocketvision.exports.job import export as export_bundle
+from pocketvision.exports.web_app import WEB
 from pocketvision.live.jobs import Job
-from pocketvision.live.project import MAX_INDEX, Project, plain_file_name
-from pocketvision.live.server import WEB, base_app, fastapi, onnx_for
+from pocketvision.live.project import MAX_INDEX, Project, new_session_id, plain_file_name
+from pocketvision.live.server import base_app, fastapi, onnx_for
 from pocketvision.live.uploads import as_jpeg, prepared_uploads
+from pocketvision.model.bundle import read_meta
+from pocketvision.training.doctor import diagnose
+from pocketvision.training.job import train as train_bundle
 
 fastapi()  # without the [live] extra: the install command, not an ImportError traceback
-from fastapi import (  # noqa: E402
-    APIRouter, Depends, File, HTTPException, Query, Request, UploadFile,
-)
+from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile  # noqa: E402
 from fastapi.concurrency import run_in_threadpool  # noqa: E402
 from fastapi.exceptions import RequestValidationError  # noqa: E402
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response  # noqa: E402
@@ -57,8 +64,6 @@ class ClassName(BaseModel):
 
 
 def _default_backbone() -> str:
-    from pocketvision.config import TrainConfig
-
     return TrainConfig().backbone
 
 
@@ -72,8 +77,6 @@ class ExportRequest(BaseModel):
 
 def studio_app(project_dir: Path, host: str = "127.0.0.1"):
     """The studio for ``project_dir`` (created if missing), served on ``host``."""
-    import pocketvision.bundle  # noqa: F401  (torch: imported now, not on the first request)
-
     app = base_app("pocketvision studio", host)
     app.state.studio = Studio(_project(project_dir), Job())
     app.add_exception_handler(PocketVisionError, _user_error)
@@ -200,8 +203,6 @@ def doctor(studio: StudioState):
     """The doctor's findings about the project's samples, each file as (class, file)."""
     from dataclasses import asdict
 
-    from pocketvision.doctor import diagnose
-
     samples = studio.project.samples.resolve()
     diagnosis = diagnose(samples)
     findings = []
@@ -219,8 +220,6 @@ def delete_sample(name: str, file_name: str, studio: StudioState):
 
 @router.post("/api/train")
 def train(studio: StudioState, body: TrainRequest | None = None):
-    from pocketvision.backbones import get_spec
-
     backbone = (body or TrainRequest()).backbone
     get_spec(backbone)  # an unknown name is the user's to fix, now, not in the job
     if not studio.job.start("train", lambda: _train(studio.project, backbone)):
@@ -230,8 +229,6 @@ def train(studio: StudioState, body: TrainRequest | None = None):
 
 @router.post("/api/export")
 def export(body: ExportRequest, studio: StudioState):
-    from pocketvision.exports import get_format
-
     for name in body.formats:
         if name != "all":
             get_format(name)  # an unknown name is the user's to fix, now, not in the job
@@ -283,8 +280,6 @@ def _save_uploads(project: Project, name: str, photos: list[bytes],
                   videos: list[list[bytes]]) -> list[str]:
     """Photos are independent pictures: no session in the name, so the split
     groups them by near-duplicate hash; each video is one capture session."""
-    from pocketvision.cache import write_atomically
-    from pocketvision.live.project import new_session_id
 
     saved = []
     for jpeg in photos:
@@ -298,10 +293,7 @@ def _save_uploads(project: Project, name: str, photos: list[bytes],
 
 
 def _train(project: Project, backbone: str) -> dict:
-    from pocketvision.config import TrainConfig
-    from pocketvision.training import train
-
-    result = train(project.samples, project.bundle, TrainConfig(backbone=backbone))
+    result = train_bundle(project.samples, project.bundle, TrainConfig(backbone=backbone))
     onnx_for(project.bundle)  # the live preview's model, ready before the page asks
     return {**_model_summary(project)[0], "seconds": round(result.seconds, 3),
             "features_computed": result.features.computed,
@@ -309,9 +301,7 @@ def _train(project: Project, backbone: str) -> dict:
 
 
 def _export(project: Project, formats: list[str]) -> dict:
-    from pocketvision.exports.job import export
-
-    report = export(project.bundle, project.models / "exports", formats)
+    report = export_bundle(project.bundle, project.models / "exports", formats)
     shown = ("format", "precision", "path", "bytes", "ran", "why_not_ran", "top1_agreement",
              "accuracy")
     return {"exports": [{k: getattr(e, k) for k in shown} | {"file": e.file_name}
@@ -321,7 +311,6 @@ def _export(project: Project, formats: list[str]) -> dict:
 def _model_summary(project: Project) -> tuple[dict | None, str | None]:
     """(what the page shows of the model, None), or (None, why it cannot be read):
     a damaged bundle is shown as a problem, never a broken page."""
-    from pocketvision.bundle import read_meta
 
     if not project.bundle.exists():
         return None, None
@@ -359,7 +348,6 @@ def capture_next(metrics: dict, labels: list[str]) -> str | None:
 def _backbones() -> list[dict]:
     """The backbones whose weights are on this machine (the studio trains offline),
     the one training uses when none is chosen marked ``default``."""
-    from pocketvision.backbones import describe_backbones
 
     default = _default_backbone()
     return [{"name": b["name"], "description": b["description"], "input_size": b["input_size"],
@@ -367,8 +355,6 @@ def _backbones() -> list[dict]:
 
 
 def _formats() -> list[dict]:
-    from pocketvision.exports import list_formats, missing_modules
-
     return [{"name": s.name, "description": s.description,
              "missing": install_command(s.extra) if missing_modules(s) else None}
             for s in list_formats()]

@@ -12,7 +12,9 @@ import io
 import tempfile
 from pathlib import Path
 
+from pocketvision.data.images import to_rgb
 from pocketvision.errors import LiveError, PocketVisionError
+from pocketvision.live.sources import frames, to_jpeg
 
 MAX_PIXELS = 40_000_000  # a 40-megapixel photo; larger pictures are refused unread
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".webm", ".mkv", ".m4v")
@@ -24,8 +26,6 @@ def as_jpeg(data: bytes, what: str) -> bytes:
     """The picture in ``data`` as an upright RGB JPEG; LiveError naming ``what``
     when it is not a picture or is larger than MAX_PIXELS."""
     from PIL import Image, ImageOps
-
-    from pocketvision.images import to_rgb
 
     try:
         picture = Image.open(io.BytesIO(data))
@@ -50,7 +50,6 @@ def is_video(filename: str) -> bool:
 
 def video_jpegs(filename: str, data: bytes) -> list[bytes]:
     """Every VIDEO_EVERY-th frame of an uploaded video, as JPEGs."""
-    from pocketvision.live.sources import frames, to_jpeg
 
     with tempfile.TemporaryDirectory(prefix="pocketvision-video-") as folder:
         path = Path(folder) / f"upload{Path(filename).suffix.lower()}"

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from pocketvision.backbone_graph import FeatureExtractor, bundle_extractor
-from pocketvision.bundle import BODY_PREFIX, read_meta, read_tensors
-from pocketvision.bundle_meta import BundleMeta, MetaView
 from pocketvision.errors import BundleError
-from pocketvision.head import LinearHead
-from pocketvision.novelty import NoveltyModel
+from pocketvision.features.graph import FeatureExtractor, backbone_extractor, bundle_extractor
+from pocketvision.model.bundle import BODY_PREFIX, read_meta, read_tensors
+from pocketvision.model.bundle_meta import BundleMeta, MetaView
+from pocketvision.model.head import LinearHead
+from pocketvision.model.novelty import NoveltyModel
 
 
 @dataclass
@@ -79,7 +79,6 @@ def as_predictor(bundle, cache_root: Path | None = None) -> Predictor:
         return bundle
     if isinstance(bundle, (str, Path)):
         return load_predictor(bundle, cache_root)
-    from pocketvision.backbone_graph import backbone_extractor
 
     return Predictor(backbone_extractor(bundle.model.backbone, cache_root),
                      LinearHead.from_torch(bundle.model.head), bundle.meta, bundle.path,

@@ -3,7 +3,7 @@
 Every image goes through the same steps, in this order, wherever it is used
 (training, evaluation, prediction, export checks):
 
-1. decode to 8-bit RGB, upright (see :mod:`pocketvision.images`); JPEG files may
+1. decode to 8-bit RGB, upright (see :mod:`pocketvision.data.images`); JPEG files may
    be decoded at a reduced DCT scale that keeps both sides >= ``resize``;
 2. resize so the shorter side is ``resize`` pixels, the longer side
    ``int(resize * long / short)`` (truncated), with Pillow's antialiased bilinear
@@ -19,14 +19,16 @@ The JavaScript twin in the browser must follow the same rules.
 from __future__ import annotations
 
 import hashlib
-import math
 import json
+import math
 from dataclasses import asdict, dataclass, replace
-
 from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
+
+from pocketvision.data.images import load_rgb
+from pocketvision.errors import PocketVisionError
 
 if TYPE_CHECKING:
     import torch
@@ -88,8 +90,6 @@ class Preprocessing:
         """The same spec with ``resize = round(crop / fraction)``: 1.0 keeps the whole
         centre square, 0.875 is the usual ImageNet evaluation crop."""
         if not 0.3 <= fraction <= 1.0:
-            from pocketvision.errors import PocketVisionError
-
             raise PocketVisionError(f"crop fraction must be between 0.3 and 1.0, got {fraction}")
         return replace(self, resize=int(round(self.crop / fraction)))
 
@@ -115,7 +115,6 @@ def resize_and_crop(image: Image.Image, spec: Preprocessing) -> Image.Image:
 
 def load_array(path, spec: Preprocessing) -> np.ndarray:
     """Steps 1-5 for an image file: float32 (3, crop, crop)."""
-    from pocketvision.images import load_rgb
 
     return to_array(load_rgb(path, at_least=spec.resize), spec)
 

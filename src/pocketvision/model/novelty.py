@@ -25,6 +25,7 @@ from typing import Callable
 import numpy as np
 
 from pocketvision.config import NOVELTY_THRESHOLD
+from pocketvision.errors import BundleError
 
 ACCEPTED = 0.95  # share of known images the default threshold accepts
 UNKNOWN = "unknown"  # the label of an image like nothing the model was trained on
@@ -68,8 +69,6 @@ class NoveltyModel:
             return None
         bank = tensors.get(BANK_TENSOR)
         if bank is None or bank.ndim != 2 or bank.shape[1] != feature_dim:
-            from pocketvision.errors import BundleError
-
             raise BundleError(f"{path}: novelty data damaged; train it again")
         return cls(np.asarray(bank, np.float32), float(meta["scale"]), float(meta["threshold"]))
 

@@ -22,21 +22,22 @@ import os
 import platform
 from dataclasses import dataclass
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pocketvision.bundle_meta import BackboneInfo, BundleMeta, MetaView
+from pocketvision.backbones import imagenet_categories
 from pocketvision.cache import write_atomically
+from pocketvision.config import VERSION
+from pocketvision.data.preprocessing import load_tensor
 from pocketvision.errors import BundleError
-from pocketvision.novelty import BANK_TENSOR, NoveltyModel
-from pocketvision.preprocessing import load_tensor
+from pocketvision.model.bundle_meta import BackboneInfo, BundleMeta, MetaView
+from pocketvision.model.novelty import BANK_TENSOR, NoveltyModel
 
 if TYPE_CHECKING:
     import torch
 
-    from pocketvision.model import Classifier
+    from pocketvision.model.classifier import Classifier
 
 SUFFIX = ".pvb"
 HEADER_KEY = "pocketvision"  # the safetensors metadata key holding BundleMeta as JSON
@@ -72,8 +73,8 @@ def imagenet_bundle(backbone_name: str, weights: Path | None = None) -> Bundle:
     """A backbone's own pretrained ImageNet classifier (1,000 categories) as a bundle
     in memory: what ``predict --backbone`` runs and ``export --backbone`` exports
     (the model the tutorial exported)."""
-    from pocketvision.backbones import create_backbone, imagenet_categories
-    from pocketvision.model import Classifier
+    from pocketvision.backbones.network import create_backbone
+    from pocketvision.model.classifier import Classifier
 
     backbone = create_backbone(backbone_name, weights)
     model = Classifier(backbone, backbone.imagenet_head).eval()
@@ -88,9 +89,7 @@ def library_versions() -> dict:
     version string would cost a second)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    from pocketvision import __version__
-
-    versions = {"pocketvision": __version__}
+    versions = {"pocketvision": VERSION}
     for name in ("torch", "torchvision", "timm", "onnxruntime", "safetensors", "pillow", "numpy"):
         try:
             versions[name] = version(name)
@@ -193,12 +192,12 @@ def _check_tensors(found: dict, expected: dict, path: Path, backbone: str) -> No
 
 def load_bundle(path: Path | str) -> Bundle:
     """Load a bundle into a PyTorch model in eval mode (for exports and fine-tuning;
-    :func:`pocketvision.inference.load_predictor` predicts without torch)."""
+    :func:`pocketvision.inference.predictor.load_predictor` predicts without torch)."""
     from safetensors.torch import load_file
     from torch import nn
 
-    from pocketvision.backbones import create_backbone
-    from pocketvision.model import Classifier
+    from pocketvision.backbones.network import create_backbone
+    from pocketvision.model.classifier import Classifier
 
     path = Path(path)
     meta = read_meta(path)

@@ -32,8 +32,16 @@ from typing import Iterator
 
 import numpy as np
 
-from pocketvision.bulk import BATCH, decode, label_rows, schema  # BATCH: as predict --output
 from pocketvision.errors import MissingExtraError, PocketVisionError
+from pocketvision.features.extraction import Item, array_of
+from pocketvision.features.graph import OnnxExtractor, runtime_session
+from pocketvision.inference.bulk import (  # BATCH: as predict --output
+    BATCH,
+    decode,
+    label_rows,
+    schema,
+)
+from pocketvision.native_output import silenced
 
 IMAGE = "image"  # column: the network's input as float32 bytes, empty when not to run
 
@@ -48,8 +56,6 @@ class GraphBytes:
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
         if self._session is None:
-            from pocketvision.backbone_graph import runtime_session
-
             self._session = runtime_session(self.graph, threads=1)
         return self._session.run(None, {"image": np.ascontiguousarray(images, np.float32)})[0]
 
@@ -59,7 +65,6 @@ class GraphBytes:
 
 def portable(extractor):
     """The extractor as something Ray can send to another machine."""
-    from pocketvision.backbone_graph import OnnxExtractor
 
     if isinstance(extractor, OnnxExtractor):
         return GraphBytes((extractor.folder / "backbone.onnx").read_bytes(), extractor.info)
@@ -77,7 +82,7 @@ class RayEngine:
     def labelled_batches(self, predictor, paths: list[str], done: set,
                          threshold: float) -> Iterator[tuple[list[dict], int]]:
         """(rows, images skipped as done before) per batch, as
-        :func:`pocketvision.bulk.labelled_batches`, computed on the cluster."""
+        :func:`pocketvision.inference.bulk.labelled_batches`, computed on the cluster."""
         model = replace(predictor, extractor=portable(predictor.extractor))
         spec = predictor.preprocessing
         files = [{"path": path, "file": os.path.abspath(path)} for path in paths]
@@ -90,7 +95,7 @@ class RayEngine:
 
     def forward_in_batches(self, extractor, spec, items: list) -> Iterator[tuple[list[int], np.ndarray]]:
         """(positions in ``items``, features (B, F)) per batch, in the order they
-        finish, as :func:`pocketvision.features._forward_in_batches`."""
+        finish, as :func:`pocketvision.features.extraction._forward_in_batches`."""
         rows = [{"position": k, "file": os.path.abspath(item.path), "sha256": item.sha256,
                  "view": item.view} for k, item in enumerate(items)]
         batches = self._pipeline(rows, (_decode_for_features, (spec,)),
@@ -128,7 +133,6 @@ class RayEngine:
         ray = _ray()
         if not ray.is_initialized():
             self._check_reachable()
-            from pocketvision.native_output import silenced
 
             try:
                 with silenced():  # start-up chatter from Ray's C++ core
@@ -211,7 +215,6 @@ class _Labeller:
 
 def _decode_for_features(batch: dict, spec) -> dict:
     """Decode a batch of training images (a Ray task), augmented views included."""
-    from pocketvision.features import Item, array_of
 
     images = [array_of(Item(Path(file), str(sha), int(view)), spec).tobytes()
               for file, sha, view in zip(batch["file"], batch["sha256"], batch["view"])]

@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from pocketvision.config import NOVELTY_THRESHOLD
+from pocketvision.data.images import is_image_name
+from pocketvision.data.preprocessing import Preprocessing, load_array
 from pocketvision.errors import DatasetError, ImageError
-from pocketvision.features import BATCH_SIZE
-from pocketvision.images import is_image_name
-from pocketvision.inference import as_predictor
-from pocketvision.novelty import UNKNOWN
-from pocketvision.preprocessing import Preprocessing, load_array
+from pocketvision.features.extraction import BATCH_SIZE
+from pocketvision.inference.predictor import as_predictor
+from pocketvision.model.bundle import imagenet_bundle
+from pocketvision.model.novelty import UNKNOWN
 
 UNCERTAIN = "uncertain"
 
@@ -56,7 +57,6 @@ def predict(bundle, inputs: list[Path | str], top: int | None = None,
 def predict_imagenet(backbone_name: str, inputs: list[Path | str], top: int | None = 5,
                      weights: Path | None = None, threshold: float | None = None) -> list[dict]:
     """Classify with a backbone's pretrained ImageNet classifier (1,000 categories)."""
-    from pocketvision.bundle import imagenet_bundle
 
     return predict(imagenet_bundle(backbone_name, weights), inputs, top, threshold)
 

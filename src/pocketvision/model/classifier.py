@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from pocketvision.backbones import Backbone
+from pocketvision.backbones.network import Backbone
 
 
 class Classifier(nn.Module):

@@ -4,7 +4,7 @@ data folder -> split (no leaks) -> cached backbone features -> linear head
 (-> optional fine-tuning) -> validation metrics -> bundle.
 
 Without fine-tuning this runs no PyTorch once the backbone's graph is cached
-(:mod:`pocketvision.backbone_graph`): features come from onnxruntime, the head
+(:mod:`pocketvision.features.graph`): features come from onnxruntime, the head
 from SciPy, and the bundle is written with safetensors' NumPy API.
 """
 
@@ -16,19 +16,23 @@ from pathlib import Path
 
 import numpy as np
 
-from pocketvision.backbone_graph import FeatureExtractor, pretrained_extractor
 from pocketvision.backbones import get_spec
-from pocketvision.bundle import BODY_PREFIX, check_bundle_target, write_bundle
-from pocketvision.bundle_meta import BackboneInfo, BundleMeta, ImageRecord
 from pocketvision.config import TrainConfig
 from pocketvision.data.dataset import Split, label_indices, load_split, single_burst_classes
-from pocketvision.features import (
-    FeatureCache, FeatureStats, Item, extract_features, sample_features,
+from pocketvision.data.preprocessing import Preprocessing
+from pocketvision.evaluation.metrics import summarize
+from pocketvision.features.extraction import (
+    FeatureCache,
+    FeatureStats,
+    Item,
+    extract_features,
+    sample_features,
 )
-from pocketvision.head import LinearHead, fit_linear_head
-from pocketvision.metrics import summarize
-from pocketvision.novelty import BANK_TENSOR, fit_novelty, out_of_fold, rejected_share
-from pocketvision.preprocessing import Preprocessing
+from pocketvision.features.graph import FeatureExtractor, backbone_extractor, pretrained_extractor
+from pocketvision.model.bundle import BODY_PREFIX, check_bundle_target, write_bundle
+from pocketvision.model.bundle_meta import BackboneInfo, BundleMeta, ImageRecord
+from pocketvision.model.head import LinearHead, fit_linear_head
+from pocketvision.model.novelty import BANK_TENSOR, fit_novelty, out_of_fold, rejected_share
 
 
 @dataclass
@@ -61,7 +65,7 @@ def train(data: Path | str, out: Path | str, config: TrainConfig = TrainConfig()
     """Train on ``data`` (``<class>/`` folders, or ``train/`` + ``val/``) and write
     the bundle to ``out``. The previous file at ``out`` survives any failure.
     ``engine``: where features the cache lacks are computed (None: here; a
-    :class:`~pocketvision.ray_engine.RayEngine`: on a Ray cluster)."""
+    :class:`~pocketvision.inference.ray_engine.RayEngine`: on a Ray cluster)."""
     started = time.perf_counter()
     check_bundle_target(Path(out))  # fail before the work, not after it
     split = load_split(Path(data), config.val_fraction, config.seed, cache_dir)
@@ -137,10 +141,9 @@ def _fine_tuned(extractor: FeatureExtractor, head: LinearHead, preprocessing: Pr
                 split: Split, labels: list[str], config: TrainConfig, cache_dir: Path | None):
     """Fine-tune in PyTorch (the one training path that needs it); return the
     extractor of the new backbone weights (a new graph) and the new head."""
-    from pocketvision.backbone_graph import backbone_extractor
-    from pocketvision.backbones import create_backbone
-    from pocketvision.finetune import fine_tune
-    from pocketvision.model import Classifier
+    from pocketvision.backbones.network import create_backbone
+    from pocketvision.model.classifier import Classifier
+    from pocketvision.training.finetune import fine_tune
 
     backbone = create_backbone(config.backbone, pretrained=False, preprocessing=preprocessing)
     backbone.load_body(extractor.body_tensors())

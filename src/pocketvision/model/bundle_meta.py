@@ -13,8 +13,8 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
+from pocketvision.data.preprocessing import Preprocessing
 from pocketvision.errors import BundleError
-from pocketvision.preprocessing import Preprocessing
 
 FORMAT = "pocketvision-bundle"
 FORMAT_VERSION = 1

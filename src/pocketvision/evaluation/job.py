@@ -7,12 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
-from pocketvision.data.dataset import Sample, label_indices, labelled_images
+from pocketvision.data.dataset import Sample, label_indices, labelled_images, scan_files
 from pocketvision.errors import PocketVisionError
-from pocketvision.features import sample_features
-from pocketvision.inference import Predictor, as_predictor
-from pocketvision.metrics import summarize
-from pocketvision.novelty import rejected_share
+from pocketvision.evaluation.metrics import auroc, summarize
+from pocketvision.evaluation.report import write_report
+from pocketvision.features.extraction import sample_features
+from pocketvision.inference.predictor import Predictor, as_predictor
+from pocketvision.model.novelty import rejected_share
 
 
 @dataclass
@@ -97,8 +98,6 @@ def evaluate(bundle, data: Path | str, report_dir: Path | None = None,
     if unknown is not None:
         evaluation.unknown = _unknown_report(bundle, Path(unknown), evaluation, cache_dir)
     if report_dir is not None:
-        from pocketvision.report import write_report
-
         evaluation.report = write_report(evaluation, Path(report_dir))
     return evaluation
 
@@ -118,8 +117,6 @@ def _unknown_report(bundle: Predictor, folder: Path, known: Evaluation,
                     cache_dir: Path | None) -> dict:
     """AUROC of novelty (unknown vs the known images evaluated), and how many
     unknown images the default threshold rejects."""
-    from pocketvision.data.dataset import scan_files
-    from pocketvision.metrics import auroc
 
     if not folder.is_dir():
         raise PocketVisionError(f"--unknown {folder} is not a folder of images")

@@ -22,7 +22,6 @@ the extractor runs it eagerly in PyTorch instead (same features within 1e-4).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -31,10 +30,14 @@ from typing import TYPE_CHECKING, Callable, Protocol
 
 import numpy as np
 
-from pocketvision.cache import default_cache_dir, write_cache_entry
+from pocketvision.backbones import get_spec
+from pocketvision.backbones.weights import weights_fingerprint
+from pocketvision.cache import default_cache_dir, weights_hash, write_cache_entry
+from pocketvision.errors import BundleError
+from pocketvision.native_output import silenced
 
 if TYPE_CHECKING:
-    from pocketvision.backbones import Backbone
+    from pocketvision.backbones.network import Backbone
 
 GRAPH_VERSION = 1  # bump when the way graphs are built changes
 
@@ -56,16 +59,6 @@ class FeatureExtractor(Protocol):
     def __call__(self, images: np.ndarray) -> np.ndarray: ...
 
     def body_tensors(self) -> dict[str, np.ndarray]: ...
-
-
-def weights_hash(tensors: dict[str, np.ndarray]) -> str:
-    """SHA-256 of a feature extractor's tensors in key order: the cache key of
-    its features and graph (equal to ``Backbone.weights_hash()``)."""
-    digest = hashlib.sha256()
-    for key in sorted(tensors):
-        digest.update(key.encode())
-        digest.update(np.ascontiguousarray(tensors[key]).tobytes())
-    return digest.hexdigest()
 
 
 class OnnxExtractor:
@@ -120,8 +113,6 @@ def runtime_session(model: Path | bytes, threads: int | None = None):
 def pretrained_extractor(name: str, weights: Path | None, crop: int,
                          cache_root: Path | None = None) -> FeatureExtractor:
     """The extractor of a registered backbone with its pretrained (or given) weights."""
-    from pocketvision.backbones import get_spec
-    from pocketvision.backbones.weights import weights_fingerprint
 
     spec = get_spec(name)
     root = _graphs(cache_root)
@@ -134,7 +125,7 @@ def pretrained_extractor(name: str, weights: Path | None, crop: int,
             return found
 
     def build():
-        from pocketvision.backbones import create_backbone
+        from pocketvision.backbones.network import create_backbone
 
         return create_backbone(name, weights)
 
@@ -154,8 +145,7 @@ def bundle_extractor(name: str, body: dict[str, np.ndarray], crop: int,
         return found
 
     def build():
-        from pocketvision.backbones import create_backbone
-        from pocketvision.errors import BundleError
+        from pocketvision.backbones.network import create_backbone
 
         backbone = create_backbone(name, pretrained=False)
         try:
@@ -238,8 +228,6 @@ def _export_graph(backbone: Backbone, crop: int) -> bytes | None:
     import warnings
 
     import torch
-
-    from pocketvision.native_output import silenced
 
     example = torch.zeros(2, 3, crop, crop)
     names = {"input_names": ["image"], "output_names": ["features"]}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pocketvision.images import load_rgb
+from pocketvision.data.images import load_rgb
 
 GALLERY_LIMIT = 36
 INK, MUTED, ACCENT, WRONG = "#1f2933", "#7b8794", "#2563eb", "#dc2626"

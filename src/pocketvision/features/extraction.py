@@ -4,7 +4,7 @@ A feature vector depends only on the image bytes, the backbone's weights, the
 preprocessing, and (for augmented views) the view number. Those form the cache
 key, so retraining after adding ten images computes ten vectors; a fine-tuned
 backbone has new weights and therefore a fresh cache. The network runs as the
-cached ONNX graph of :mod:`pocketvision.backbone_graph`; nothing here needs torch.
+cached ONNX graph of :mod:`pocketvision.features.graph`; nothing here needs torch.
 
 Layout: ``<cache>/features/<backbone key>/<aa>/<sha256>-<view>.npy``.
 """
@@ -22,12 +22,11 @@ from typing import Iterator
 
 import numpy as np
 
-from pocketvision.backbone_graph import FeatureExtractor
 from pocketvision.cache import default_cache_dir, write_cache_entry
-from pocketvision.images import load_rgb
-from pocketvision.preprocessing import Preprocessing, load_array, to_array
+from pocketvision.data.images import load_rgb
+from pocketvision.data.preprocessing import Preprocessing, load_array, to_array
+from pocketvision.features.graph import FeatureExtractor
 from pocketvision.progress import progress_bar
-
 
 # Measured on a 2-core CPU: small batches are fastest per image (benchmarks/).
 BATCH_SIZE = 4
@@ -81,7 +80,7 @@ def extract_features(
     description: str = "Computing features", engine=None,
 ) -> np.ndarray:
     """Return features (N, F) for ``items``, computing only what the cache lacks:
-    here, or on a Ray cluster when ``engine`` is a :class:`~pocketvision.ray_engine.RayEngine`."""
+    here, or on a Ray cluster when ``engine`` is a :class:`~pocketvision.inference.ray_engine.RayEngine`."""
     stats = stats if stats is not None else FeatureStats()
     vectors: list[np.ndarray | None] = [cache.get(i) if cache else None for i in items]
     missing = [k for k, v in enumerate(vectors) if v is None]

@@ -21,10 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-from pocketvision.data.dataset import (
-    Sample, class_folders, scan_folder, training_folder,
-)
+from pocketvision.backbones import get_spec
+from pocketvision.config import TrainConfig
+from pocketvision.data.dataset import Sample, class_folders, scan_folder, training_folder
 from pocketvision.data.grouping import assign_groups, near_duplicate_pairs
+from pocketvision.features.extraction import sample_features
+from pocketvision.features.graph import pretrained_extractor
+from pocketvision.model.head import fit_linear_head
+from pocketvision.model.novelty import out_of_fold, unit
 
 KINDS = ("unreadable", "leak", "duplicate", "mislabeled", "single_burst", "imbalance", "outlier")
 # an image is probably mislabeled when models that never saw it give its own class at
@@ -102,7 +106,6 @@ def _leaks_and_duplicates(images: list[_Image], features: np.ndarray | None) -> 
     """Pairs that are the same file, or nearly the same picture: close difference
     hashes *and* close features (hashes alone join e.g. two different trousers on
     black, which is right for keeping a split honest but not a finding to fix)."""
-    from pocketvision.novelty import unit
 
     if len(images) < 2:
         return []
@@ -129,11 +132,6 @@ def _leaks_and_duplicates(images: list[_Image], features: np.ndarray | None) -> 
 
 
 def _features(images: list[_Image], backbone: str, cache_dir) -> np.ndarray:
-    from pocketvision.backbone_graph import pretrained_extractor
-    from pocketvision.backbones import get_spec
-    from pocketvision.config import TrainConfig
-    from pocketvision.features import sample_features
-
     spec = get_spec(backbone).preprocessing.with_crop_fraction(TrainConfig().crop_fraction)
     extractor = pretrained_extractor(backbone, None, spec.crop, cache_dir)
     return sample_features(extractor, spec, [i.sample for i in images], cache_dir,
@@ -141,9 +139,6 @@ def _features(images: list[_Image], backbone: str, cache_dir) -> np.ndarray:
 
 
 def _mislabeled(images: list[_Image], features: np.ndarray, labels: list[str]) -> list[Finding]:
-    from pocketvision.head import fit_linear_head
-    from pocketvision.novelty import out_of_fold
-
     targets = np.array([labels.index(i.sample.label) for i in images])
     groups = [i.sample.group or i.sample.sha256 for i in images]
     held_out = out_of_fold(features, targets, groups, len(labels),
@@ -166,7 +161,6 @@ def _mislabeled(images: list[_Image], features: np.ndarray, labels: list[str]) -
 def _outliers(images: list[_Image], features: np.ndarray) -> list[Finding]:
     """Blank pictures, and images much farther from their class than its members are
     from each other (cosine distance to the nearest image of the same class)."""
-    from pocketvision.novelty import unit
 
     findings = []
     vectors = unit(features)

@@ -29,12 +29,15 @@ from typing import Iterator
 
 import numpy as np
 
+from pocketvision.cache import file_sha256
 from pocketvision.config import NOVELTY_THRESHOLD
-from pocketvision.errors import DatasetError, ImageError, PocketVisionError
-from pocketvision.images import is_image_name
-from pocketvision.inference import Predictor, as_predictor
-from pocketvision.novelty import UNKNOWN
-from pocketvision.preprocessing import to_array
+from pocketvision.data.images import is_image_name, load_rgb
+from pocketvision.data.preprocessing import to_array
+from pocketvision.errors import DatasetError, ImageError, MissingExtraError, PocketVisionError
+from pocketvision.features.extraction import decoded_ahead
+from pocketvision.inference.predictor import Predictor, as_predictor
+from pocketvision.model.novelty import UNKNOWN
+from pocketvision.progress import progress_bar
 
 BATCH = 16
 PART_ROWS = 1024  # rows per Parquet part file (and per CSV flush at most)
@@ -91,9 +94,8 @@ def predict_to_file(bundle, sources: list[str], output: Path | str,
     """Label every image of ``sources`` into ``output`` (.parquet or .csv), resuming.
 
     ``engine``: None runs here (:func:`labelled_batches`); a
-    :class:`pocketvision.ray_engine.RayEngine` runs the reading and the network on a
+    :class:`pocketvision.inference.ray_engine.RayEngine` runs the reading and the network on a
     Ray cluster. Either way the rows come back here and one sink writes them."""
-    from pocketvision.progress import progress_bar
 
     started = time.perf_counter()
     output = Path(output)
@@ -122,7 +124,6 @@ def labelled_batches(predictor: Predictor, paths: list[str], done: set,
                      threshold: float) -> Iterator[tuple[list[dict], int]]:
     """(rows, images skipped as done before) per batch; reading, hashing and
     decoding run ahead on worker threads while the network runs the batch before."""
-    from pocketvision.features import decoded_ahead
 
     batches = [paths[k:k + BATCH] for k in range(0, len(paths), BATCH)]
     for decoded in decoded_ahead(lambda batch: decode(batch, predictor.preprocessing), batches,
@@ -134,8 +135,6 @@ def labelled_batches(predictor: Predictor, paths: list[str], done: set,
 def decode(batch: list[str], spec) -> list[tuple[str, str | None, np.ndarray | str]]:
     """(path, sha256 or None, input array or the reason it cannot be read); the
     second read of each file comes from the operating system's cache."""
-    from pocketvision.cache import file_sha256
-    from pocketvision.images import load_rgb
 
     decoded = []
     for path in batch:
@@ -250,8 +249,6 @@ def _pyarrow_parquet():
     try:
         import pyarrow.parquet as pq
     except ImportError:
-        from pocketvision.errors import MissingExtraError
-
         raise MissingExtraError("Parquet output needs pyarrow: pip install 'pocketvision[scale]' "
                                 "(or write --output results.csv)") from None
     return pq

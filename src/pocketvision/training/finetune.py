@@ -15,11 +15,11 @@ import torch
 from torch import nn
 
 from pocketvision.config import TrainConfig
+from pocketvision.data.images import load_rgb
+from pocketvision.data.preprocessing import to_tensor
 from pocketvision.errors import PocketVisionError
-from pocketvision.features import augment
-from pocketvision.images import load_rgb
-from pocketvision.model import Classifier
-from pocketvision.preprocessing import to_tensor
+from pocketvision.features.extraction import augment
+from pocketvision.model.classifier import Classifier
 from pocketvision.progress import progress_bar
 
 BATCH_SIZE = 16

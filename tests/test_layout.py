@@ -1,0 +1,189 @@
+"""The package's plan, pinned: stages in data-flow order, each importing only from
+itself and the stages before it, no two modules importing each other, internal
+imports at the top of the file.
+
+    ground -> data -> backbones -> features -> model -> inference -> evaluation
+           -> training -> exports -> live -> faces
+
+An import may stay inside a function only to put off a heavy library: a third-party
+one, or a module of ours that imports one (torch, FastAPI, ...) when it is loaded;
+and in the CLI's command bodies, which keep ``--help`` instant. Every import is
+read, indented ones too.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parent.parent / "src"
+
+# The order data flows in: a module may import its own stage and the ones before it.
+STAGES = ("ground", "data", "backbones", "features", "model", "inference", "evaluation",
+          "training", "exports", "live", "faces")
+GROUND = {"config", "errors", "cache", "progress", "native_output", "actions"}
+FACES = {"", "cli", "cli_text", "demo"}  # "" is the package's own __init__
+# Libraries that take seconds to import, or come from an optional extra.
+HEAVY = {"torch", "torchvision", "timm", "torchao", "coremltools", "executorch", "litert_torch",
+         "ai_edge_litert", "ai_edge_quantizer", "mediapipe", "onnxscript", "ray", "pyarrow",
+         "fastapi", "starlette", "uvicorn", "pydantic", "cv2", "pynput", "cryptography",
+         "matplotlib"}
+LAZY_IMPORTERS = {"pocketvision.cli"}  # command bodies import what they run
+
+
+@dataclass(frozen=True)
+class Import:
+    importer: str
+    target: str
+    nested: bool  # inside a function
+    line: int
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(SRC).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def modules() -> dict[str, Path]:
+    return {module_name(p): p for p in sorted((SRC / "pocketvision").rglob("*.py"))}
+
+
+def stage_of(module: str) -> str:
+    parts = module.split(".")[1:]  # without "pocketvision"
+    head = parts[0] if parts else ""
+    if head in GROUND:
+        return "ground"
+    if head in FACES:
+        return "faces"
+    assert head in STAGES, f"{module} is in no stage: add its package to STAGES"
+    return head
+
+
+def imports_of(path: Path, known: dict[str, Path]) -> list[Import]:
+    """Every import statement in the file, with the module it names (a ``from
+    package import submodule`` names the submodule)."""
+    tree = ast.parse(path.read_text())
+    importer = module_name(path)
+    found = []
+
+    def visit(node, nested: bool):
+        for child in ast.iter_child_nodes(node):
+            if _type_checking_only(child):
+                continue  # names for annotations: nothing is imported when the code runs
+            inside = nested or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef))
+            if isinstance(child, ast.Import):
+                found.extend(Import(importer, alias.name, nested, child.lineno)
+                             for alias in child.names)
+            elif isinstance(child, ast.ImportFrom) and child.level == 0 and child.module:
+                targets = [f"{child.module}.{a.name}" for a in child.names
+                           if f"{child.module}.{a.name}" in known]
+                found.extend(Import(importer, t, nested, child.lineno)
+                             for t in targets or [child.module])
+            visit(child, inside)
+
+    visit(tree, False)
+    return found
+
+
+def _type_checking_only(node) -> bool:
+    return isinstance(node, ast.If) and isinstance(node.test, ast.Name) \
+        and node.test.id == "TYPE_CHECKING"
+
+
+def all_imports() -> list[Import]:
+    known = modules()
+    return [i for path in known.values() for i in imports_of(path, known)]
+
+
+def internal(imports: list[Import]) -> list[Import]:
+    return [i for i in imports if i.target.split(".")[0] == "pocketvision"]
+
+
+def heavy_modules(imports: list[Import]) -> set[str]:
+    """Our modules that import a heavy library when loaded (directly, or through
+    another of ours)."""
+    top = [i for i in imports if not i.nested]
+    heavy = {i.importer for i in top if i.target.split(".")[0] in HEAVY}
+    while True:
+        more = {i.importer for i in internal(top) if i.target in heavy} - heavy
+        if not more:
+            return heavy
+        heavy |= more
+
+
+def test_no_stage_imports_a_later_one():
+    upward = [f"{i.importer} ({stage_of(i.importer)}) imports {i.target} ({stage_of(i.target)}) "
+              f"at line {i.line}" for i in internal(all_imports())
+              if STAGES.index(stage_of(i.target)) > STAGES.index(stage_of(i.importer))]
+    assert upward == []
+
+
+def test_no_modules_import_each_other():
+    edges: dict[str, set[str]] = {}
+    for i in internal(all_imports()):
+        if i.target != i.importer:
+            edges.setdefault(i.importer, set()).add(i.target)
+    assert cycles(edges) == []
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def connect(node):
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(edges.get(node, ())):
+            if target not in index:
+                connect(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(edges):
+        if node not in index:
+            connect(node)
+    return found
+
+
+def test_internal_imports_are_at_the_top():
+    imports = all_imports()
+    heavy = heavy_modules(imports)
+    lazy = [f"{i.importer}:{i.line} imports {i.target} inside a function"
+            for i in internal(imports)
+            if i.nested and i.target not in heavy and i.importer not in LAZY_IMPORTERS]
+    assert lazy == []
+
+
+@pytest.mark.parametrize("fault", ["circle", "upward", "lazy"])
+def test_the_checks_find_each_kind_of_fault(fault):
+    """The three faults this test was written against, planted in a copy of the
+    real import list: each check must see its own."""
+    imports = all_imports()
+    if fault == "circle":
+        imports.append(Import("pocketvision.backbones.network", "pocketvision.features.graph",
+                              True, 1))
+        edges: dict[str, set[str]] = {}
+        for i in internal(imports):
+            edges.setdefault(i.importer, set()).add(i.target)
+        assert cycles(edges)
+    elif fault == "upward":
+        planted = Import("pocketvision.exports.web_app", "pocketvision.live.server", True, 1)
+        assert STAGES.index(stage_of(planted.target)) > STAGES.index(stage_of(planted.importer))
+    else:
+        planted = Import("pocketvision.training.job", "pocketvision.model.head", True, 1)
+        assert planted.target not in heavy_modules(imports)
