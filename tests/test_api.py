@@ -5,15 +5,17 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import pocketvision
+from paths import ROOT
 
 PUBLIC = [
     "BackboneError", "Bundle", "BundleError", "DatasetError", "Evaluation", "ExportError",
-    "ImageError",
-    "MissingExtraError", "PocketVisionError", "TrainConfig", "TrainResult",
-    "WeightsUnavailableError", "__version__", "create_backbone", "evaluate", "export",
-    "list_backbones",
-    "load_bundle", "predict", "predict_imagenet", "register_backbone", "save_bundle", "train",
+    "ImageError", "LiveError", "MissingExtraError", "PocketVisionError", "RuntimeUnavailable",
+    "SettingError", "TrainConfig", "TrainResult", "WeightsUnavailableError", "__version__",
+    "create_backbone", "evaluate", "export", "list_backbones", "load_bundle", "predict",
+    "predict_imagenet", "register_backbone", "save_bundle", "train",
 ]
 
 
@@ -21,6 +23,28 @@ def test_all_is_pinned():
     assert sorted(pocketvision.__all__) == sorted(PUBLIC)
     for name in PUBLIC:
         assert getattr(pocketvision, name) is not None
+
+
+def test_every_error_a_user_can_catch_is_public():
+    """The whole tree of errors.py, so ``except pv.SettingError`` works for the error
+    ``TrainConfig(val_fraction=2)`` raises."""
+    import inspect
+
+    from pocketvision import errors
+
+    tree = {name for name, value in vars(errors).items()
+            if inspect.isclass(value) and issubclass(value, errors.PocketVisionError)}
+    assert tree <= set(pocketvision.__all__)
+    with pytest.raises(pocketvision.SettingError, match="--val-fraction"):
+        pocketvision.TrainConfig(val_fraction=2)
+
+
+def test_version_is_the_packages():
+    import tomllib
+    from pathlib import Path
+
+    pyproject = ROOT / "pyproject.toml"
+    assert tomllib.loads(pyproject.read_text())["project"]["version"] == pocketvision.__version__
 
 
 def test_import_is_light():

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from paths import ROOT
 
-SRC = Path(__file__).resolve().parent.parent / "src"
+SRC = ROOT / "src"
 
 # The order data flows in: a module may import its own stage and the ones before it.
 STAGES = ("ground", "data", "backbones", "features", "model", "inference", "evaluation",

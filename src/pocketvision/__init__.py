@@ -18,29 +18,26 @@ import importlib
 from pocketvision.config import VERSION as __version__
 
 _EXPORTS = {
-    "train": "pocketvision.training.job",
-    "TrainResult": "pocketvision.training.job",
+    "train": "pocketvision.training",
+    "TrainResult": "pocketvision.training",
     "TrainConfig": "pocketvision.config",
-    "load_bundle": "pocketvision.model.bundle",
-    "save_bundle": "pocketvision.model.bundle",
-    "Bundle": "pocketvision.model.bundle",
-    "evaluate": "pocketvision.evaluation.job",
-    "Evaluation": "pocketvision.evaluation.job",
-    "predict": "pocketvision.inference.prediction",
+    "load_bundle": "pocketvision.model",
+    "save_bundle": "pocketvision.model",
+    "Bundle": "pocketvision.model",
+    "evaluate": "pocketvision.evaluation",
+    "Evaluation": "pocketvision.evaluation",
+    "predict": "pocketvision.inference",
     "export": "pocketvision.exports.job",
-    "predict_imagenet": "pocketvision.inference.prediction",
+    "predict_imagenet": "pocketvision.inference",
     "create_backbone": "pocketvision.backbones",
     "list_backbones": "pocketvision.backbones",
     "register_backbone": "pocketvision.backbones",
-    "PocketVisionError": "pocketvision.errors",
-    "DatasetError": "pocketvision.errors",
-    "ImageError": "pocketvision.errors",
-    "BackboneError": "pocketvision.errors",
-    "WeightsUnavailableError": "pocketvision.errors",
-    "BundleError": "pocketvision.errors",
-    "ExportError": "pocketvision.errors",
-    "MissingExtraError": "pocketvision.errors",
 }
+# the whole error tree (errors.py), so ``except pv.SettingError`` works as it reads
+_EXPORTS |= dict.fromkeys((
+    "PocketVisionError", "DatasetError", "ImageError", "BackboneError", "WeightsUnavailableError",
+    "BundleError", "ExportError", "RuntimeUnavailable", "LiveError", "SettingError",
+    "MissingExtraError"), "pocketvision.errors")
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 

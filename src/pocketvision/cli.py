@@ -263,12 +263,24 @@ def _predict_to_file(inputs: list[Path], output: Path, novelty_threshold: float,
                "images/s")
 
 
+FORMAT_OPTION = _flag(ExportConfig, "formats", "--format")
+
+
+def _list_formats_in_help() -> None:
+    """``export --help`` names the formats the registry holds; the exporters are
+    imported for that command only, so every other command starts as fast as before."""
+    from pocketvision.exports import format_names
+
+    FORMAT_OPTION.help = (f"Comma-separated, from: {', '.join(format_names())} (web: the runner "
+                          "game and phone studio as an installable web app).")
+
+
 @app.command()
 @_user_errors
 def export(
     bundle: Optional[Path] = typer.Argument(None, help="A .pvb bundle (or use --backbone)."),
     out: Path = typer.Option(Path("exports"), "--out", "-o", help="Folder for the exports."),
-    format: str = _flag(ExportConfig, "formats", "--format"),
+    format: str = FORMAT_OPTION,
     quantize: str = _flag(ExportConfig, "quantize"),
     verify: Optional[Path] = typer.Option(None, help="Labelled images to verify on (DATA/<class>/*)."),
     backbone: Optional[str] = typer.Option(None, help="Export this backbone's ImageNet classifier instead of a bundle."),
@@ -483,6 +495,8 @@ def main() -> None:
     if any(argument == "" for argument in sys.argv[1:]):
         typer.echo("error: an argument is empty (an unset shell variable?); pass a value", err=True)
         raise SystemExit(2)
+    if sys.argv[1:2] == ["export"]:
+        _list_formats_in_help()
     app()
 
 

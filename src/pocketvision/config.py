@@ -13,7 +13,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from pocketvision.errors import SettingError
+from pocketvision.errors import SettingError, unknown_name
 
 VERSION = "0.1.0"  # pocketvision's; bundles record it (pyproject.toml says the same)
 
@@ -128,7 +128,7 @@ class ExportConfig:
     """
 
     formats: tuple[str, ...] = setting(
-        ("all",), "Comma-separated: ptl,pte,onnx,coreml,tflite,web, or all (web: the game as a web app).")
+        ("all",), "Comma-separated formats, or all.")  # cli.py lists the registry's names
     quantize: tuple[str, ...] = setting(
         (), "Also export int8 and/or fp16 (comma-separated) where supported.")
     calibration_images: int = setting(64, "Training images that set int8 ranges.", low=1,
@@ -143,7 +143,7 @@ class ExportConfig:
             raise SettingError("--format is empty: name at least one format, or all")
         unknown = sorted(set(self.quantize) - {"int8", "fp16"})
         if unknown:
-            raise SettingError(f"unknown --quantize {unknown[0]!r}; choose from: int8, fp16")
+            raise SettingError(unknown_name("--quantize", unknown[0], ("int8", "fp16")))
 
 
 @dataclass(frozen=True)

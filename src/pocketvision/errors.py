@@ -103,6 +103,12 @@ def converter_errors(what: str, limit: int = 200) -> Iterator[None]:
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
+def unknown_name(kind: str, name: str, known) -> str:
+    """The one way a registry says it has no such name: ``unknown <kind> 'x'; choose
+    one of: a, b, c``."""
+    return f"unknown {kind} {name!r}; choose one of: {', '.join(known)}"
+
+
 def install_command(extra: str) -> str:
     """The one way we spell how to install an optional part."""
     return f"pip install 'pocketvision[{extra}]'"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 from pocketvision.data.preprocessing import Preprocessing
-from pocketvision.errors import BackboneError
+from pocketvision.errors import BackboneError, unknown_name
 
 if TYPE_CHECKING:
     from torch import nn
@@ -66,5 +66,4 @@ def get_spec(name: str) -> BackboneSpec:
     try:
         return _REGISTRY[name]
     except KeyError:
-        known = ", ".join(sorted(_REGISTRY))
-        raise BackboneError(f"unknown backbone {name!r}; choose one of: {known}") from None
+        raise BackboneError(unknown_name("backbone", name, sorted(_REGISTRY))) from None

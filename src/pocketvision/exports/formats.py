@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from pocketvision.errors import ExportError, MissingExtraError
+from pocketvision.errors import ExportError, MissingExtraError, unknown_name
 
 
 @dataclass
@@ -87,9 +87,13 @@ def get_format(name: str) -> Format:
     try:
         return _REGISTRY[name]
     except KeyError:
-        known = ", ".join(sorted(_REGISTRY))
-        raise ExportError(f"unknown export format {name!r}; choose from: {known}, web, "
-                          "or all") from None
+        raise ExportError(unknown_name("export format", name, format_names())) from None
+
+
+def format_names() -> list[str]:
+    """What ``--format`` accepts: every registered format, ``web`` (the web app
+    around an ONNX model) and ``all``."""
+    return [*sorted(_REGISTRY), "web", "all"]
 
 
 def format_for_file(path: Path) -> Format:

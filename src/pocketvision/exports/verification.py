@@ -130,45 +130,72 @@ def _reference_images(bundle: Bundle) -> list[Path]:
 
 def verify_artifact(bundle: Bundle, path: Path, images: VerificationSet) -> ExportEntry:
     """Run the export on every image and compare with the bundle; one report entry."""
+    # the file in its own runtime, or why it cannot run here
     try:
         runner = load_runner(path)
     except RuntimeUnavailable as missing:
         return not_run_entry(format_for_file(path).name, missing.contract.get("precision", "fp32"),
                              str(missing), path=path, runtime=missing.runtime)
-    labels = runner.contract["labels"]
-    agree, max_diff, latencies, ours_right, theirs_right, known = 0, 0.0, [], 0, 0, 0
+
     # a file that computes novelty answers both in one run, checked against the bundle's
     reference_novelty = images.reference_novelty(bundle)
     checks_novelty = runner.run_with_novelty is not None and reference_novelty is not None
-    novelty_diff = 0.0 if checks_novelty else None
+    tally = _Tally(bundle.labels, runner.contract["labels"], 0.0 if checks_novelty else None)
+
+    # every image: prepared from the contract read back from the file, run, compared
     for k, (image_path, truth, reference) in enumerate(
             zip(images.paths, images.labels, images.references(bundle))):
         prepared = artifact_input(image_path, runner.contract)
         started = time.perf_counter()
         if checks_novelty:
             theirs, novelty = runner.run_with_novelty(prepared)
-            novelty_diff = max(novelty_diff, abs(novelty - float(reference_novelty[k])))
+            tally.novelty(novelty, float(reference_novelty[k]))
         else:
             theirs = runner.run(prepared)
-        latencies.append((time.perf_counter() - started) * 1000)
-        theirs = np.asarray(theirs, np.float64)
-        ours_label, their_label = bundle.labels[int(reference.argmax())], labels[int(theirs.argmax())]
-        agree += ours_label == their_label
-        max_diff = max(max_diff, _aligned_difference(reference, bundle.labels, theirs, labels))
-        if truth is not None:
-            known += 1
-            ours_right += ours_label == truth
-            theirs_right += their_label == truth
+        tally.latencies.append((time.perf_counter() - started) * 1000)
+        tally.answer(reference, np.asarray(theirs, np.float64), truth)
+
+    # one line of the report
     return ExportEntry(
         format=format_for_file(path).name, precision=runner.contract.get("precision", "fp32"),
         path=str(path), bytes=artifact_bytes(path), runtime=runner.runtime, ran=True,
         images=len(images.paths), image_source=images.source,
-        top1_agreement=agree / len(images.paths), max_prob_diff=max_diff,
-        max_novelty_diff=novelty_diff,
-        accuracy=theirs_right / known if known else None,
-        reference_accuracy=ours_right / known if known else None,
-        latency_ms=statistics.median(latencies[1:] or latencies),  # first run warms up
+        top1_agreement=tally.agree / len(images.paths), max_prob_diff=tally.max_diff,
+        max_novelty_diff=tally.novelty_diff,
+        accuracy=tally.theirs_right / tally.known if tally.known else None,
+        reference_accuracy=tally.ours_right / tally.known if tally.known else None,
+        latency_ms=statistics.median(tally.latencies[1:] or tally.latencies),  # 1st run warms up
         notes=runner.contract.get("notes", []))
+
+
+@dataclass
+class _Tally:
+    """What verification counts over the images: the bundle's answers (``ours``)
+    against the export's (``theirs``, with labels read from the file)."""
+
+    ours: list[str]
+    theirs: list[str]
+    novelty_diff: float | None
+    agree: int = 0
+    max_diff: float = 0.0
+    known: int = 0  # images with a label
+    ours_right: int = 0
+    theirs_right: int = 0
+    latencies: list[float] = field(default_factory=list)
+
+    def answer(self, reference: np.ndarray, theirs: np.ndarray, truth: str | None) -> None:
+        ours_label = self.ours[int(reference.argmax())]
+        their_label = self.theirs[int(theirs.argmax())]
+        self.agree += ours_label == their_label
+        self.max_diff = max(self.max_diff,
+                            _aligned_difference(reference, self.ours, theirs, self.theirs))
+        if truth is not None:
+            self.known += 1
+            self.ours_right += ours_label == truth
+            self.theirs_right += their_label == truth
+
+    def novelty(self, theirs: float, ours: float) -> None:
+        self.novelty_diff = max(self.novelty_diff, abs(theirs - ours))
 
 
 def not_run_entry(export_format: str, precision: str, why: str, path: Path | None = None,

@@ -68,27 +68,36 @@ def train(data: Path | str, out: Path | str, config: TrainConfig = TrainConfig()
     :class:`~pocketvision.inference.ray_engine.RayEngine`: on a Ray cluster)."""
     started = time.perf_counter()
     check_bundle_target(Path(out))  # fail before the work, not after it
+
+    # the pictures, split by capture burst (a burst never lands on both sides)
     split = load_split(Path(data), config.val_fraction, config.seed, cache_dir)
+    labels = split.classes
+
+    # the frozen backbone, as its cached ONNX graph, and the training images' features
     preprocessing = get_spec(config.backbone).preprocessing.with_crop_fraction(config.crop_fraction)
     extractor = pretrained_extractor(config.backbone, config.weights, preprocessing.crop, cache_dir)
     stats = FeatureStats()
-    labels = split.classes
+    cache = FeatureCache(extractor, preprocessing, cache_dir)
     x_train, y_train = _training_features(extractor, preprocessing, split.train, labels,
-                                          config, FeatureCache(extractor, preprocessing, cache_dir),
-                                          stats, engine)
+                                          config, cache, stats, engine)
+
+    # the head and unknown detection, fitted on those features (seconds, no torch)
     head = fit_linear_head(x_train, y_train, len(labels), config.weight_decay,
                            config.max_iterations, config.std_floor)
     novelty = _novelty(x_train, y_train, split, labels, config)
-    if config.fine_tune:
+    if config.fine_tune:  # optional, slow: PyTorch trains the last blocks too
         extractor, head = _fine_tuned(extractor, head, preprocessing, split, labels, config,
                                       cache_dir)
+
+    # validation: images of bursts the head never saw
     x_val = sample_features(extractor, preprocessing, split.val, cache_dir, stats,
                             "Features of validation images", engine)
     val_probabilities = head.probabilities(x_val)
     metrics = summarize(label_indices(split.val, labels), val_probabilities, labels)
-    if novelty is not None and len(split.val):
-        # known images called unknown
+    if novelty is not None and len(split.val):  # known images called unknown
         metrics["novelty_rejected"] = rejected_share(novelty.score(x_val, val_probabilities))
+
+    # the bundle: one file, written atomically, describing itself
     tensors = {**{BODY_PREFIX + k: v for k, v in extractor.body_tensors().items()},
                **head.tensors()}
     meta = _describe(extractor, preprocessing, labels, split, config, metrics)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli, user_error
+from paths import ROOT
 from pocketvision.model.bundle import load_bundle
 from pocketvision.errors import RuntimeUnavailable
 from pocketvision.exports import export_artifact, list_formats
@@ -174,7 +175,7 @@ def test_mediapipe_image_classifier_loads_the_tflite_file_with_default_options(
     assert np.abs(np.array(novelty) - ours).max() <= (1e-4 if precision == "fp32" else 0.3)
 
 
-TASK_LIBRARY_PYTHON = Path(__file__).resolve().parent.parent / ".venv-tasklib" / "bin" / "python"
+TASK_LIBRARY_PYTHON = ROOT / ".venv-tasklib" / "bin" / "python"
 TASK_LIBRARY_SCRIPT = """
 import json, sys
 from tflite_support.task import core, vision
@@ -389,7 +390,7 @@ def test_export_rejects_an_unknown_precision(trained, tmp_path):
     assert not (tmp_path / "q").exists()
 
 
-SNIPPET = Path(__file__).resolve().parent.parent / "docs" / "snippets" / "classify.py"
+SNIPPET = ROOT / "docs" / "snippets" / "classify.py"
 
 
 @pytest.mark.parametrize("name", ["onnx", "tflite", "pte"])

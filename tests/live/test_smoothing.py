@@ -13,8 +13,9 @@ import pytest
 from pocketvision.config import SmoothingConfig
 from pocketvision.actions import Action
 from pocketvision.live.smoothing import Smoother
+from paths import TESTS
 
-TABLE = json.loads((Path(__file__).parent / "smoothing_cases.json").read_text())
+TABLE = json.loads((TESTS / "smoothing_cases.json").read_text())
 CASES = TABLE["cases"]
 
 
@@ -68,7 +69,7 @@ def test_javascript_port_passes_the_same_table(tmp_path):
 
     module = Path(str(files("pocketvision") / "web" / "smoothing.js"))
     script = tmp_path / "run.mjs"
-    script.write_text(NODE_RUNNER % (module.as_uri(), Path(__file__).parent / "smoothing_cases.json"))
+    script.write_text(NODE_RUNNER % (module.as_uri(), TESTS / "smoothing_cases.json"))
     result = subprocess.run(["node", str(script)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [c["expected"] for c in CASES]

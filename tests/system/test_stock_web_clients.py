@@ -14,13 +14,14 @@ from pathlib import Path
 import pytest
 
 from browser import browser_available, chromium_page, static_server
+from paths import ROOT, TESTS
 
-CLIENTS = Path(__file__).resolve().parent / "npm-clients" / "node_modules"
+CLIENTS = TESTS / "npm-clients" / "node_modules"
 pytestmark = pytest.mark.skipif(
     not browser_available() or not CLIENTS.is_dir(),
     reason="needs Debian's chromium, playwright and `npm ci --prefix tests/npm-clients` (.ci/run does all)")
 
-SNIPPETS = Path(__file__).resolve().parent.parent / "docs" / "snippets"
+SNIPPETS = ROOT / "docs" / "snippets"
 PAGES = {"onnxruntime-web": ("onnxruntime-web.html", "model.onnx"),
          "tasks-vision": ("mediapipe.html", "model.tflite")}
 

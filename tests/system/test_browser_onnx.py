@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from browser import browser_available, chromium_page, static_server, web_assets
+from paths import ROOT
 
 pytestmark = pytest.mark.skipif(not browser_available(),
                                 reason="needs Debian's chromium and playwright (.ci/run installs both)")
 
-SNIPPET = Path(__file__).resolve().parent.parent / "docs" / "snippets" / "browser.html"
+SNIPPET = ROOT / "docs" / "snippets" / "browser.html"
 
 
 def test_onnx_export_gives_the_same_label_in_the_browser(trained, tmp_path, artifacts):
