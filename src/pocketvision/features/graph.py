@@ -39,7 +39,7 @@ from pocketvision.native_output import silenced
 if TYPE_CHECKING:
     from pocketvision.backbones.network import Backbone
 
-GRAPH_VERSION = 1  # bump when the way graphs are built changes
+GRAPH_VERSION = 2  # bump when the way graphs are built changes (2: any input size)
 
 
 @dataclass(frozen=True)
@@ -219,7 +219,9 @@ def _build(root: Path, build: Callable[[], Backbone], crop: int) -> FeatureExtra
 
 
 def _export_graph(backbone: Backbone, crop: int) -> bytes | None:
-    """ONNX bytes of ``backbone`` with a dynamic batch, or None if no exporter takes it.
+    """ONNX bytes of ``backbone`` with a dynamic batch and input size, or None if no
+    exporter takes it. One graph serves every crop: the phone studio ships this file and
+    runs it on camera frames at the game's size as on stored pictures at the bundle's.
 
     The TorchScript-based exporter takes 0.4 s here against the dynamo exporter's
     8 s; the dynamo exporter is the fallback for torch versions without the other.
@@ -232,8 +234,10 @@ def _export_graph(backbone: Backbone, crop: int) -> bytes | None:
     example = torch.zeros(2, 3, crop, crop)
     names = {"input_names": ["image"], "output_names": ["features"]}
     attempts = (
-        dict(dynamo=False, dynamic_axes={"image": {0: "batch"}, "features": {0: "batch"}}),
-        dict(dynamo=True, dynamic_shapes=({0: torch.export.Dim("batch")},), external_data=False),
+        dict(dynamo=False, dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
+                                         "features": {0: "batch"}}),
+        dict(dynamo=True, dynamic_shapes=({0: torch.export.Dim("batch"), 2: torch.export.Dim("height"),
+                                           3: torch.export.Dim("width")},), external_data=False),
     )
     with tempfile.TemporaryDirectory() as scratch:
         target = Path(scratch) / "backbone.onnx"

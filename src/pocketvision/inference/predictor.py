@@ -15,7 +15,7 @@ import numpy as np
 
 from pocketvision.errors import BundleError
 from pocketvision.features.graph import FeatureExtractor, backbone_extractor, bundle_extractor
-from pocketvision.model.bundle import BODY_PREFIX, read_meta, read_tensors
+from pocketvision.model.bundle import body_of, named_extractor, read_meta, read_tensors
 from pocketvision.model.bundle_meta import BundleMeta, MetaView
 from pocketvision.model.head import LinearHead
 from pocketvision.model.novelty import NoveltyModel
@@ -55,16 +55,17 @@ def load_predictor(path: Path | str, cache_root: Path | None = None) -> Predicto
     path = Path(path)
     meta = read_meta(path)
     tensors = read_tensors(path)  # the file is read once
-    body = {k[len(BODY_PREFIX):]: v for k, v in tensors.items() if k.startswith(BODY_PREFIX)}
+    body = body_of(tensors)
     weight, bias = tensors.get("head.weight"), tensors.get("head.bias")
     if weight is None or bias is None or weight.dtype != np.float32 or bias.dtype != np.float32 \
             or weight.shape != (len(meta.labels), meta.backbone.feature_dim or weight.shape[1]) \
             or bias.shape != (len(meta.labels),):
         raise BundleError(f"{path}: head tensors do not match {len(meta.labels)} labels; "
                           "train it again")
-    if not body:
-        raise BundleError(f"{path}: no backbone tensors; train it again")
-    extractor = bundle_extractor(meta.backbone.name, body, meta.preprocessing.crop, cache_root)
+    if body:
+        extractor = bundle_extractor(meta.backbone.name, body, meta.preprocessing.crop, cache_root)
+    else:  # a bundle that names its pretrained backbone (from the phone studio)
+        extractor = named_extractor(meta, path, cache_root)
     if extractor.info.feature_dim != weight.shape[1]:
         raise BundleError(f"{path}: head expects {weight.shape[1]} features, "
                           f"{meta.backbone.name} gives {extractor.info.feature_dim}")

@@ -1,7 +1,11 @@
 """The bundle: one self-describing ``.pvb`` file per trained model.
 
 A bundle is a safetensors file. Its tensors are the full model weights (backbone
-and head); its header metadata holds, as JSON under the key ``pocketvision``:
+and head), or the head alone: a bundle trained in the phone studio names its
+backbone instead of carrying 13 MB of unchanged pretrained weights, by the
+registered name and the hash of those weights (``backbone.weights_hash``), and
+whoever reads it uses the pretrained weights on their machine once the hash
+matches (:func:`named_extractor`). Its header metadata holds, as JSON under the key ``pocketvision``:
 labels in order, backbone name and weights hash, the preprocessing spec, the
 training config, validation metrics and images, the dataset manifest hash, and
 library versions. Any safetensors reader can open it; :func:`load_bundle` turns
@@ -17,6 +21,7 @@ only :func:`load_bundle`, which builds the PyTorch model, imports it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -27,10 +32,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pocketvision.backbones import imagenet_categories
-from pocketvision.cache import write_atomically
+from pocketvision.cache import weights_hash, write_atomically
 from pocketvision.config import VERSION
 from pocketvision.data.preprocessing import load_tensor
-from pocketvision.errors import BundleError
+from pocketvision.errors import BundleError, WeightsUnavailableError
+from pocketvision.features.graph import FeatureExtractor, pretrained_extractor
 from pocketvision.model.bundle_meta import BackboneInfo, BundleMeta, MetaView
 from pocketvision.model.novelty import BANK_TENSOR, NoveltyModel
 
@@ -209,9 +215,61 @@ def load_bundle(path: Path | str) -> Bundle:
         tensors = load_file(str(path))
     except Exception as error:  # safetensors raises its own error types
         raise BundleError(f"{path}: damaged bundle weights ({str(error)[:120]})") from None
+    if not body_of(tensors):  # it names its backbone: the pretrained weights, checked
+        pretrained = create_backbone(meta.backbone.name, preprocessing=meta.preprocessing)
+        check_named_weights(meta, pretrained.weights_hash(), path)
+        tensors |= {BODY_PREFIX + k: v for k, v in pretrained.body.state_dict().items()}
     novelty = NoveltyModel.from_bundle(meta.novelty, tensors, backbone.spec.feature_dim, path)
     tensors = {k: v for k, v in tensors.items() if not k.startswith(NOVELTY_PREFIX)}
     _check_tensors(tensors, model.state_dict(), path, meta.backbone.name)
     model.load_state_dict(tensors)
     model.eval().requires_grad_(False)
     return Bundle(model=model, meta=meta, path=path, novelty=novelty)
+
+
+def body_of(tensors: dict) -> dict:
+    """The backbone's tensors of a bundle, without the ``backbone.body.`` prefix
+    (empty for a bundle that names its backbone)."""
+    return {k[len(BODY_PREFIX):]: v for k, v in tensors.items() if k.startswith(BODY_PREFIX)}
+
+
+def named_extractor(meta: BundleMeta, path: Path, cache_root: Path | None = None
+                    ) -> FeatureExtractor:
+    """The backbone of a bundle that names it instead of carrying it: the pretrained
+    weights of ``meta.backbone.name`` on this machine, if they hash to the weights
+    the bundle was trained on."""
+    name = meta.backbone.name
+    try:
+        extractor = pretrained_extractor(name, None, meta.preprocessing.crop, cache_root)
+    except WeightsUnavailableError as missing:
+        raise BundleError(f"{path} uses the pretrained {name} weights without carrying them, "
+                          f"and this machine has none: {missing}") from None
+    check_named_weights(meta, extractor.info.weights_hash, path)
+    return extractor
+
+
+def check_named_weights(meta: BundleMeta, found: str, path: Path) -> None:
+    """BundleError unless ``found`` (the hash of this machine's pretrained weights) is
+    the one the bundle names."""
+    wanted = meta.backbone.weights_hash
+    if not wanted:
+        raise BundleError(f"{path} has no backbone tensors and names no backbone weights; "
+                          "train it again")
+    if wanted != found:
+        raise BundleError(f"{path} was trained on {meta.backbone.name} weights {wanted[:12]}, "
+                          f"but this machine's pretrained {meta.backbone.name} weights are "
+                          f"{found[:12]} (another version of them); train it again here")
+
+
+def write_slim_bundle(source: Path, target: Path) -> Path:
+    """A copy of the bundle at ``source`` that names its backbone instead of carrying
+    it (what the phone studio writes); only for a backbone that is this machine's
+    pretrained one, unchanged (a fine-tuned backbone has to travel with the head)."""
+    meta, tensors = read_meta(Path(source)), read_tensors(Path(source))
+    body = body_of(tensors)
+    if not body:
+        return write_bundle(target, tensors, meta)
+    named_extractor(meta.replace(backbone=dataclasses.replace(
+        meta.backbone, weights_hash=weights_hash(body))), Path(source))
+    return write_bundle(target, {k: v for k, v in tensors.items()
+                                 if not k.startswith(BODY_PREFIX)}, meta)
