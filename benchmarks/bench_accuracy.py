@@ -20,8 +20,9 @@ from common import FIRST_THREE, OUT, few_shot, median
 
 os.environ.setdefault("POCKETVISION_NO_PROGRESS", "1")
 
-from pocketvision.config import TrainConfig  # noqa: E402
 from fashion_mnist import CLASS_NAMES  # noqa: E402
+
+from pocketvision.config import TrainConfig  # noqa: E402
 from pocketvision.training.job import train  # noqa: E402
 
 VARIANTS = {

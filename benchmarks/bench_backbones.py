@@ -18,8 +18,8 @@ import time
 import numpy as np
 from common import OUT, median
 
-from pocketvision.features.graph import pretrained_extractor
 from pocketvision.backbones import get_spec
+from pocketvision.features.graph import pretrained_extractor
 
 BACKBONES = ("efficientnet_lite0", "efficientnet_lite2", "efficientnet_lite0_lite2")
 

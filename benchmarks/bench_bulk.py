@@ -30,7 +30,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from common import OUT, few_shot, pocketvision_command  # noqa: E402
-
 from fashion_mnist import CLASS_NAMES, write_few_shot  # noqa: E402
 
 

@@ -24,7 +24,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from common import OUT  # noqa: E402
-
 from fashion_mnist import CLASS_NAMES, write_few_shot  # noqa: E402
 
 SPLITS = {"bag-coat-sandal": ["bag", "coat", "sandal"],

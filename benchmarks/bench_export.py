@@ -28,11 +28,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import FIRST_THREE, OUT, few_shot  # noqa: E402
 
-from pocketvision.exports.latency import _median_ms  # noqa: E402
-from pocketvision.model.bundle import Bundle  # noqa: E402
 from pocketvision.errors import WeightsUnavailableError  # noqa: E402
 from pocketvision.exports import export_artifact, get_format, load_runner  # noqa: E402
 from pocketvision.exports.graph import ExportGraph  # noqa: E402
+from pocketvision.exports.latency import _median_ms  # noqa: E402
+from pocketvision.model.bundle import Bundle  # noqa: E402
 
 BACKBONES = ["efficientnet_lite0", "mobilenet_v3_large", "mobilenet_v3_small", "resnet50"]
 JOBS = [("onnx", "fp32"), ("onnx", "int8"), ("pte", "fp32"), ("pte", "int8"),

@@ -26,9 +26,13 @@ FORMATS = ("onnx", "pte", "tflite")
 
 
 def main() -> None:
-    from pocketvision.model.bundle import load_bundle
     from pocketvision.exports import export_artifact, get_format
-    from pocketvision.exports.verification import calibration_inputs, verification_set, verify_artifact
+    from pocketvision.exports.verification import (
+        calibration_inputs,
+        verification_set,
+        verify_artifact,
+    )
+    from pocketvision.model.bundle import load_bundle
     from pocketvision.training.job import train
 
     folder = OUT / "int8"

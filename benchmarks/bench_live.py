@@ -29,9 +29,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from common import OUT  # noqa: E402
-from live_helpers import camera_frame, running, write_video, write_y4m  # noqa: E402
-
 from fashion_mnist import write_few_shot  # noqa: E402
+from live_helpers import camera_frame, running, write_video, write_y4m  # noqa: E402
 
 CLASSES = ["t-shirt", "trouser", "sneaker"]
 MAPS = ["sneaker=space", "trouser=Down:hold"]
@@ -114,8 +113,8 @@ def probabilities_per_frame(bundle: Path, clip: Path) -> list[dict]:
 def sweep(bundle: Path, quiet: Path, gestures: Path) -> list[dict]:
     """Replay both clips' per-frame probabilities through each smoothing setting:
     spurious events on the no-action clip, gestures caught, frames of delay."""
-    from pocketvision.config import SmoothingConfig
     from pocketvision.actions import parse_mapping
+    from pocketvision.config import SmoothingConfig
     from pocketvision.live.smoothing import Smoother
 
     recorded = {"quiet": probabilities_per_frame(bundle, quiet),

@@ -25,7 +25,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from common import OUT  # noqa: E402
-
 from fashion_mnist import CLASS_NAMES, write_few_shot  # noqa: E402
 
 SPLITS = {"bag-coat-sandal": ["bag", "coat", "sandal"],
@@ -34,10 +33,10 @@ SPLITS = {"bag-coat-sandal": ["bag", "coat", "sandal"],
 
 
 def features_of(folder: Path, classes: list[str], backbone: str = "efficientnet_lite0"):
-    from pocketvision.features.graph import pretrained_extractor
     from pocketvision.backbones import get_spec
-    from pocketvision.features.extraction import FeatureCache, Item, extract_features
     from pocketvision.data.dataset import scan_folder
+    from pocketvision.features.extraction import FeatureCache, Item, extract_features
+    from pocketvision.features.graph import pretrained_extractor
 
     spec = get_spec(backbone).preprocessing.with_crop_fraction(1.0)
     extractor = pretrained_extractor(backbone, None, spec.crop)

@@ -133,10 +133,10 @@ def bench_ratios(exports: Path, rounds: int) -> dict:
 
 def studio_retrain(work: Path, rounds: int) -> dict:
     """Seconds from pressing Train (10 new images) to the new model live on the page."""
+    import os
+
     from browser import chromium_page
     from live_helpers import camera_frame, running, write_y4m
-
-    import os
 
     from pocketvision.live.studio import studio_app
 

@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 
 import torch
-
 from common import FIRST_THREE, OUT, few_shot, median, pocketvision_command
 
 HERE = Path(__file__).resolve().parent
@@ -69,8 +68,8 @@ def floor_seconds(data: Path, onnx: bool = False) -> float:
     """One forward pass per image (train + val), batches as pocketvision uses;
     eager PyTorch, or the ONNX graph pocketvision runs (built before timing)."""
     from pocketvision.backbones import create_backbone
-    from pocketvision.features.extraction import BATCH_SIZE
     from pocketvision.data.preprocessing import load_tensor
+    from pocketvision.features.extraction import BATCH_SIZE
 
     backbone = create_backbone("efficientnet_lite0")
     paths = sorted(p for p in data.rglob("*.png"))

@@ -96,9 +96,8 @@ def page_variants(folder: Path) -> dict:
 
 
 def page_speed(site: Path, threads: int, camera: Path) -> tuple[list, list]:
-    from playwright.sync_api import sync_playwright
-
     from browser import CHROMIUM, FLAGS
+    from playwright.sync_api import sync_playwright
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -6,9 +6,9 @@ import subprocess
 import sys
 
 import pytest
+from paths import ROOT
 
 import pocketvision
-from paths import ROOT
 
 PUBLIC = [
     "BackboneError", "Bundle", "BundleError", "DatasetError", "Evaluation", "ExportError",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-
 from conftest import run_cli as run
 from conftest import save, user_error
 

@@ -286,7 +286,7 @@ def export(
     backbone: Optional[str] = typer.Option(None, help="Export this backbone's ImageNet classifier instead of a bundle."),
     weights: Optional[Path] = typer.Option(None, help="Weights file for --backbone."),
     mapping: List[str] = typer.Option([], "--map", help="With --format web: LABEL=jump or LABEL=duck."),
-    web_input: int = _flag(ExportConfig, "web_input"),
+    web_input: Optional[int] = _flag(ExportConfig, "web_input"),
     as_json: bool = JSON_OPTION,
 ):
     """Export to phone/browser runtimes and verify each export in its real runtime.
@@ -317,6 +317,28 @@ def export(
 
 def _comma_list(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
+
+
+@app.command()
+@_user_errors
+def web(
+    site: Path = typer.Argument(Path("pocketvision-web"), help="Folder for the web app "
+                                "(created; serve it with any static server)."),
+    backbone: str = _flag(TrainConfig, "backbone"),
+    as_json: bool = JSON_OPTION,
+):
+    """Write the phone studio: collect, train and play on a phone, offline, no laptop.
+
+    The site holds the backbone and everything the page needs; models trained on it
+    download as .pvb bundles that predict, evaluate and export here as usual."""
+    from pocketvision.exports.web_app import write_new_web_app
+
+    written = write_new_web_app(site, backbone)
+    if as_json:
+        return _print_json(written)
+    from pocketvision.cli_text import print_site
+
+    print_site(written)
 
 
 @app.command()

@@ -180,3 +180,15 @@ def print_diagnosis(diagnosis, pictures: dict) -> None:
         console.print(f"... and {len(diagnosis.findings) - 50} more (--json lists them all)")
     for name, path in pictures.items():
         console.print(f"  {name}: {path}", highlight=False)
+
+
+def print_site(written: dict) -> None:
+    site = written["site"]
+    console.print(f"Phone studio for [bold]{escape(written['backbone'])}[/] written to "
+                  f"[bold]{escape(site)}[/] ({written['files']} files, "
+                  f"{written['bytes'] / 1e6:.0f} MB)", highlight=False)
+    console.print("  on this computer: python -m http.server 8000 --directory "
+                  f"{escape(site)}, then open http://127.0.0.1:8000/", highlight=False)
+    console.print("  on a phone: put the folder on any https host (GitHub Pages, ...), open it "
+                  "once, add it to the home screen; it works offline from then on",
+                  highlight=False)

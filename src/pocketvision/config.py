@@ -120,11 +120,10 @@ class ExportConfig:
             file where the format supports them.
         calibration_images: at most this many training images set int8
             activation ranges (spread evenly over the training set).
-        web_input: the side of the square the web app's model takes (``--format
-            web``). The backbone is convolutional, so it runs at any size; 192 px
-            is 0.75x the compute of 224 and agreed with the 224-px model on every
-            image of the bundled sample (160 px: 98.7 %), which took the game page
-            to 30 classified frames per second on 2 cores (benchmarks/RESULTS.md).
+        web_input: the side of the square the web app's game feeds the model; None:
+            the bundle's own. The backbone is convolutional, so it runs at any size:
+            192 px is 0.75x the compute of 224 (for slower phones); the page's unknown
+            detection is then fitted again at that size (exports/web_model.py).
     """
 
     formats: tuple[str, ...] = setting(
@@ -133,9 +132,9 @@ class ExportConfig:
         (), "Also export int8 and/or fp16 (comma-separated) where supported.")
     calibration_images: int = setting(64, "Training images that set int8 ranges.", low=1,
                                       high=10_000)
-    web_input: int = setting(
-        192, "Input size (pixels) of the web app's model: smaller is faster on a phone; its "
-        "agreement with the full model is in the report.", low=96, high=1024)
+    web_input: int | None = setting(
+        None, "Input size (pixels) of the web app's game; default: the bundle's own.",
+        low=96, high=1024)
 
     def __post_init__(self):
         check_ranges(self)

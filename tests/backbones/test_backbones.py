@@ -8,11 +8,15 @@ import torch
 from PIL import Image
 
 from pocketvision.backbones import (
-    create_backbone, get_spec, imagenet_categories, list_backbones, register_backbone,
+    create_backbone,
+    get_spec,
+    imagenet_categories,
+    list_backbones,
+    register_backbone,
 )
 from pocketvision.backbones.weights import TorchvisionWeights
-from pocketvision.errors import BackboneError, WeightsUnavailableError
 from pocketvision.data.preprocessing import to_tensor
+from pocketvision.errors import BackboneError, WeightsUnavailableError
 
 NAMES = [spec.name for spec in list_backbones()]
 

@@ -6,13 +6,12 @@ import io
 
 import numpy as np
 import pytest
+from conftest import save
 from PIL import Image
 
 from pocketvision.data.dataset import load_split, scan_folder, split_by_group
 from pocketvision.data.grouping import assign_groups, session_of
 from pocketvision.errors import DatasetError
-
-from conftest import save
 
 
 def make_awkward_folder(root, photos):

@@ -6,12 +6,11 @@ import io
 
 import numpy as np
 import pytest
+from conftest import save
 from PIL import Image
 
-from pocketvision.errors import ImageError
 from pocketvision.data.images import is_ignored, load_rgb
-
-from conftest import save
+from pocketvision.errors import ImageError
 
 
 def test_16_bit_png_is_scaled_not_clipped(tmp_path):

@@ -6,13 +6,12 @@ import json
 
 import numpy as np
 import pytest
+from conftest import save
 from PIL import Image
 
 from pocketvision.errors import DatasetError
 from pocketvision.evaluation.job import evaluate
 from pocketvision.evaluation.metrics import calibration, summarize
-
-from conftest import save
 
 
 def test_metrics_on_a_known_confusion():

@@ -11,13 +11,13 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli, user_error
 from paths import ROOT
-from pocketvision.model.bundle import load_bundle
+
 from pocketvision.errors import RuntimeUnavailable
 from pocketvision.exports import export_artifact, list_formats
 from pocketvision.exports.verification import verification_set, verify_artifact
+from pocketvision.model.bundle import load_bundle
 
 FORMATS = [spec.name for spec in list_formats()]
 INT8 = [spec.name for spec in list_formats() if "int8" in spec.precisions]
@@ -147,10 +147,8 @@ def test_mediapipe_image_classifier_loads_the_tflite_file_with_default_options(
     from mediapipe.tasks.python.vision import ImageClassifier, ImageClassifierOptions
 
     from pocketvision.data.images import load_rgb
-    from pocketvision.data.preprocessing import resize_and_crop
-
+    from pocketvision.data.preprocessing import load_array, resize_and_crop
     from pocketvision.inference.predictor import load_predictor
-    from pocketvision.data.preprocessing import load_array
 
     images = verification_set(bundle)
     options = ImageClassifierOptions(base_options=BaseOptions(
@@ -352,12 +350,12 @@ def test_exports_compute_novelty_as_the_bundle_does(bundle, exported, name, prec
     contract read back from the file says, on known images and on photos of no
     known class. int8 files compute it from int8 features: close, not equal."""
     import numpy as np
-
     from conftest import save
+
+    from pocketvision.data.preprocessing import load_array
     from pocketvision.exports import load_runner
     from pocketvision.exports.contract import artifact_input
     from pocketvision.inference.predictor import load_predictor
-    from pocketvision.data.preprocessing import load_array
 
     runner = load_runner(exported[name, precision])
     assert runner.contract["novelty"]["threshold"] == 0.5 and runner.run_with_novelty is not None
@@ -448,3 +446,36 @@ def test_the_two_network_backbone_trains_and_exports(fashion3, tmp_path):
         assert entry["max_prob_diff"] < 1e-4, entry
     found = json.loads(run_cli("inspect", tmp_path / "exports" / "model.onnx", "--json").stdout)
     assert found["backbone"] == "efficientnet_lite0_lite2" and found["input"]["shape"][-1] == 260
+
+
+def test_the_web_app_at_another_size_fits_its_own_unknown_threshold(trained, fashion3, tmp_path):
+    """--web-input 160: the game feeds the model 160-px frames, whose features sit
+    farther from the 224-px training features; the page's threshold is fitted again
+    at 160 px by the bundle's rule, so known pictures are not called unknown."""
+    import json
+
+    import numpy as np
+
+    from pocketvision.data.dataset import labelled_images
+    from pocketvision.exports.job import export
+    from pocketvision.exports.web_model import page_spec
+    from pocketvision.features import sample_features
+    from pocketvision.inference import load_predictor
+    from pocketvision.model.novelty import NoveltyModel
+
+    report = export(trained.bundle, tmp_path / "out", ["web"], web_input=160)
+    [entry] = report.exports
+    assert entry.ran and "160 px" in entry.notes[0] and "fitted again at 160 px" in entry.notes[1]
+    play = json.loads((tmp_path / "out" / "web" / "config.json").read_text())["play"]
+    assert play["crop"] == 160 and play["resize"] == 160
+    predictor = load_predictor(trained.bundle)
+    spec = page_spec(predictor.preprocessing, 160)
+    samples, _ = labelled_images(fashion3 / "val", predictor.labels)
+    features = sample_features(predictor.extractor, spec, samples)
+    probabilities = predictor.head.probabilities(features)
+    refitted = NoveltyModel(predictor.novelty.bank, play["novelty"]["scale"],
+                            play["novelty"]["threshold"])
+    rejected = lambda model: float((model.score(features, probabilities) > 0.5).mean())  # noqa: E731
+    assert rejected(refitted) <= 0.15, (rejected(refitted), rejected(predictor.novelty))
+    assert rejected(refitted) <= rejected(predictor.novelty)
+    assert np.isfinite(play["novelty"]["threshold"])

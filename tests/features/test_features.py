@@ -8,13 +8,17 @@ import numpy as np
 import pytest
 import torch
 
-from pocketvision.features.graph import (
-    EagerExtractor, OnnxExtractor, backbone_extractor, bundle_extractor, pretrained_extractor,
-)
 from pocketvision.backbones import create_backbone, get_spec, list_backbones
 from pocketvision.data.dataset import scan_folder
-from pocketvision.features.extraction import FeatureCache, FeatureStats, Item, extract_features
 from pocketvision.data.preprocessing import load_tensor
+from pocketvision.features.extraction import FeatureCache, FeatureStats, Item, extract_features
+from pocketvision.features.graph import (
+    EagerExtractor,
+    OnnxExtractor,
+    backbone_extractor,
+    bundle_extractor,
+    pretrained_extractor,
+)
 
 SPEC = get_spec("efficientnet_lite0").preprocessing
 

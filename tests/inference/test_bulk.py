@@ -11,7 +11,6 @@ import sys
 import time
 
 import pytest
-
 from conftest import run_cli
 from fashion_mnist import CLASS_NAMES, write_few_shot
 

@@ -10,11 +10,11 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import run_cli
-from pocketvision.model.bundle import load_bundle
-from pocketvision.inference.predictor import load_predictor
+
 from pocketvision.data.preprocessing import load_array
+from pocketvision.inference.predictor import load_predictor
+from pocketvision.model.bundle import load_bundle
 
 
 def val_images(fashion3):
@@ -70,9 +70,9 @@ def test_the_pages_assembled_model_keeps_the_export_contract(trained, fashion3):
     file, with the contract, label output and answers of an ONNX export."""
     import onnxruntime
 
-    from pocketvision.model.bundle import read_meta
     from pocketvision.exports.contract import artifact_input, contract
     from pocketvision.exports.onnx_format import composed_onnx
+    from pocketvision.model.bundle import read_meta
 
     predictor = load_predictor(trained.bundle)
     model = composed_onnx(predictor)

@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow.dataset as ds  # the [scale] extra, part of [test]: these tests never skip
 import pytest
-
 from conftest import run_cli, user_error
 from fashion_mnist import CLASS_NAMES, write_few_shot
 

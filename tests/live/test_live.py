@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli
 from live_helpers import camera_frame, write_video
 
@@ -201,8 +200,8 @@ def test_the_studio_trains_on_the_backbone_the_user_picks(fashion3, tmp_path):
 
     from fastapi.testclient import TestClient
 
-    from pocketvision.model.bundle import read_meta
     from pocketvision.live.studio import studio_app
+    from pocketvision.model.bundle import read_meta
 
     project = tmp_path / "project"
     for label in ("sneaker", "trouser"):

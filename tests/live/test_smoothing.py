@@ -9,11 +9,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from pocketvision.config import SmoothingConfig
-from pocketvision.actions import Action
-from pocketvision.live.smoothing import Smoother
 from paths import TESTS
+
+from pocketvision.actions import Action
+from pocketvision.config import SmoothingConfig
+from pocketvision.live.smoothing import Smoother
 
 TABLE = json.loads((TESTS / "smoothing_cases.json").read_text())
 CASES = TABLE["cases"]

@@ -11,9 +11,9 @@ import pytest
 import safetensors.torch
 from safetensors import safe_open
 
+from pocketvision.errors import BundleError
 from pocketvision.model.bundle import load_bundle, read_meta, save_bundle
 from pocketvision.model.bundle_meta import FORMAT_VERSION
-from pocketvision.errors import BundleError
 
 
 def test_bundle_describes_itself(trained):

@@ -7,9 +7,9 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import run_cli, save
 from fashion_mnist import write_few_shot
+
 from pocketvision.inference.predictor import load_predictor
 
 
@@ -72,9 +72,9 @@ def test_an_unknown_frame_presses_nothing_in_control(trained, photos, fashion3):
 
 
 def test_bundles_from_before_unknown_detection_still_predict(trained, fashion3, tmp_path):
+    from pocketvision.inference.prediction import predict
     from pocketvision.model.bundle import read_meta, read_tensors, write_bundle
     from pocketvision.model.novelty import BANK_TENSOR
-    from pocketvision.inference.prediction import predict
 
     tensors = {k: v for k, v in read_tensors(trained.bundle).items() if k != BANK_TENSOR}
     old = write_bundle(tmp_path / "old.pvb", tensors, read_meta(trained.bundle).replace(novelty=None))
@@ -84,8 +84,8 @@ def test_bundles_from_before_unknown_detection_still_predict(trained, fashion3, 
 
 
 def test_a_damaged_novelty_header_is_refused(trained, tmp_path):
-    from pocketvision.model.bundle import read_meta, read_tensors, write_bundle
     from pocketvision.errors import BundleError
+    from pocketvision.model.bundle import read_meta, read_tensors, write_bundle
 
     meta = read_meta(trained.bundle)
     broken = write_bundle(tmp_path / "broken.pvb", read_tensors(trained.bundle),

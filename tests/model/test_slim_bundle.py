@@ -10,15 +10,20 @@ import json
 
 import numpy as np
 import pytest
+from conftest import user_error
 from PIL import Image
 
-from conftest import user_error
 from pocketvision.evaluation import evaluate
 from pocketvision.exports.job import export
 from pocketvision.inference import load_predictor, predict, predict_to_file
 from pocketvision.live.classify import load_frame_classifier
 from pocketvision.model.bundle import (
-    BODY_PREFIX, load_bundle, read_meta, read_tensors, write_bundle, write_slim_bundle,
+    BODY_PREFIX,
+    load_bundle,
+    read_meta,
+    read_tensors,
+    write_bundle,
+    write_slim_bundle,
 )
 
 KINDS = ("whole", "slim")

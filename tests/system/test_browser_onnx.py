@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from browser import browser_available, chromium_page, static_server, web_assets
 from paths import ROOT
 

@@ -19,9 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pocketvision.model.bundle_meta import BundleMeta
 from pocketvision.config import ExportConfig, SmoothingConfig, TrainConfig
 from pocketvision.errors import BundleError, SettingError
+from pocketvision.model.bundle_meta import BundleMeta
 
 numbers = st.one_of(st.integers(-10**12, 10**12), st.floats(allow_nan=True, allow_infinity=True))
 CONFIGS = [TrainConfig, SmoothingConfig, ExportConfig]

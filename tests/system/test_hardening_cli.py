@@ -14,9 +14,7 @@ from pathlib import Path
 
 import pytest
 import safetensors.torch
-
 from conftest import run_cli, subset, user_error
-
 
 # ---- 2. outputs that exist and are not regular files ------------------------------------
 
@@ -129,8 +127,8 @@ TAMPERINGS = {
 
 @pytest.mark.parametrize("name", sorted(TAMPERINGS))
 def test_tampered_bundles_are_refused_in_one_line(trained, tmp_path, name):
-    from pocketvision.model.bundle import load_bundle
     from pocketvision.errors import BundleError
+    from pocketvision.model.bundle import load_bundle
 
     path = tampered(trained, tmp_path, TAMPERINGS[name])
     with pytest.raises(BundleError):

@@ -12,7 +12,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from browser import browser_available, chromium_page, static_server
 from paths import ROOT, TESTS
 

@@ -6,7 +6,6 @@ and no request leaves 127.0.0.1."""
 from __future__ import annotations
 
 import pytest
-
 from browser import browser_available, chromium_page
 from live_helpers import camera_frame, running, write_y4m
 
@@ -142,9 +141,9 @@ def test_problem_folders_and_a_damaged_model_are_shown_and_fixable(fashion3, tmp
 def test_collecting_on_a_phone_sized_screen(fashion3, tmp_path, artifacts):
     """The studio's collect page in a phone's viewport with touch: the camera comes
     first, nothing scrolls sideways, and holding Record with a finger saves a burst."""
+    from browser import CHROMIUM, FLAGS
     from playwright.sync_api import sync_playwright
 
-    from browser import CHROMIUM, FLAGS
     from pocketvision.data.grouping import session_of
     from pocketvision.live.studio import studio_app
 

@@ -8,9 +8,8 @@ import shutil
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from conftest import SAMPLE_CLASSES, run_cli, subset
+from PIL import Image
 
 
 @pytest.fixture(scope="module")

@@ -10,14 +10,13 @@ import time
 
 import pytest
 import torch
+from conftest import SAMPLE_CLASSES, sample_dir, subset
 
 from pocketvision.backbones import create_backbone
-from pocketvision.model.bundle import load_bundle
 from pocketvision.config import TrainConfig
 from pocketvision.inference.prediction import predict
+from pocketvision.model.bundle import load_bundle
 from pocketvision.training.job import train
-
-from conftest import SAMPLE_CLASSES, sample_dir, subset
 
 
 def test_few_shot_fashion_is_learned(trained):
@@ -102,6 +101,7 @@ def test_a_studio_project_folder_is_a_training_folder(tmp_path):
     """`train PROJECT/` trains on PROJECT/samples/; a class that is one capture
     burst gets no validation images (they would leak) and the output says so."""
     from conftest import sample_dir
+
     from pocketvision.training.job import train
 
     project = tmp_path / "project"

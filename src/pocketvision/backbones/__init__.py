@@ -5,7 +5,12 @@ PyTorch module (``Backbone``, ``create_backbone``) is imported on first use.
 """
 
 from pocketvision.backbones import zoo as _zoo  # noqa: F401  (fills the registry)
-from pocketvision.backbones.registry import BackboneSpec, get_spec, list_backbones, register_backbone
+from pocketvision.backbones.registry import (
+    BackboneSpec,
+    get_spec,
+    list_backbones,
+    register_backbone,
+)
 from pocketvision.backbones.weights import weights_status
 
 

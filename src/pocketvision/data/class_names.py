@@ -40,10 +40,12 @@ def _reason(name: str) -> str | None:
         return f"it is longer than {MAX_LENGTH} characters"
     if not _is_utf8(name):
         return "it is not valid UTF-8"
+    if any(c in "/\\" for c in name):  # first: '../x' is refused for what makes it escape
+        return "it has a slash (a class is one folder)"
     if name.startswith("."):
         return "it starts with a dot (hidden folders are not classes)"
-    if any(c in "/\\" or unicodedata.category(c).startswith("C") for c in name):
-        return "it has a slash or a control character"
+    if any(unicodedata.category(c).startswith("C") for c in name):
+        return "it has a control character"
     return None
 
 

@@ -17,8 +17,17 @@ from pocketvision.exports import onnx_format as _onnx  # noqa: F401
 from pocketvision.exports import tflite_format as _tflite  # noqa: F401
 from pocketvision.exports import torchscript_format as _ptl  # noqa: F401
 from pocketvision.exports.formats import (
-    Format, Runner, artifact_name, export_artifact, format_for_file, format_names, get_format,
-    list_formats, load_runner, missing_modules, register_format,
+    Format,
+    Runner,
+    artifact_name,
+    export_artifact,
+    format_for_file,
+    format_names,
+    get_format,
+    list_formats,
+    load_runner,
+    missing_modules,
+    register_format,
 )
 
 __all__ = ["Format", "Runner", "artifact_name", "export_artifact", "format_for_file",

@@ -23,10 +23,9 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+
 from pocketvision.errors import ExportError, RuntimeUnavailable, converter_errors
-from pocketvision.exports.contract import (
-    CONTRACT_KEY, INPUT_NAME, contract, contract_from,
-)
+from pocketvision.exports.contract import CONTRACT_KEY, INPUT_NAME, contract, contract_from
 from pocketvision.exports.formats import Format, Runner, register_format
 from pocketvision.native_output import quiet_import, silenced
 

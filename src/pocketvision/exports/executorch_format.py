@@ -16,6 +16,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
+
 from pocketvision.cache import write_atomically
 from pocketvision.errors import ExportError, converter_errors
 from pocketvision.exports.contract import contract_json, novelty_entry
@@ -63,7 +64,8 @@ def _quantized(graph, example, calibration):
 
     import torch
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
-        XNNPACKQuantizer, get_symmetric_quantization_config,
+        XNNPACKQuantizer,
+        get_symmetric_quantization_config,
     )
 
     from pocketvision.exports.graph import NoveltyScore

@@ -32,8 +32,16 @@ from pocketvision.exports.verification import (
     not_run_entry,
     verification_set,
     verify_artifact,
+    verify_runner,
 )
-from pocketvision.exports.web_app import game_actions, write_web_app
+from pocketvision.exports.web_app import (
+    bundle_site_backbone,
+    game_actions,
+    play_config,
+    write_web_app,
+)
+from pocketvision.exports.web_model import page_novelty, page_runner, page_spec
+from pocketvision.inference.predictor import load_predictor
 from pocketvision.model.bundle import Bundle, load_bundle
 from pocketvision.progress import progress_bar
 
@@ -91,27 +99,20 @@ def _model_formats(names: tuple[str, ...]) -> list[str]:
     return [name for name in names if name != WEB]
 
 
-def _web_app(bundle: Bundle, actions: dict, size: int, staging: Path,
+def _web_app(bundle: Bundle, actions: dict, size: int | None, staging: Path,
              images: VerificationSet) -> ExportEntry:
-    """The web app, around an ONNX file that takes ``size`` pixels (the live
-    model), verified against the bundle at its own size like every export."""
-    import dataclasses
-
-    crop = min(size, bundle.preprocessing.crop)
-    resize = round(crop * bundle.preprocessing.resize / bundle.preprocessing.crop)
-    live = dataclasses.replace(bundle, meta=bundle.meta.replace(
-        preprocessing=dataclasses.replace(bundle.preprocessing, resize=resize, crop=crop)))
-    site = staging / WEB
-    model = export_artifact(get_format("onnx"), live, site)  # site/model.onnx
-    entry = verify_artifact(bundle, model, images)
-    entry.format, entry.notes = WEB, [f"web app model: {crop} px input (the bundle's: "
-                                      f"{bundle.preprocessing.crop} px)", *entry.notes]
-    if entry.max_novelty_diff is not None and crop != bundle.preprocessing.crop:
-        entry.notes.append(f"its unknown detection was calibrated on {bundle.preprocessing.crop}"
-                           f" px features: at {crop} px it differs by up to "
-                           f"{entry.max_novelty_diff:.2f}, and calls more known frames unknown "
-                           f"(--web-input {bundle.preprocessing.crop} keeps it as trained)")
-    write_web_app(bundle.labels, actions, site)
+    """The phone studio around the bundle, and the report's check of what its page
+    runs (the site's graph, the bundle's head and novelty, at the game's ``size``)."""
+    if bundle.path is None:
+        raise ExportError("--format web needs a bundle file (the web app ships it)")
+    spec = page_spec(bundle.preprocessing, size)
+    novelty, how = page_novelty(load_predictor(bundle.path), spec)
+    site = write_web_app(staging / WEB, bundle_site_backbone(bundle.path), actions, bundle.path,
+                         play_config(spec, novelty))
+    runner = page_runner(site / "model.pvb", spec, novelty)
+    entry = verify_runner(bundle, runner, images, site, WEB)
+    entry.notes = [f"the phone studio; its game runs the model at {spec.crop} px "
+                   f"(the bundle's: {bundle.preprocessing.crop} px)", how, *entry.notes]
     return entry
 
 

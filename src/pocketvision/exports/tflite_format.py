@@ -27,10 +27,17 @@ from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
+
 from pocketvision.cache import write_atomically
 from pocketvision.errors import ExportError, converter_errors
 from pocketvision.exports.contract import (
-    CONTRACT_KEY, INPUT_NAME, NOVELTY_OUTPUT, OUTPUT_NAME, contract, contract_from, novelty_entry,
+    CONTRACT_KEY,
+    INPUT_NAME,
+    NOVELTY_OUTPUT,
+    OUTPUT_NAME,
+    contract,
+    contract_from,
+    novelty_entry,
 )
 from pocketvision.exports.formats import Format, Runner, register_format
 from pocketvision.exports.graph_paths import feeding_only

@@ -22,7 +22,7 @@ from pocketvision.data.dataset import labelled_images
 from pocketvision.data.preprocessing import load_tensor
 from pocketvision.errors import RuntimeUnavailable
 from pocketvision.exports.contract import artifact_input
-from pocketvision.exports.formats import format_for_file, load_runner
+from pocketvision.exports.formats import Runner, format_for_file, load_runner
 from pocketvision.exports.report import ExportEntry
 from pocketvision.model.bundle import Bundle
 
@@ -106,6 +106,11 @@ def artifact_bytes(path: Path) -> int:
     return path.stat().st_size
 
 
+def unchanged_records(records: list) -> list:
+    """The bundle's image records whose files are still there, unchanged."""
+    return [r for r in records if _unchanged(Path(r.path), r.sha256)]
+
+
 def _unchanged(path: Path, sha256: str) -> bool:
     """The file is still there with the bytes it had when the model was trained."""
     return path.is_file() and file_sha256(path) == sha256
@@ -136,7 +141,12 @@ def verify_artifact(bundle: Bundle, path: Path, images: VerificationSet) -> Expo
     except RuntimeUnavailable as missing:
         return not_run_entry(format_for_file(path).name, missing.contract.get("precision", "fp32"),
                              str(missing), path=path, runtime=missing.runtime)
+    return verify_runner(bundle, runner, images, path, format_for_file(path).name)
 
+
+def verify_runner(bundle: Bundle, runner: Runner, images: VerificationSet, path: Path,
+                  export_format: str) -> ExportEntry:
+    """Run ``runner`` (the export at ``path``, loaded) on every image and compare."""
     # a file that computes novelty answers both in one run, checked against the bundle's
     reference_novelty = images.reference_novelty(bundle)
     checks_novelty = runner.run_with_novelty is not None and reference_novelty is not None
@@ -157,7 +167,7 @@ def verify_artifact(bundle: Bundle, path: Path, images: VerificationSet) -> Expo
 
     # one line of the report
     return ExportEntry(
-        format=format_for_file(path).name, precision=runner.contract.get("precision", "fp32"),
+        format=export_format, precision=runner.contract.get("precision", "fp32"),
         path=str(path), bytes=artifact_bytes(path), runtime=runner.runtime, ran=True,
         images=len(images.paths), image_source=images.source,
         top1_agreement=tally.agree / len(images.paths), max_prob_diff=tally.max_diff,

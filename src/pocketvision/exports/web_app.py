@@ -1,60 +1,187 @@
-"""``export --format web``: the runner game and live preview as a static web app.
+"""The web app: the phone studio (collect, train, play) as a static, installable site.
 
-``DIR/web/`` is a self-contained site (index.html at its root) that any static
-server can serve (``python -m http.server --directory DIR/web``), or ``play
---https`` for a phone on the same network. The model runs on the page
-(onnxruntime-web shipped inside, no CDN). A web app manifest and a service worker
-make it installable to a phone's home screen and working offline after one visit.
+``pocketvision web DIR`` writes one before any model exists; ``export --format web``
+writes one around a bundle (``OUT/web/``), which then opens with that model. Any
+static server can serve it (``python -m http.server --directory DIR``), or ``play
+--https`` for a phone on the same network; after one visit it works offline.
+
+Everything runs on the page: the backbone's ONNX graph (the very file the CLI
+caches, ``backbone.onnx``) in onnxruntime-web for features, the training recipe in
+JavaScript (web/train-worker.js and the modules it imports, each the twin of a
+Python module), and the model the page trains or opens is a ``.pvb`` bundle like
+any other. ``backbone.json`` says which backbone that is: name, weights hash (a
+bundle trained on the page names it instead of carrying the weights), feature size,
+and the preprocessing and settings ``pocketvision train`` would use.
 
 The service worker precaches every file of the site (the list and a version hash
-are written into it here) and answers from that cache, adding the
+are written into it here), answers from that cache, and adds the
 cross-origin-isolation headers a plain static server does not send, so that
-onnxruntime-web can run on several threads.
+onnxruntime-web runs on several threads. It touches only its own caches.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import tempfile
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
 from pocketvision.actions import parse_mapping
+from pocketvision.backbones import get_spec
 from pocketvision.cache import write_atomically
-from pocketvision.errors import LiveError
+from pocketvision.config import VERSION, TrainConfig
+from pocketvision.data.dataset import MIN_CLASSES, MIN_IMAGES_PER_CLASS
+from pocketvision.errors import ExportError, LiveError, WeightsUnavailableError
+from pocketvision.features.graph import OnnxExtractor, pretrained_extractor
+from pocketvision.inference.predictor import load_predictor
+from pocketvision.model.bundle import read_meta, write_slim_bundle
 
-# The page's files: what `play` serves and what the web app copies (web/ in the package).
+# The pages' files (web/ in the package): what `play` and the studio serve, and
+# what the web app copies, at the same relative paths.
 WEB = Path(str(files("pocketvision") / "web"))
 GAME_ACTIONS = ("jump", "duck")
-
-# The page's own files, from the package's web folder, kept at the same relative
-# paths as under `pocketvision play` (the page's URLs are relative).
-PAGE_FILES = ("game.js", "pocketvision-onnx.js", "smoothing.js", "ui.js", "style.css",
-              "vendor/onnxruntime-web/ort.wasm.min.js",
-              "vendor/onnxruntime-web/ort-wasm-simd-threaded.mjs",
-              "vendor/onnxruntime-web/ort-wasm-simd-threaded.wasm",
-              "vendor/onnxruntime-web/NOTICE")
+VENDOR = ("vendor/onnxruntime-web/ort.wasm.min.mjs",
+          "vendor/onnxruntime-web/ort-wasm-simd-threaded.mjs",
+          "vendor/onnxruntime-web/ort-wasm-simd-threaded.wasm",
+          "vendor/onnxruntime-web/NOTICE")
+# The phone studio's own files; tests/exports/test_web_app_files.py checks that
+# every module app.js imports (and every worker it starts) is here.
+PAGE_FILES = ("app.js", "app-collect.js", "app-train.js", "app-play.js", "store.js",
+              "class-names.js", "camera.js", "imaging.js", "split.js", "head.js", "novelty.js", "metrics.js",
+              "bundle-file.js", "recipe.js", "zip.js", "model-client.js", "model-worker.js",
+              "train-worker.js", "page-model.js", "runner.js", "smoothing.js", "ui.js",
+              "style.css", *VENDOR)
 ICON_SIZES = (192, 512)
 ACCENT = (59, 91, 219)  # --accent in style.css
 
 
-def write_web_app(labels: list[str], actions: dict, site: Path) -> Path:
-    """Write the site around ``site/model.onnx`` (exported there by the caller, at
-    the web app's own input size) and return ``site``."""
+@dataclass(frozen=True)
+class SiteBackbone:
+    """The backbone a site runs: its ONNX graph and what the page needs to know."""
+
+    graph: Path  # backbone.onnx: images (B, 3, H, W), normalized -> features (B, F)
+    info: dict  # backbone.json
+
+
+def pretrained_site_backbone(name: str) -> SiteBackbone:
+    """A registered backbone with its pretrained weights (built once, cached)."""
+    config = TrainConfig(backbone=name)
+    spec = get_spec(name).preprocessing.with_crop_fraction(config.crop_fraction)
+    extractor = pretrained_extractor(name, None, spec.crop)
+    return _site_backbone(extractor, spec, config, pretrained=True)
+
+
+def bundle_site_backbone(bundle: Path) -> SiteBackbone:
+    """The backbone of a bundle: the pretrained one when its weights are unchanged,
+    else its own (fine-tuned) graph, on which the page can still train."""
+    meta, predictor = read_meta(bundle), load_predictor(bundle)
+    pretrained = _is_pretrained(meta.backbone.name, predictor.extractor.info.weights_hash)
+    return _site_backbone(predictor.extractor, meta.preprocessing, _page_settings(meta), pretrained)
+
+
+def _page_settings(meta) -> TrainConfig:
+    """The bundle's training settings that the page's recipe has (no augmented
+    views, no fine-tuning: those need PyTorch)."""
+    kept = ("val_fraction", "seed", "crop_fraction", "weight_decay", "std_floor", "max_iterations")
+    return TrainConfig(backbone=meta.backbone.name,
+                       **{k: meta.training[k] for k in kept if k in meta.training})
+
+
+def _is_pretrained(name: str, weights_hash: str) -> bool:
+    try:
+        return pretrained_extractor(name, None, get_spec(name).preprocessing.crop) \
+            .info.weights_hash == weights_hash
+    except WeightsUnavailableError:
+        return False
+
+
+def _site_backbone(extractor, preprocessing, config: TrainConfig, pretrained: bool) -> SiteBackbone:
+    if not isinstance(extractor, OnnxExtractor):
+        raise ExportError(f"{extractor.info.name} has no ONNX graph (its exporter failed), so "
+                          "it cannot run in a browser; choose another backbone")
+    info = {"name": extractor.info.name, "weights_hash": extractor.info.weights_hash,
+            "feature_dim": extractor.info.feature_dim, "pretrained": pretrained,
+            "preprocessing": preprocessing.to_dict(), "training": config.to_dict(),
+            "min_images_per_class": MIN_IMAGES_PER_CLASS, "min_classes": MIN_CLASSES,
+            "version": VERSION}
+    return SiteBackbone(extractor.folder / "backbone.onnx", info)
+
+
+def write_web_app(site: Path, backbone: SiteBackbone, actions: dict | None = None,
+                  bundle: Path | None = None, play: dict | None = None) -> Path:
+    """Write the phone studio into ``site`` and return ``site``. ``bundle``: the model
+    it opens first (a slim copy when its backbone is the pretrained one), played as
+    ``play`` says (see play_config)."""
     for name in PAGE_FILES:
         target = site / "web" / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(WEB / name, target)
-    _write_json(site / "config.json", game_config(labels, actions))
+    shutil.copyfile(backbone.graph, site / "backbone.onnx")
+    _write_json(site / "backbone.json", backbone.info)
+    model = None
+    if bundle is not None:
+        model = "model.pvb"
+        if backbone.info["pretrained"]:
+            write_slim_bundle(bundle, site / model)
+        else:  # a fine-tuned backbone travels with its head
+            shutil.copyfile(bundle, site / model)
+    _write_json(site / "config.json", {"actions": actions or {}, "model": model, "play": play,
+                                       "backbone": "backbone.json", "graph": "backbone.onnx"})
     for size in ICON_SIZES:
         _icon(size).save(site / f"icon-{size}.png")
-    _write_json(site / "manifest.webmanifest", _manifest(labels))
-    page = (WEB / "game.html").read_text().replace("<!--pwa-->", INSTALL_TAGS)
+    _write_json(site / "manifest.webmanifest", _manifest())
+    page = (WEB / "app.html").read_text().replace("<!--pwa-->", INSTALL_TAGS)
     write_atomically(site / "index.html", page.encode())
-    files = sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file())
-    write_atomically(site / "sw.js", _service_worker(site, ["./", *files]).encode())
+    site_files = sorted(str(p.relative_to(site)) for p in site.rglob("*")
+                        if p.is_file() and p.name != "sw.js")
+    write_atomically(site / "sw.js", _service_worker(site, ["./", *site_files]).encode())
     return site
+
+
+def write_new_web_app(site: Path, backbone: str) -> dict:
+    """``pocketvision web SITE``: the phone studio before any model exists, written
+    beside ``site`` and moved into place whole (a previous web app there is replaced;
+    any other folder with files in it is refused)."""
+    site = Path(site)
+    if site.exists() and (not site.is_dir() or (any(site.iterdir()) and not _is_web_app(site))):
+        raise ExportError(f"{site} is not empty and not a pocketvision web app; choose a new "
+                          "folder for the web app")
+    chosen = pretrained_site_backbone(backbone)  # missing weights fail before any file
+    site.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{site.name}-", dir=site.parent))
+    staging.chmod(0o755)  # mkdtemp's 0700 would travel with the folder
+    try:
+        write_web_app(staging, chosen)
+        _replace_folder(staging, site)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    sizes = [p.stat().st_size for p in site.rglob("*") if p.is_file()]
+    return {"site": str(site), "backbone": backbone, "files": len(sizes), "bytes": sum(sizes)}
+
+
+def _is_web_app(folder: Path) -> bool:
+    return (folder / "backbone.json").is_file() and (folder / "sw.js").is_file()
+
+
+def _replace_folder(new: Path, target: Path) -> None:
+    """Put ``new`` where ``target`` is, the old one removed only once the new is there."""
+    old = target.with_name(f".{target.name}-old-{os.getpid()}")
+    if target.exists():
+        target.rename(old)
+    new.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def play_config(spec, novelty) -> dict:
+    """How the page plays the site's own model: frames prepared at ``spec`` (the game's
+    input size), unknown detection calibrated at that size (scale and threshold)."""
+    return {"resize": spec.resize, "crop": spec.crop,
+            "novelty": None if novelty is None else {"scale": novelty.scale,
+                                                     "threshold": novelty.threshold}}
 
 
 INSTALL_TAGS = """<link rel="manifest" href="manifest.webmanifest">
@@ -74,22 +201,23 @@ INSTALL_TAGS = """<link rel="manifest" href="manifest.webmanifest">
 </script>"""
 
 
-def _manifest(labels: list[str]) -> dict:
-    return {"name": "pocketvision runner", "short_name": "runner",
-            "description": f"A runner game steered by your own classifier ({', '.join(labels)}).",
+def _manifest() -> dict:
+    return {"name": "pocketvision", "short_name": "pocketvision",
+            "description": "Teach your phone to see: collect pictures, train, and play a "
+                           "runner game with your own classifier, offline.",
             "start_url": ".", "scope": ".", "display": "standalone", "orientation": "any",
             "background_color": "#f5f7fb", "theme_color": "#3b5bdb",
             "icons": [{"src": f"icon-{size}.png", "sizes": f"{size}x{size}", "type": "image/png",
                        "purpose": "any maskable"} for size in ICON_SIZES]}
 
 
-def _service_worker(site: Path, files: list[str]) -> str:
+def _service_worker(site: Path, site_files: list[str]) -> str:
     digest = hashlib.sha256()
-    for name in files[1:]:
+    for name in site_files[1:]:
         digest.update(name.encode() + (site / name).read_bytes())
     template = (WEB / "sw-template.js").read_text()
     return (template.replace("__VERSION__", digest.hexdigest()[:16])
-            .replace("__FILES__", json.dumps(files)))
+            .replace("__FILES__", json.dumps(site_files)))
 
 
 def game_actions(labels: list[str], mappings: list[str]) -> dict[str, dict]:
@@ -108,7 +236,7 @@ def game_actions(labels: list[str], mappings: list[str]) -> dict[str, dict]:
 
 
 def game_config(labels: list[str], actions: dict) -> dict:
-    """What the game page reads from config.json (URLs relative to the page)."""
+    """What the game page of ``play`` reads from config.json (URLs relative to the page)."""
     return {"labels": labels, "actions": actions, "model": "model.onnx"}
 
 

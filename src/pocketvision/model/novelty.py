@@ -91,29 +91,41 @@ class OutOfFold:
 
 
 def out_of_fold(features: np.ndarray, targets: np.ndarray, groups: list[str],
-                num_classes: int, fit_head: Callable) -> OutOfFold:
-    """Cross-validated predictions on the training features (folds by group)."""
+                num_classes: int, fit_head: Callable, also: np.ndarray | None = None
+                ) -> OutOfFold | tuple[OutOfFold, OutOfFold]:
+    """Cross-validated predictions on the training features (folds by group).
+
+    ``also``: features of the same images computed another way (at a web page's
+    input size), judged by the same fold models; then both judgements are returned."""
     fold_of_group = {g: k % FOLDS for k, g in enumerate(sorted(set(groups)))}
     folds = np.array([fold_of_group[g] for g in groups])
-    probabilities = np.zeros((len(targets), num_classes), np.float32)
-    neighbours = np.zeros(len(targets), np.float32)
+    sets = [features] if also is None else [features, also]
+    judged = [OutOfFold(np.zeros((len(targets), num_classes), np.float32),
+                        np.zeros(len(targets), np.float32)) for _ in sets]
     for fold in range(min(FOLDS, len(fold_of_group))):
         held, kept = folds == fold, folds != fold
-        if not held.any() or len(np.unique(targets[kept])) < 2:
-            probabilities[held] = 1.0 / num_classes  # nothing to learn from: undecided
-            neighbours[held] = 1.0
-            continue
-        head = fit_head(features[kept], targets[kept])
-        probabilities[held] = head.probabilities(features[held])
+        learnable = held.any() and len(np.unique(targets[kept])) >= 2
+        head = fit_head(features[kept], targets[kept]) if learnable else None
         bank = NoveltyModel(unit(features[kept]), 1.0, 1.0)
-        neighbours[held] = bank.neighbours(features[held])
-    return OutOfFold(probabilities, neighbours)
+        for judgement, source in zip(judged, sets):
+            if head is None:  # nothing to learn from: undecided
+                judgement.probabilities[held] = 1.0 / num_classes
+                judgement.neighbours[held] = 1.0
+            else:
+                judgement.probabilities[held] = head.probabilities(source[held])
+                judgement.neighbours[held] = bank.neighbours(source[held])
+    return judged[0] if also is None else (judged[0], judged[1])
+
+
+def calibrate(held_out: OutOfFold) -> tuple[float, float]:
+    """(scale, threshold) that accept ACCEPTED of the images judged out of fold."""
+    scale = max(float(np.quantile(held_out.neighbours, ACCEPTED)), 1e-6)
+    raw = held_out.neighbours / scale + (1.0 - held_out.probabilities.max(axis=1))
+    return scale, max(float(np.quantile(raw, ACCEPTED)), 1e-6)
 
 
 def fit_novelty(features: np.ndarray, held_out: OutOfFold) -> NoveltyModel:
     """The bundle's novelty model from all training features and their out-of-fold scores."""
-    scale = max(float(np.quantile(held_out.neighbours, ACCEPTED)), 1e-6)
-    raw = held_out.neighbours / scale + (1.0 - held_out.probabilities.max(axis=1))
-    threshold = max(float(np.quantile(raw, ACCEPTED)), 1e-6)
+    scale, threshold = calibrate(held_out)
     keep = np.linspace(0, len(features) - 1, min(len(features), MAX_BANK)).round().astype(int)
     return NoveltyModel(unit(features[keep]).astype(np.float32), scale, threshold)

@@ -8,153 +8,28 @@
 // (`export --format web`) both work. window.gameState is for tests and the curious.
 
 import { loadModel, classify } from "./pocketvision-onnx.js";
+import { RunnerGame } from "./runner.js";
 import { Smoother } from "./smoothing.js";
 import { el, probabilityBars } from "./ui.js";
 
-const canvas = document.getElementById("world");
-const draw = canvas.getContext("2d");
-const W = canvas.width, H = canvas.height, GROUND = H - 46;
 const state = (window.gameState = {
-  label: null, confidence: 0, jumps: 0, ducks: 0, score: 0, best: 0, fps: 0,
-  inferenceMs: 0, running: false, crashed: false, modelReady: false, cameraReady: false,
+  label: null, confidence: 0, fps: 0, inferenceMs: 0, modelReady: false, cameraReady: false,
 });
-
-// ---- the world ------------------------------------------------------------
-const runner = { x: 90, y: GROUND, vy: 0, ducking: false, step: 0 };
-let obstacles = [], speed = 6, spawnIn = 60, ticks = 0;
-
-function reset() {
-  obstacles = []; speed = 6; spawnIn = 60; ticks = 0;
-  state.score = 0; state.crashed = false; state.running = true;
-}
-
-function jump() {
-  if (state.crashed) reset();
-  if (runner.y >= GROUND && !runner.ducking) { runner.vy = -15.5; state.jumps += 1; }
-  state.running = true;
-}
-
-function duck(down) {
-  if (down && !runner.ducking) state.ducks += 1;
-  runner.ducking = down;
-}
-
-function spawn() {
-  const flying = ticks > 400 && Math.random() < 0.35;
-  obstacles.push(flying
-    ? { kind: "drone", x: W + 20, y: GROUND - 70, w: 46, h: 22 }
-    : { kind: "crate", x: W + 20, y: GROUND - 38, w: 30 + Math.random() * 22, h: 38 });
-  spawnIn = Math.max(38, 100 - speed * 4) + Math.random() * 50;
-}
-
-function hitbox() {
-  const h = runner.ducking ? 30 : 56;
-  return { x: runner.x - 18, y: runner.y - h, w: 36, h };
-}
-
-function overlaps(a, b) {
-  return a.x < b.x + b.w && a.x + a.w > b.x && a.y < b.y + b.h && a.y + a.h > b.y;
-}
-
-function tick() {
-  if (!state.running || state.crashed) return;
-  ticks += 1;
-  speed = Math.min(14, 6 + ticks / 600);
-  runner.vy += 0.85;
-  runner.y = Math.min(GROUND, runner.y + runner.vy);
-  if (runner.y >= GROUND) runner.vy = 0;
-  runner.step += speed / 60;
-  if (--spawnIn <= 0) spawn();
-  for (const o of obstacles) o.x -= speed;
-  obstacles = obstacles.filter((o) => o.x + o.w > -10);
-  state.score = Math.floor(ticks / 6);
-  state.best = Math.max(state.best, state.score);
-  if (obstacles.some((o) => overlaps(hitbox(), o))) { state.crashed = true; }
-}
-
-// ---- drawing (our own simple shapes) ----------------------------------------
-function render() {
-  const sky = draw.createLinearGradient(0, 0, 0, H);
-  sky.addColorStop(0, "#dfe8ff"); sky.addColorStop(1, "#f6f8ff");
-  draw.fillStyle = sky; draw.fillRect(0, 0, W, H);
-  draw.fillStyle = "#c9d4f2";                                   // distant hills
-  for (let i = 0; i < 5; i++) {
-    const x = ((i * 260 - ticks * 0.6) % (W + 260) + W + 260) % (W + 260) - 130;
-    draw.beginPath(); draw.ellipse(x, GROUND + 10, 150, 60, 0, Math.PI, 0); draw.fill();
-  }
-  draw.fillStyle = "#3b4a6b"; draw.fillRect(0, GROUND, W, 3);   // ground
-  draw.fillStyle = "#9aa6c4";
-  for (let x = -((ticks * speed) % 40); x < W; x += 40) draw.fillRect(x, GROUND + 12, 14, 2);
-  for (const o of obstacles) (o.kind === "crate" ? drawCrate : drawDrone)(o);
-  drawRunner();
-  if (!state.running || state.crashed) {
-    draw.fillStyle = "rgba(29, 36, 51, 0.72)"; draw.fillRect(W / 2 - 210, H / 2 - 52, 420, 84);
-    draw.fillStyle = "white"; draw.textAlign = "center";
-    draw.font = "600 22px system-ui, sans-serif";
-    draw.fillText(state.crashed ? `Crashed at ${state.score}` : "Ready", W / 2, H / 2 - 14);
-    draw.font = "15px system-ui, sans-serif";
-    draw.fillText(`${jumpHint()} to ${state.crashed ? "run again" : "start"}`, W / 2, H / 2 + 14);
-  }
-}
-
-function drawRunner() {
-  const { x, y } = runner, bodyH = runner.ducking ? 26 : 44;
-  draw.fillStyle = "#3b5bdb";
-  roundRect(x - 18, y - bodyH - 10, 36, bodyH, 10); draw.fill();
-  draw.fillStyle = "white";
-  draw.beginPath(); draw.arc(x + 8, y - bodyH + 2, 5, 0, 7); draw.fill();
-  draw.fillStyle = "#1d2433";
-  draw.beginPath(); draw.arc(x + 10, y - bodyH + 2, 2.4, 0, 7); draw.fill();
-  draw.strokeStyle = "#1d2433"; draw.lineWidth = 5; draw.lineCap = "round";
-  const swing = runner.y < GROUND ? 0.6 : Math.sin(runner.step * 6) * 0.7;
-  for (const s of [swing, -swing]) {
-    draw.beginPath(); draw.moveTo(x, y - 10); draw.lineTo(x + Math.sin(s) * 12, y); draw.stroke();
-  }
-}
-
-function drawCrate(o) {
-  draw.fillStyle = "#e8590c"; roundRect(o.x, o.y, o.w, o.h, 5); draw.fill();
-  draw.strokeStyle = "rgba(255,255,255,0.55)"; draw.lineWidth = 2;
-  draw.beginPath(); draw.moveTo(o.x + 5, o.y + 5); draw.lineTo(o.x + o.w - 5, o.y + o.h - 5); draw.stroke();
-}
-
-function drawDrone(o) {
-  draw.fillStyle = "#5f3dc4"; roundRect(o.x, o.y, o.w, o.h, 8); draw.fill();
-  draw.fillStyle = "#b197fc";
-  const blade = (ticks % 6) < 3 ? 18 : 10;
-  draw.fillRect(o.x + 4, o.y - 5, blade, 3); draw.fillRect(o.x + o.w - 4 - blade, o.y - 5, blade, 3);
-}
-
-function roundRect(x, y, w, h, r) {
-  draw.beginPath(); draw.moveTo(x + r, y); draw.arcTo(x + w, y, x + w, y + h, r);
-  draw.arcTo(x + w, y + h, x, y + h, r); draw.arcTo(x, y + h, x, y, r); draw.arcTo(x, y, x + w, y, r);
-  draw.closePath();
-}
-
 let config = { actions: {} };
+const game = new RunnerGame(document.getElementById("world"), state, jumpHint);
+game.start((s) => {
+  document.getElementById("score").textContent = s.score;
+  document.getElementById("best").textContent = s.best;
+});
+game.listen();
+const jump = () => game.jump(), duck = (down) => game.duck(down);
+
 function jumpHint() {
   const label = Object.keys(config.actions).find((l) => config.actions[l].key === "jump");
-  return label ? `Show “${label}” or press Space` : "Press Space";
+  if (label) return `Show “${label}”${matchMedia("(pointer: coarse)").matches ? " or tap" : " or press Space"}`;
+  return matchMedia("(pointer: coarse)").matches ? "Tap Jump" : "Press Space";
 }
 
-// ---- loop -----------------------------------------------------------------
-let last = performance.now(), carry = 0;
-function frame(now) {
-  carry += Math.min(100, now - last); last = now;
-  while (carry >= 1000 / 60) { tick(); carry -= 1000 / 60; }
-  render();
-  document.getElementById("score").textContent = state.score;
-  document.getElementById("best").textContent = state.best;
-  requestAnimationFrame(frame);
-}
-requestAnimationFrame(frame);
-
-addEventListener("keydown", (e) => {
-  if (e.code === "Space" || e.code === "ArrowUp") { jump(); e.preventDefault(); }
-  if (e.code === "ArrowDown") { duck(true); e.preventDefault(); }
-});
-addEventListener("keyup", (e) => { if (e.code === "ArrowDown") duck(false); });
-canvas.addEventListener("pointerdown", () => jump());
 document.getElementById("jump").addEventListener("pointerdown", (e) => { jump(); e.preventDefault(); });
 const duckButton = document.getElementById("duck");
 duckButton.addEventListener("pointerdown", (e) => { duck(true); e.preventDefault(); });

@@ -1,7 +1,12 @@
-// Service worker of a site written by `pocketvision export --format web`.
-// The exporter fills in the two placeholders below: the site's files and a hash of
-// their contents, so a new export replaces the old cache as a whole.
-const CACHE = "pocketvision-__VERSION__";
+// Service worker of a pocketvision web app (`pocketvision web`, `export --format web`).
+// The writer fills in the two placeholders below: the site's files and a hash of their
+// contents, so a new site replaces the old cache as a whole. Its caches are named
+// after its scope, and it touches only those, and only answers for URLs inside its
+// scope: another app on the same origin (a user's other GitHub Pages project, a
+// second pocketvision app in another folder) keeps its own offline files.
+const SCOPE = self.registration.scope;
+const PREFIX = `pocketvision ${SCOPE} `;
+const CACHE = PREFIX + "__VERSION__";
 const FILES = __FILES__;
 
 self.addEventListener("install", (event) => {
@@ -10,16 +15,18 @@ self.addEventListener("install", (event) => {
 
 self.addEventListener("activate", (event) => {
   event.waitUntil((async () => {
-    for (const name of await caches.keys()) if (name !== CACHE) await caches.delete(name);
+    for (const name of await caches.keys()) {
+      if (name.startsWith(PREFIX) && name !== CACHE) await caches.delete(name);
+    }
     await self.clients.claim();
   })());
 });
 
-// Cache first (the site works offline), network for anything not cached; every
-// answer gets the cross-origin-isolation headers, so onnxruntime-web can use
-// threads even from a static server that does not send them.
+// Cache first (the site works offline), network for anything not cached; the answers
+// get the cross-origin-isolation headers, so onnxruntime-web can use threads even
+// from a static server that does not send them.
 self.addEventListener("fetch", (event) => {
-  if (event.request.method !== "GET" || new URL(event.request.url).origin !== location.origin) return;
+  if (event.request.method !== "GET" || !event.request.url.startsWith(SCOPE)) return;
   event.respondWith((async () => {
     const cache = await caches.open(CACHE);
     const cached = await cache.match(event.request, { ignoreSearch: true });

@@ -1,0 +1,147 @@
+// The Play view: the runner game steered by the model through the camera (jump and
+// duck on the classes the player picks), the live label and probabilities, and the
+// frames the model is unsure of, offered for one-tap adding to a class.
+
+import { described, pictureOf } from "./camera.js";
+import { RunnerGame } from "./runner.js";
+import { Smoother } from "./smoothing.js";
+import { el, probabilityBars } from "./ui.js";
+
+const UNSURE_BELOW = 0.6; // top probability under which a frame is offered for adding
+const UNSURE_EVERY_MS = 1500;
+
+export function playView(app) {
+  const { state, $ } = app;
+  let smoother = new Smoother({}), actions = {}, showBars = null, visible = false, busy = false;
+  let lastOffer = 0;
+  const game = new RunnerGame($("world"), state, hint);
+  game.start((s) => { $("score").textContent = s.score; $("best").textContent = s.best; });
+  game.listen();
+  $("jump").addEventListener("pointerdown", (e) => { game.jump(); e.preventDefault(); });
+  for (const end of ["pointerup", "pointercancel", "pointerleave"]) $("duck").addEventListener(end, () => game.duck(false));
+  $("duck").addEventListener("pointerdown", (e) => { game.duck(true); e.preventDefault(); });
+
+  function hint() {
+    const label = Object.keys(actions).find((l) => actions[l].key === "jump");
+    const touch = matchMedia("(pointer: coarse)").matches;
+    return label ? `Show “${label}” or ${touch ? "tap Jump" : "press Space"}` : touch ? "Tap Jump" : "Press Space";
+  }
+
+  // ---- which class does what: --map, else the player's last choice, else up/down ----
+  function chooseActions(labels) {
+    const mapped = app.site.config.actions || {};
+    const fromMap = (key) => Object.keys(mapped).find((l) => mapped[l].key === key && labels.includes(l)) || "";
+    const saved = JSON.parse(localStorage.getItem(`pocketvision.actions:${location.pathname}`) || "{}");
+    const pick = (key, guess) => fromMap(key) || (labels.includes(saved[key]) ? saved[key] : "") ||
+      (labels.includes(guess) ? guess : "");
+    const chosen = { jump: pick("jump", "up"), duck: pick("duck", "down") };
+    for (const key of ["jump", "duck"]) {
+      const select = $(`${key}-class`);
+      select.replaceChildren(el("option", { value: "" }, "nothing"),
+        ...labels.map((label) => el("option", { value: label }, label)));
+      select.value = chosen[key];
+      select.onchange = () => {
+        chosen[key] = select.value;
+        localStorage.setItem(`pocketvision.actions:${location.pathname}`, JSON.stringify(chosen));
+        apply(chosen);
+      };
+    }
+    apply(chosen);
+  }
+
+  function apply(chosen) {
+    actions = {};
+    if (chosen.jump) actions[chosen.jump] = { key: "jump", mode: "tap" };
+    if (chosen.duck && chosen.duck !== chosen.jump) actions[chosen.duck] = { key: "duck", mode: "hold" };
+    smoother = new Smoother(actions);
+  }
+
+  function modelChanged() {
+    chooseActions(app.model.labels);
+    showBars = probabilityBars($("bars"), app.model.labels);
+    $("label").textContent = "…";
+  }
+
+  // ---- one classification per new camera frame, the newest one -----------------
+  let frames = 0, windowStart = performance.now(), newest = null;
+  async function classifyNewest() {
+    busy = true;
+    while (newest && visible && app.model) {
+      const [now, metadata] = newest;
+      newest = null;
+      await step(now, metadata).catch((error) => app.notice(`The model stopped: ${error.message}`));
+    }
+    busy = false;
+  }
+
+  async function step(now, metadata) {
+    const model = app.model, started = performance.now();
+    const { features, prepareMs, runMs } = await app.backbone.frame(app.video, model.spec);
+    const result = model.classify(features);
+    Object.assign(state, { label: result.label, confidence: result.confidence, novelty: result.novelty,
+      inferenceMs: performance.now() - started, prepareMs, runMs });
+    // a frame like nothing the model was trained on confirms no class: it presses nothing
+    const probabilities = Object.fromEntries(model.labels.map((l, i) => [l, result.unknown ? 0 : result.probabilities[i]]));
+    for (const event of smoother.update(now / 1000, metadata.presentedFrames, probabilities)) {
+      if (event.key === "jump" && event.action === "tap") game.jump();
+      if (event.key === "duck") game.duck(event.action === "down");
+    }
+    showBars?.(result.probabilities, model.labels.indexOf(smoother.active));
+    $("label").textContent = result.unknown ? "unknown" : `${result.label} ${Math.round(100 * result.confidence)}%`;
+    if (result.unknown || result.confidence < UNSURE_BELOW) offer(result);
+    countFrame();
+  }
+
+  function countFrame() {
+    frames += 1;
+    const clock = performance.now();
+    if (clock - windowStart > 1000) {
+      state.fps = (frames * 1000) / (clock - windowStart); frames = 0; windowStart = clock;
+      $("fps").textContent = state.fps.toFixed(0);
+      $("ms").textContent = state.inferenceMs.toFixed(0);
+    }
+  }
+
+  function onFrame(now, metadata) {
+    if (!visible) return;
+    app.video.requestVideoFrameCallback(onFrame);
+    newest = [now, metadata];
+    if (!busy) classifyNewest();
+  }
+
+  // ---- frames the model is unsure of: keep one, offer it for a class ------------
+  async function offer(result) {
+    if (performance.now() - lastOffer < UNSURE_EVERY_MS) return;
+    lastOffer = performance.now();
+    const picture = await pictureOf(app.video, app.site.backbone.preprocessing.resize);
+    const project = await app.store.project();
+    const url = URL.createObjectURL(picture.blob);
+    const buttons = project.map((c) => {
+      const add = el("button", {}, c.name);
+      add.onclick = async () => {
+        try {
+          await app.store.addPictures(c.id, [await described(picture)]);
+          box.replaceChildren(el("span", { className: "muted" }, `Added to “${c.name}”: train again to use it.`));
+          await app.refresh();
+        } catch (error) { app.notice(error.message); }
+      };
+      return add;
+    });
+    const box = $("unsure");
+    box.hidden = false;
+    box.replaceChildren(el("img", { src: url, alt: "A frame the model was unsure about" }),
+      el("div", {}, el("div", {}, result.unknown ? "Like nothing it knows." :
+        `Not sure (${Math.round(100 * result.confidence)}% “${result.label}”). Add it to:`),
+      el("div", { className: "unsure-classes" }, ...buttons)));
+  }
+
+  return {
+    modelChanged,
+    shown() {
+      visible = true;
+      if (!app.model) app.notice("There is no model yet: collect pictures, then train one.", "info");
+      else app.video.requestVideoFrameCallback(onFrame);
+    },
+    hidden() { visible = false; },
+  };
+}

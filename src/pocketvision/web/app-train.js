@@ -1,0 +1,126 @@
+// The Train view: train on the project (one tab at a time), show how well the model
+// does on the bursts it never saw, what to collect next; download the model and the
+// pictures, or open a model file made elsewhere.
+
+import { BundleError, playableModel, readBundle } from "./bundle-file.js";
+import { PICTURES_FOLDER, TrainError, summaryOf, trainProject } from "./recipe.js";
+import { el } from "./ui.js";
+import { zipBlob } from "./zip.js";
+
+export function trainView(app) {
+  const { state, $ } = app;
+  const lock = () => `pocketvision-train:${new URL(".", location.href).pathname}`;
+
+  $("train-button").onclick = () => navigator.locks.request(lock(), { ifAvailable: true }, async (held) => {
+    if (!held) return app.notice("This project is training in another tab; wait for it to finish.");
+    await train();
+  });
+
+  async function train() {
+    const clicked = performance.now();
+    app.notice("");
+    state.training = { status: "running", phase: "Starting", done: 0, total: 0 };
+    $("train-button").disabled = true;
+    $("train-progress").hidden = false;
+    try {
+      const result = await trainProject({ store: app.store, backbone: app.backbone, site: app.site,
+        onProgress: progress });
+      await app.useModel(result.bytes, result.summary);
+      const seconds = (performance.now() - clicked) / 1000;
+      state.training = { status: "done", seconds, computed: result.computed };
+      $("train-status").textContent = `Trained in ${seconds.toFixed(1)} s ` +
+        `(${result.computed} new picture${result.computed === 1 ? "" : "s"} looked at).`;
+    } catch (error) {
+      state.training = { status: "failed", message: error.message };
+      $("train-status").textContent = "";
+      app.notice(error instanceof TrainError ? error.message : `Training failed: ${error.message}`);
+    } finally {
+      $("train-button").disabled = false;
+      $("train-progress").hidden = true;
+    }
+  }
+
+  function progress(phase, done, total) {
+    state.training = { ...state.training, phase, done, total };
+    $("train-progress").firstElementChild.style.width = `${total ? (100 * done) / total : 100}%`;
+    $("train-status").textContent = total ? `${phase}: ${done} of ${total}` : `${phase}…`;
+  }
+
+  function modelChanged() {
+    const summary = app.model.summary, card = $("model-card");
+    card.hidden = false;
+    const accuracy = summary.accuracy == null ? "not measured"
+      : `${Math.round(100 * summary.accuracy)}%`;
+    const play = el("button", { className: "primary" }, "Play with it");
+    play.onclick = () => app.show("play");
+    card.replaceChildren(
+      el("h2", {}, "The model"),
+      el("div", { className: "score" }, el("b", {}, accuracy),
+        el("span", { className: "muted" }, summary.valImages
+          ? `right on ${summary.valImages} pictures of bursts it never saw` : "accuracy")),
+      el("p", { className: "muted" }, `${app.model.labels.join(" · ")} — ${summary.source}` +
+        (summary.unknownDetection ? "; frames unlike any class are called “unknown”" : "")),
+      ...(summary.confusion && summary.valImages ? [confusionTable(summary)] : []),
+      ...summary.warnings.map((text) => el("div", { className: "message error" }, text)),
+      ...(summary.next ? [el("div", { className: "next" }, summary.next)] : []),
+      el("div", { className: "actions" }, play));
+  }
+
+  // Rows: what the picture is; columns: what the model said.
+  function confusionTable(summary) {
+    const labels = app.model.labels;
+    const head = el("tr", {}, el("th", { title: "true class ↓, answer →" }, "is ↓ / said →"),
+      ...labels.map((l) => el("th", { title: l }, l)));
+    const rows = summary.confusion.map((row, i) => el("tr", {}, el("th", { title: labels[i] }, labels[i]),
+      ...row.map((count, j) => el("td", { className: count ? (i === j ? "hit" : "miss") : "" }, String(count)))));
+    return el("table", { className: "confusion" }, el("tbody", {}, head, ...rows));
+  }
+
+  $("download-model").onclick = async () => {
+    const saved = await app.store.model();
+    if (!saved) return app.notice("There is no model yet: train one first.");
+    download(new Blob([saved.bytes], { type: "application/octet-stream" }), "model.pvb");
+  };
+
+  $("open-model").onclick = () => $("model-file").click();
+  $("model-file").onchange = async () => {
+    const file = $("model-file").files[0];
+    $("model-file").value = "";
+    if (!file) return;
+    try {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      const bundle = readBundle(bytes);
+      await playableModel(bundle, app.site.backbone); // refused here, before anything is replaced
+      const summary = summaryOf(bundle.meta, null, `opened from ${file.name}`);
+      await app.store.saveModel(bytes, summary);
+      await app.useModel(bytes, summary);
+      app.notice(`Opened ${file.name}: ${summary.labels.join(", ")}.`, "info");
+    } catch (error) {
+      app.notice(error instanceof BundleError ? `${file.name} cannot be used: ${error.message}.`
+        : `${file.name} could not be read (${error.message}).`);
+    }
+  };
+
+  $("download-pictures").onclick = async () => {
+    const project = await app.store.project();
+    const entries = [];
+    for (const c of project) {
+      const blobs = await app.store.blobs(c.pictures.map((p) => p.id));
+      for (const [i, p] of c.pictures.entries()) {
+        entries.push({ name: `${PICTURES_FOLDER}/${c.name}/${p.name}`, bytes: new Uint8Array(await blobs[i].arrayBuffer()) });
+      }
+    }
+    if (!entries.length) return app.notice("There are no pictures yet.");
+    download(zipBlob(entries), `${PICTURES_FOLDER}.zip`);
+  };
+
+  return { modelChanged };
+}
+
+function download(blob, name) {
+  const link = Object.assign(document.createElement("a"), { href: URL.createObjectURL(blob), download: name });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+}

@@ -1,0 +1,141 @@
+// The phone studio: collect pictures with the camera, train on them, and play the
+// runner game with the new model, all on this device and offline. This file starts
+// the pieces and holds what the three views share; app-collect.js, app-train.js and
+// app-play.js are the views. window.studioState is a read-only snapshot for tests
+// (and the curious): classes with picture counts, training, the live label, the model.
+
+import { BundleError, playableModel, readBundle } from "./bundle-file.js";
+import { openCamera } from "./camera.js";
+import { collectView } from "./app-collect.js";
+import { Backbone } from "./model-client.js";
+import { pageModel } from "./page-model.js";
+import { playView } from "./app-play.js";
+import { summaryOf } from "./recipe.js";
+import { Store } from "./store.js";
+import { trainView } from "./app-train.js";
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  view: "collect", classes: [], training: { status: "idle" }, valAccuracy: null,
+  labels: [], model: null, label: null, confidence: 0, novelty: null, fps: 0, inferenceMs: 0,
+  cameraReady: false, modelReady: false, backboneReady: false, recording: null, recorded: 0,
+  jumps: 0, ducks: 0, storage: null,
+};
+Object.defineProperty(window, "studioState", { get: () => structuredClone(state) });
+
+const app = {
+  state, $,
+  notice(text, kind = "error") {
+    $("notice").textContent = text || "";
+    $("notice").className = `message ${kind}`;
+    $("notice").hidden = !text;
+  },
+  // A short message with an Undo button (deleting a picture or a class).
+  toast(text, undo) {
+    document.querySelector(".toast")?.remove();
+    const box = Object.assign(document.createElement("div"), { className: "toast", role: "status" });
+    box.append(text);
+    if (undo) {
+      const button = Object.assign(document.createElement("button"), { textContent: "Undo" });
+      button.onclick = async () => { box.remove(); await undo(); };
+      box.append(button);
+    }
+    document.body.append(box);
+    setTimeout(() => box.remove(), 6000);
+  },
+  views: {},
+};
+
+async function json(url) {
+  const response = await fetch(new URL(url, location.href));
+  if (!response.ok) throw new Error(`${url}: ${response.status} ${response.statusText}`);
+  return response.json();
+}
+
+// ---- the model the views share ---------------------------------------------------
+// Bytes of a .pvb -> the playing model, checked against this site's backbone.
+app.useModel = async (bytes, summary, play = null) => {
+  const playable = await playableModel(readBundle(bytes), app.site.backbone);
+  app.model = pageModel({ ...playable, summary }, play);
+  Object.assign(state, { model: summary, labels: playable.labels, modelReady: true,
+    valAccuracy: summary.accuracy });
+  $("model-pill").textContent = `${playable.labels.length} classes` +
+    (summary.accuracy == null ? "" : ` · ${Math.round(100 * summary.accuracy)}%`);
+  for (const view of Object.values(app.views)) view.modelChanged?.();
+};
+
+async function loadModel() {
+  const saved = await app.store.model();
+  if (saved) return app.useModel(saved.bytes, saved.summary, saved.play);
+  if (!app.site.config.model) return;
+  const bytes = new Uint8Array(await (await fetch(new URL(app.site.config.model, location.href))).arrayBuffer());
+  const summary = summaryOf(readBundle(bytes).meta, null, "came with this web app");
+  await app.useModel(bytes, summary, app.site.config.play);
+  await app.store.saveModel(bytes, summary, app.site.config.play);
+}
+
+// ---- project and views -------------------------------------------------------------
+app.refresh = async () => {
+  const project = await app.store.project();
+  state.classes = project.map((c) => ({ name: c.name, pictures: c.pictures.length }));
+  app.views.collect.render(project);
+  const estimate = await navigator.storage?.estimate?.();
+  state.storage = estimate ? { usage: estimate.usage, quota: estimate.quota } : null;
+};
+
+function show(view) {
+  state.view = view;
+  for (const tab of document.querySelectorAll("nav.tabs button")) {
+    tab.setAttribute("aria-selected", String(tab.dataset.view === view));
+  }
+  for (const name of ["collect", "train", "play"]) $(name).hidden = name !== view;
+  const slot = document.querySelector(`.camera-slot[data-slot="${view}"]`);
+  if (slot) slot.append(app.video);
+  for (const [name, part] of Object.entries(app.views)) (name === view ? part.shown : part.hidden)?.();
+}
+app.show = show;
+
+async function startCamera() {
+  const facing = $("facing");
+  facing.value = localStorage.getItem("pocketvision.camera") || "user";
+  const open = async () => {
+    app.video.classList.toggle("mirrored", facing.value === "user");
+    await openCamera(app.video, facing.value);
+    state.cameraReady = true;
+  };
+  facing.onchange = () => {
+    localStorage.setItem("pocketvision.camera", facing.value);
+    open().catch((error) => app.notice(`Camera: ${error.name}`));
+  };
+  try {
+    await open();
+  } catch (error) {
+    app.notice(`No camera (${error.name}): you can still add photos and play with the buttons.` +
+      (self.isSecureContext ? "" : " Phones give the camera only to https pages."));
+  }
+}
+
+async function boot() {
+  const config = await json("config.json");
+  app.site = { config, backbone: await json(config.backbone) };
+  const threads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+  app.backbone = new Backbone(new URL(config.graph, location.href).href, threads);
+  app.backbone.ready.then(() => { state.backboneReady = true; state.threads = threads; },
+    (error) => app.notice(`The model could not start: ${error.message}`));
+  app.store = await Store.open();
+  app.store.onChange = async (changed) => {
+    await app.refresh();
+    if (changed.includes("models")) await loadModel().catch(() => {});
+  };
+  app.video = Object.assign(document.createElement("video"), { autoplay: true, muted: true, playsInline: true });
+  app.views = { collect: collectView(app), train: trainView(app), play: playView(app) };
+  for (const tab of document.querySelectorAll("nav.tabs button")) tab.onclick = () => show(tab.dataset.view);
+  show("collect");
+  await app.refresh();
+  await loadModel().catch((error) => app.notice(error instanceof BundleError
+    ? `The saved model could not be used: ${error.message}` : String(error)));
+  navigator.storage?.persist?.();
+  await startCamera();
+}
+
+boot().catch((error) => app.notice(`Could not start: ${error.message || error}`));
