@@ -59,7 +59,9 @@ class Phone:
         self.context = self.page = None
         self.errors: list[str] = []
 
-    def open(self, url: str, camera: Path):
+    def open(self, url: str, camera: Path, quota: int | None = None):
+        """Launch with ``camera``; ``quota``: the bytes the site may keep (a phone
+        whose storage fills up), set before the site first stores anything."""
         self.close()
         self.context = self.playwright.chromium.launch_persistent_context(
             str(self.profile), executable_path=CHROMIUM, headless=True,
@@ -67,8 +69,26 @@ class Phone:
         self.context.route("**/*", self._only_local)
         self.page = self.context.pages[0] if self.context.pages else self.context.new_page()
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        if quota is not None:
+            self.context.new_cdp_session(self.page).send(
+                "Storage.overrideQuotaForOrigin", {"origin": url.rstrip("/"), "quotaSize": quota})
         self.page.goto(url)
+        self.settled()
         return self.page
+
+    def settled(self, timeout: float = 90) -> None:
+        """Wait until the service worker is in charge (on a first visit the page
+        reloads itself once for it), so nothing the test does is reloaded away."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.page.evaluate("Boolean(navigator.serviceWorker.controller && "
+                                      "self.crossOriginIsolated && window.studioState)"):
+                    return
+            except Exception:  # the page is reloading
+                pass
+            time.sleep(0.2)
+        raise AssertionError("the service worker never took charge of the page")
 
     def _only_local(self, route):
         if route.request.url.startswith(("http://127.0.0.1", "blob:", "data:")):

@@ -189,13 +189,16 @@ INSTALL_TAGS = """<link rel="manifest" href="manifest.webmanifest">
 <link rel="apple-touch-icon" href="icon-192.png">
 <script>
   // Installable and offline: the service worker caches the whole site. On the first
-  // visit, reload once it is in charge, so the page is cross-origin isolated and the
-  // model can use threads.
+  // visit, once it is in charge, the page reloads, so it is cross-origin isolated and
+  // the model can use threads; but never under a person already using it (a half-typed
+  // name, a burst being recorded): then the next visit has the threads.
   if ("serviceWorker" in navigator) {
     const first = !navigator.serviceWorker.controller;
+    let used = false;
+    for (const event of ["pointerdown", "keydown"]) addEventListener(event, () => { used = true; }, { capture: true, once: true });
     navigator.serviceWorker.register("sw.js").then(() => {
       if (first) navigator.serviceWorker.addEventListener("controllerchange",
-        () => location.reload(), { once: true });
+        () => { if (!used) location.reload(); }, { once: true });
     });
   }
 </script>"""

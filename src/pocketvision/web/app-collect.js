@@ -152,7 +152,7 @@ export function collectView(app) {
       c = classes.find((k) => k.id === into);
       if (burst || !state.cameraReady || !c) return;
       button.setPointerCapture?.(event.pointerId);
-      burst = { session: newSession(), index: 0, writes: [], on: true };
+      burst = { session: newSession(), index: 0, kept: 0, writes: [], on: true };
       button.classList.add("on");
       state.recording = c.name;
       captureFrames(burst, c);
@@ -163,10 +163,10 @@ export function collectView(app) {
       burst = null;
       finished.on = false;
       button.classList.remove("on");
-      state.recording = null;
       await Promise.all(finished.writes);
-      $("recording").textContent = `${finished.index} pictures of “${c.name}” kept`;
+      $("recording").textContent = `${finished.kept} pictures of “${c.name}” kept`;
       await app.refresh();
+      state.recording = null; // and the counts in studioState are the stored ones
     };
     button.addEventListener("pointerdown", start);
     for (const end of ["pointerup", "pointercancel", "lostpointercapture"]) button.addEventListener(end, stop);
@@ -183,7 +183,7 @@ export function collectView(app) {
       const write = pictureOf(video, side(), canvas)
         .then((picture) => described(picture, name))
         .then((picture) => app.store.addPictures(c.id, [picture]))
-        .then(() => { state.recorded += 1; $("recording").textContent = `● ${burst.index} pictures`; })
+        .then(() => { state.recorded += 1; burst.kept += 1; $("recording").textContent = `● ${burst.kept} pictures`; })
         .catch((error) => { burst.on = false; app.notice(error.message); });
       burst.writes.push(write);
       video.requestVideoFrameCallback(onFrame);
