@@ -454,13 +454,16 @@ def control(
 @app.command()
 @_user_errors
 def play(
-    model: Path = typer.Argument(..., help="A .pvb bundle; the game runs its ONNX export on the page."),
+    model: Path = typer.Argument(..., help="A .pvb bundle; the game runs it on the page."),
     mapping: List[str] = typer.Option([], "--map", help="LABEL=jump or LABEL=duck (default: classes up/down)."),
     host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0 to open from a phone)."),
     port: int = typer.Option(8765, help="Port to listen on."),
     https: bool = typer.Option(False, help="Serve https with a self-signed certificate (phones need it for the camera)."),
 ):
-    """The runner game in your browser, steered by your model through the webcam."""
+    """The runner game in your browser, steered by your model through the webcam.
+
+    It is the web app for the bundle (see 'pocketvision web'), opening on its game:
+    collecting and retraining on the page work too."""
     from pocketvision.live.server import game_app
 
     _within("--port", port, 1, 65535)

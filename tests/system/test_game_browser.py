@@ -1,6 +1,8 @@
-"""The runner game in headless Chromium with a fake camera: the model runs on the
-page (onnxruntime-web served by pocketvision), frames of the jump class make the
-runner jump, and nothing is requested from anywhere but 127.0.0.1."""
+"""``pocketvision play``: the runner game in headless Chromium with a fake camera. The
+server serves the web app for the bundle (opening on its game, the model running on
+the page: onnxruntime-web served by pocketvision); frames of the jump class make the
+runner jump, the no-action class fires nothing, and nothing is requested from
+anywhere but 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -25,17 +27,17 @@ def test_jump_class_frames_make_the_runner_jump(trained, fashion3, tmp_path, art
     camera = write_y4m(tmp_path / "camera.y4m", frames)
     app = game_app(trained.bundle, ["sneaker=jump", "trouser=duck"])
     with running(app) as url, chromium_page([f"--use-file-for-fake-video-capture={camera}"]) as page:
-        page.goto(url)
-        page.wait_for_function("window.gameState.cameraReady && window.gameState.jumps >= 2",
+        page.goto(url)  # redirected to /play/, the game's view
+        page.wait_for_function("window.studioState && window.studioState.view === 'play' && "
+                               "window.studioState.cameraReady && window.studioState.jumps >= 2",
                                timeout=90_000)
         seen = []  # the label over 3 s: one instant can be a frame between two pictures
         for _ in range(30):
-            seen.append(page.evaluate("window.gameState.label"))
+            seen.append(page.evaluate("window.studioState.label"))
             page.wait_for_timeout(100)
-        state = page.evaluate("window.gameState")
+        state = page.evaluate("window.studioState")
         page.screenshot(path=str(artifacts / "game.png"))
-        assert page.outside_requests == []
+        assert page.outside_requests == [] and page.url.endswith("/play/")
     assert sum(label in ("sneaker", "t-shirt") for label in seen) >= 0.8 * len(seen), seen
-    assert state["ducks"] == 0
+    assert state["ducks"] == 0 and state["model"]["labels"] == trained.classes
     assert state["fps"] > 0 and state["inferenceMs"] > 0
-    assert state["score"] >= 0

@@ -74,8 +74,9 @@ def test_play_config_is_not_readable_under_another_name(trained):
     from pocketvision.live.server import game_app
 
     app = game_app(trained.bundle, ["sneaker=jump", "trouser=duck"])
-    assert TestClient(app, base_url=LOCAL).get("/config.json").status_code == 200
-    assert TestClient(app, base_url="http://evil.example:8765").get("/config.json").status_code == 421
+    assert TestClient(app, base_url=LOCAL).get("/play/config.json").status_code == 200
+    assert TestClient(app, base_url="http://evil.example:8765").get("/play/config.json").status_code == 421
+    assert TestClient(app, base_url="http://evil.example:8765").get("/play/model.pvb").status_code == 421
 
 
 # ---- 3. exports take turns ------------------------------------------------------------

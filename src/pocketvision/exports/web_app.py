@@ -32,7 +32,7 @@ from pathlib import Path
 
 from pocketvision.actions import parse_mapping
 from pocketvision.backbones import get_spec
-from pocketvision.cache import write_atomically
+from pocketvision.cache import file_sha256, write_atomically
 from pocketvision.config import VERSION, TrainConfig
 from pocketvision.data.dataset import MIN_CLASSES, MIN_IMAGES_PER_CLASS
 from pocketvision.errors import ExportError, LiveError, WeightsUnavailableError
@@ -112,10 +112,11 @@ def _site_backbone(extractor, preprocessing, config: TrainConfig, pretrained: bo
 
 
 def write_web_app(site: Path, backbone: SiteBackbone, actions: dict | None = None,
-                  bundle: Path | None = None, play: dict | None = None) -> Path:
+                  bundle: Path | None = None, play: dict | None = None,
+                  start: str = "collect") -> Path:
     """Write the phone studio into ``site`` and return ``site``. ``bundle``: the model
     it opens first (a slim copy when its backbone is the pretrained one), played as
-    ``play`` says (see play_config)."""
+    ``play`` says (see play_config); ``start``: the view it opens on."""
     for name in PAGE_FILES:
         target = site / "web" / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -130,7 +131,8 @@ def write_web_app(site: Path, backbone: SiteBackbone, actions: dict | None = Non
         else:  # a fine-tuned backbone travels with its head
             shutil.copyfile(bundle, site / model)
     _write_json(site / "config.json", {"actions": actions or {}, "model": model, "play": play,
-                                       "backbone": "backbone.json", "graph": "backbone.onnx"})
+                                       "backbone": "backbone.json", "graph": "backbone.onnx",
+                                       "start": start})
     for size in ICON_SIZES:
         _icon(size).save(site / f"icon-{size}.png")
     _write_json(site / "manifest.webmanifest", _manifest())
@@ -161,6 +163,23 @@ def write_new_web_app(site: Path, backbone: str) -> dict:
         shutil.rmtree(staging, ignore_errors=True)
     sizes = [p.stat().st_size for p in site.rglob("*") if p.is_file()]
     return {"site": str(site), "backbone": backbone, "files": len(sizes), "bytes": sum(sizes)}
+
+
+def play_site(bundle: Path, actions: dict, root: Path) -> Path:
+    """The web app ``play`` serves for ``bundle``: written once under ``root`` (the
+    cache) per bundle and action map, opening on the game."""
+    key = hashlib.sha256(file_sha256(bundle).encode() + json.dumps(actions, sort_keys=True)
+                         .encode() + VERSION.encode()).hexdigest()[:16]
+    site = root / key
+    if not _is_web_app(site):
+        root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=root))
+        try:
+            write_web_app(staging, bundle_site_backbone(bundle), actions, bundle, start="play")
+            _replace_folder(staging, site)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return site
 
 
 def _is_web_app(folder: Path) -> bool:
@@ -236,11 +255,6 @@ def game_actions(labels: list[str], mappings: list[str]) -> dict[str, dict]:
             raise LiveError(f"--map {label}={action.key}: the game's actions are jump and duck")
         chosen[label] = {"key": action.key, "mode": "tap" if action.key == "jump" else "hold"}
     return chosen
-
-
-def game_config(labels: list[str], actions: dict) -> dict:
-    """What the game page of ``play`` reads from config.json (URLs relative to the page)."""
-    return {"labels": labels, "actions": actions, "model": "model.onnx"}
 
 
 def _icon(size: int):

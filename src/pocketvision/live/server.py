@@ -19,7 +19,7 @@ from pocketvision.cache import default_cache_dir, file_sha256, write_atomically
 from pocketvision.errors import MissingExtraError
 from pocketvision.exports import export_artifact, get_format
 from pocketvision.exports.onnx_format import composed_onnx
-from pocketvision.exports.web_app import WEB, game_actions, game_config
+from pocketvision.exports.web_app import WEB, game_actions, play_site
 from pocketvision.features.graph import OnnxExtractor
 from pocketvision.inference.predictor import load_predictor
 from pocketvision.model.bundle import load_bundle, read_meta
@@ -144,26 +144,21 @@ def onnx_for(bundle: Path) -> Path:
 
 
 def game_app(bundle: Path, mappings: list[str], host: str = "127.0.0.1"):
-    """``play``: the runner game page, the model's ONNX export, the action map."""
-    from fastapi.responses import FileResponse, HTMLResponse
+    """``play``: the web app for the bundle (the phone studio, opening on its runner
+    game; the model runs on the page), under /play/ so that its service worker,
+    whose scope is that folder, never answers for the desktop studio on the same port."""
+    from fastapi.responses import RedirectResponse
+    from fastapi.staticfiles import StaticFiles
 
-    labels = read_meta(bundle).labels
-    actions = game_actions(labels, mappings)
-    model = onnx_for(bundle)
+    actions = game_actions(read_meta(bundle).labels, mappings)  # a bad --map fails now
+    site = play_site(Path(bundle), actions, default_cache_dir() / "play-sites")
     app = base_app("pocketvision play", host)
 
-    @app.get("/", response_class=HTMLResponse)
-    def page():
-        return (WEB / "game.html").read_text()
+    @app.get("/")
+    def start():
+        return RedirectResponse("/play/")
 
-    @app.get("/model.onnx")
-    def onnx_file():
-        return FileResponse(model, media_type="application/octet-stream")
-
-    @app.get("/config.json")
-    def config():
-        return game_config(labels, actions)
-
+    app.mount("/play", StaticFiles(directory=str(site), html=True), name="play")
     return app
 
 

@@ -79,7 +79,8 @@ export function playView(app) {
     const { features, prepareMs, runMs } = await app.backbone.frame(app.video, model.spec);
     const result = model.classify(features);
     Object.assign(state, { label: result.label, confidence: result.confidence, novelty: result.novelty,
-      inferenceMs: performance.now() - started, prepareMs, runMs });
+      inferenceMs: performance.now() - started, prepareMs, runMs, lastFrameAt: performance.now(),
+      frameModel: model.summary.created });
     // a frame like nothing the model was trained on confirms no class: it presses nothing
     const probabilities = Object.fromEntries(model.labels.map((l, i) => [l, result.unknown ? 0 : result.probabilities[i]]));
     for (const event of smoother.update(now / 1000, metadata.presentedFrames, probabilities)) {

@@ -19,7 +19,7 @@ export function trainView(app) {
   async function train() {
     const clicked = performance.now();
     app.notice("");
-    state.training = { status: "running", phase: "Starting", done: 0, total: 0 };
+    state.training = { status: "running", phase: "Starting", done: 0, total: 0, clickedAt: clicked };
     $("train-button").disabled = true;
     $("train-progress").hidden = false;
     try {
@@ -27,7 +27,8 @@ export function trainView(app) {
         onProgress: progress });
       await app.useModel(result.bytes, result.summary);
       const seconds = (performance.now() - clicked) / 1000;
-      state.training = { status: "done", seconds, computed: result.computed };
+      state.training = { status: "done", seconds, computed: result.computed, clickedAt: clicked,
+        timings: result.timings };
       $("train-status").textContent = `Trained in ${seconds.toFixed(1)} s ` +
         `(${result.computed} new picture${result.computed === 1 ? "" : "s"} looked at).`;
     } catch (error) {

@@ -28,7 +28,8 @@ export function frameName(session, index) {
 }
 
 // A source (the video, an ImageBitmap) as a stored picture: {blob, width, height}.
-export async function pictureOf(source, side, canvas = new OffscreenCanvas(1, 1)) {
+let encoder = null;
+export async function pictureOf(source, side, canvas = (encoder ??= new OffscreenCanvas(1, 1))) {
   const width = source.videoWidth || source.width, height = source.videoHeight || source.height;
   const scale = side / Math.min(width, height); // up or down: every picture is stored alike
   canvas.width = Math.max(1, Math.round(width * scale));

@@ -146,16 +146,20 @@ export function differenceHash(image) {
 }
 
 // Decoded RGBA pixels of an image file (a Blob), exactly as stored: no colour
-// conversion, no premultiplied alpha, upright per EXIF.
+// conversion, no premultiplied alpha, upright per EXIF. One canvas serves every
+// picture (a canvas per picture kept hundreds of backing stores alive until GC).
+let decoder = null;
 export async function decode(blob) {
   const bitmap = await createImageBitmap(blob, { colorSpaceConversion: "none",
     premultiplyAlpha: "none", imageOrientation: "from-image" });
-  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-  const context = canvas.getContext("2d", { willReadFrequently: true });
+  const { width, height } = bitmap;
+  decoder ??= new OffscreenCanvas(1, 1);
+  decoder.width = width;
+  decoder.height = height;
+  const context = decoder.getContext("2d", { willReadFrequently: true });
   context.drawImage(bitmap, 0, 0);
   bitmap.close();
-  const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
-  return { width: canvas.width, height: canvas.height, data };
+  return { width, height, data: context.getImageData(0, 0, width, height).data };
 }
 
 export async function sha256Hex(bytes) {

@@ -44,7 +44,9 @@ export function quantile(values, q) {
 // Each training row judged by a head and neighbours that never saw its group.
 // `others`: more feature sets of the same images (e.g. at the game's input size),
 // judged by the same fold models, so their thresholds follow the same rule.
-export function outOfFold(rows, targets, groups, numClasses, settings, others = []) {
+// start: the head fitted on all rows, where each fold's fit begins (it ends at the
+// fold's own optimum, sooner).
+export function outOfFold(rows, targets, groups, numClasses, settings, others = [], start = null) {
   const names = [...new Set(groups)].sort(byCodePoint);
   const foldOf = new Map(names.map((g, k) => [g, k % FOLDS]));
   const folds = groups.map((g) => foldOf.get(g));
@@ -54,7 +56,7 @@ export function outOfFold(rows, targets, groups, numClasses, settings, others = 
     const kept = folds.flatMap((f, i) => (f !== fold ? [i] : []));
     const learnable = new Set(kept.map((i) => targets[i])).size >= 2;
     const head = learnable && held.length
-      ? fitLinearHead(kept.map((i) => rows[i]), kept.map((i) => targets[i]), numClasses, settings) : null;
+      ? fitLinearHead(kept.map((i) => rows[i]), kept.map((i) => targets[i]), numClasses, settings, start) : null;
     const bank = kept.map((i) => unit(rows[i]));
     [rows, ...others].forEach((set, s) => {
       for (const i of held) {

@@ -21,16 +21,20 @@ export async function trainProject({ store, backbone, site, onProgress = () => {
   checkClasses(project, site.backbone);
   const classes = project.map((c) => c.name); // sorted by code point, as `train` sorts folders
   const pictures = project.flatMap((c) => c.pictures.map((p) => ({ ...p, label: c.name })));
+  const timings = { read: performance.now() - started };
   const { features, computed } = await featuresOf(pictures, { store, backbone, site, onProgress });
+  timings.features = performance.now() - started - timings.read;
   onProgress("Fitting the model", 0, 1);
   const result = await inWorker({ classes, settings: site.backbone.training,
     pictures: pictures.map((p, i) => ({ name: p.name, label: p.label, sha256: p.sha256,
       dhash: p.dhash, features: features[i] })) });
+  timings.fit = performance.now() - started - timings.read - timings.features;
   const meta = await header(result, classes, site.backbone);
   const bytes = writeBundle(tensorsOf(result, site), meta);
   const summary = summaryOf(meta, result, "trained here");
   await store.saveModel(bytes, summary);
-  return { bytes, summary, computed, seconds: (performance.now() - started) / 1000 };
+  timings.save = performance.now() - started - timings.read - timings.features - timings.fit;
+  return { bytes, summary, computed, timings, seconds: (performance.now() - started) / 1000 };
 }
 
 // The CLI's check_classes, said for a phone.

@@ -1,6 +1,6 @@
 // The runner game: our own small canvas game (no assets), steered by jump() and
-// duck(). The page that owns it feeds it the model's actions (game.js for `play`,
-// app-play.js for the phone studio); keyboard and touch steer it too.
+// duck(). The page that owns it (app-play.js, the phone studio's game, which `play`
+// serves too) feeds it the model's actions; keyboard and touch steer it too.
 
 export class RunnerGame {
   // state: an object the game keeps its score and counters in (window.gameState

@@ -20,7 +20,7 @@ export function trainRecipe({ pictures, classes, settings }) {
     stdFloor: settings.std_floor };
   const rows = train.map((p) => p.features), targets = train.map(index);
   const head = fitLinearHead(rows, targets, classes.length, fit);
-  const [judged] = outOfFold(rows, targets, train.map((p) => p.group || p.sha256), classes.length, fit);
+  const [judged] = outOfFold(rows, targets, train.map((p) => p.group || p.sha256), classes.length, fit, [], head);
   const novelty = fitNovelty(rows, judged);
 
   // validation: pictures of bursts the head never saw
