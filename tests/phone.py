@@ -59,9 +59,10 @@ class Phone:
         self.context = self.page = None
         self.errors: list[str] = []
 
-    def open(self, url: str, camera: Path, quota: int | None = None):
+    def open(self, url: str, camera: Path, quota: int | None = None, settle: bool = True):
         """Launch with ``camera``; ``quota``: the bytes the site may keep (a phone
-        whose storage fills up), set before the site first stores anything."""
+        whose storage fills up), set before the site first stores anything;
+        ``settle``: wait for the site's service worker to take charge."""
         self.close()
         self.context = self.playwright.chromium.launch_persistent_context(
             str(self.profile), executable_path=CHROMIUM, headless=True,
@@ -73,7 +74,8 @@ class Phone:
             self.context.new_cdp_session(self.page).send(
                 "Storage.overrideQuotaForOrigin", {"origin": url.rstrip("/"), "quotaSize": quota})
         self.page.goto(url)
-        self.settled()
+        if settle:
+            self.settled()
         return self.page
 
     def settled(self, timeout: float = 90) -> None:

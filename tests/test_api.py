@@ -12,7 +12,8 @@ import pocketvision
 
 PUBLIC = [
     "BackboneError", "Bundle", "BundleError", "DatasetError", "Evaluation", "ExportError",
-    "ImageError", "LiveError", "MissingExtraError", "PocketVisionError", "RuntimeUnavailable",
+    "ImageError", "LiveError", "MissingExtraError", "NotThereError", "PocketVisionError",
+    "RuntimeUnavailable",
     "SettingError", "TrainConfig", "TrainResult", "WeightsUnavailableError", "__version__",
     "create_backbone", "evaluate", "export", "list_backbones", "load_bundle", "predict",
     "predict_imagenet", "register_backbone", "save_bundle", "train",

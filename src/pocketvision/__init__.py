@@ -36,7 +36,7 @@ _EXPORTS = {
 # the whole error tree (errors.py), so ``except pv.SettingError`` works as it reads
 _EXPORTS |= dict.fromkeys((
     "PocketVisionError", "DatasetError", "ImageError", "BackboneError", "WeightsUnavailableError",
-    "BundleError", "ExportError", "RuntimeUnavailable", "LiveError", "SettingError",
+    "BundleError", "ExportError", "RuntimeUnavailable", "LiveError", "NotThereError", "SettingError",
     "MissingExtraError"), "pocketvision.errors")
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -26,7 +26,7 @@ def parse_mapping(entries: list[str], labels: list[str]) -> dict[str, Action]:
     """``up=space`` (tap) or ``down=Down:hold``, checked against the model's labels."""
     actions = {}
     for entry in entries:
-        label, sep, target = entry.partition("=")
+        label, sep, target = _split(entry, labels)
         key, _, mode = target.partition(":")
         if not sep or not key:
             raise LiveError(f"--map {entry!r}: write LABEL=KEY or LABEL=KEY:hold")
@@ -41,3 +41,13 @@ def parse_mapping(entries: list[str], labels: list[str]) -> dict[str, Action]:
     if not actions:
         raise LiveError("give at least one --map LABEL=KEY")
     return actions
+
+
+def _split(entry: str, labels: list[str]) -> tuple[str, str, str]:
+    """(label, "=", key and mode): at the "=" after which the longest of the model's
+    labels ends, so a class with "=" in its name can be mapped (``a=b=space``);
+    at the first "=" when no label fits (the error then names the label)."""
+    ends = [k for k, c in enumerate(entry) if c == "=" and entry[:k] in labels]
+    if not ends:
+        return entry.partition("=")
+    return entry[:ends[-1]], "=", entry[ends[-1] + 1:]

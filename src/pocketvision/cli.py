@@ -8,8 +8,10 @@ With ``--json`` each command prints exactly one JSON document on stdout.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import functools
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -40,6 +42,15 @@ def _options(version: bool = typer.Option(False, "--version", is_eager=True,
     """Train your own image classifier in seconds and put it on a phone."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an exception, so a stopped run unwinds as Ctrl-C does
+    (Ray's core, left to the signal, aborts with a native stack dump)."""
+
+
+def _terminated(signum, frame):
+    raise Terminated()
+
+
 def _user_errors(command):
     """Turn a PocketVisionError into one line on stderr and exit code 2."""
 
@@ -52,9 +63,14 @@ def _user_errors(command):
             raise typer.Exit(2) from None
         except OSError as error:  # disk full, read-only folder, permissions: the user's to fix
             where = f" {error.filename}" if error.filename else ""
+            full = error.errno in (errno.ENOSPC, errno.EDQUOT)
             typer.echo(f"error: cannot read or write{where}: {error.strerror or error}; "
-                       "free some space or choose another folder", err=True)
+                       + ("free some space or choose another folder" if full
+                          else "check the path and its permissions"), err=True)
             raise typer.Exit(2) from None
+        except Terminated:
+            typer.echo("stopped (SIGTERM): nothing was written over existing files", err=True)
+            raise typer.Exit(143) from None
         except KeyboardInterrupt:
             typer.echo("interrupted: nothing was written over existing files", err=True)
             raise typer.Exit(130) from None
@@ -77,7 +93,7 @@ def _config(config: type, values: dict):
 
 
 def _print_json(document) -> None:
-    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     sys.stdout.flush()  # file names that are not UTF-8 come out escaped, never as a crash
     sys.stdout.buffer.write(text.encode("utf-8", "backslashreplace"))
     sys.stdout.flush()
@@ -140,12 +156,13 @@ def train(
     runner = _engine(engine, ray_address)
     from pocketvision.training.job import train as run_training
 
+    replacing = out.is_file()  # said, not silently done
     result = run_training(data, out, config, engine=runner)
     if as_json:
-        return _print_json(result.to_json())
+        return _print_json(result.to_json() | {"replaced": replacing})
     from pocketvision.cli_text import print_training
 
-    print_training(result, backbone)
+    print_training(result, backbone, replaced=replacing)
 
 
 @app.command()
@@ -353,6 +370,8 @@ def inspect(
 
     if not artifact.exists():
         raise PocketVisionError(f"{artifact} does not exist")
+    if not (artifact.is_file() or artifact.is_dir()):  # a FIFO would hang, a device never end
+        raise PocketVisionError(f"{artifact} is not a regular file; pass an exported file")
     spec = format_for_file(artifact)
     check_member(artifact)
     found = spec.inspect(artifact)
@@ -522,6 +541,7 @@ def main() -> None:
         raise SystemExit(2)
     if sys.argv[1:2] == ["export"]:
         _list_formats_in_help()
+    signal.signal(signal.SIGTERM, _terminated)
     app()
 
 

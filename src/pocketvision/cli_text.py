@@ -11,6 +11,12 @@ from pocketvision.model.novelty import rejected_share
 console = Console(soft_wrap=True)
 
 
+def _t(value) -> str:
+    """User text (a class or file name, a message quoting one) as text: rich markup
+    in it (``[@x=(]``, ``[lite2]``) is shown, never interpreted."""
+    return escape(str(value))
+
+
 def _percent(value) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
@@ -25,25 +31,26 @@ def print_skipped(skipped: list[dict]) -> None:
 
     console.print(f"[yellow]Skipped {len(skipped)} unreadable file(s):[/]")
     for entry in skipped[:SKIPPED_SHOWN]:
-        console.print(f"  {entry['path']}: {entry['reason']}", highlight=False)
+        console.print(f"  {_t(entry['path'])}: {_t(entry['reason'])}", highlight=False)
     rest = Counter(entry["reason"] for entry in skipped[SKIPPED_SHOWN:])
     for reason, count in rest.most_common():
-        console.print(f"  ... and {count} more: {reason}", highlight=False)
+        console.print(f"  ... and {count} more: {_t(reason)}", highlight=False)
     if rest:
         console.print("  (--json lists every file)", highlight=False)
 
 
-def print_training(result, backbone: str) -> None:
-    console.print(f"Trained [bold]{backbone}[/] on {result.train_images} images "
+def print_training(result, backbone: str, replaced: bool = False) -> None:
+    console.print(f"Trained [bold]{_t(backbone)}[/] on {result.train_images} images "
                   f"({result.val_images} for validation) in {result.seconds:.1f} s")
-    console.print(f"  classes: {', '.join(result.classes)}")
+    console.print(f"  classes: {_t(', '.join(result.classes))}", highlight=False)
     console.print(f"  validation accuracy: [bold]{_percent(result.val_accuracy)}[/]")
     console.print(f"  features: {result.features.computed} computed, "
                   f"{result.features.cached} from cache")
     print_skipped(result.skipped)
     for warning in result.warnings:
-        console.print(f"[yellow]note: {warning}[/]", highlight=False)
-    console.print(f"Bundle: [bold]{result.bundle}[/]", highlight=False)
+        console.print(f"[yellow]note: {_t(warning)}[/]", highlight=False)
+    console.print(f"Bundle: [bold]{_t(result.bundle)}[/]" +
+                  (" (it replaced the one that was there)" if replaced else ""), highlight=False)
 
 
 def print_evaluation(evaluation) -> None:
@@ -53,7 +60,7 @@ def print_evaluation(evaluation) -> None:
     for column in ("class", "precision", "recall", "F1", "support"):
         table.add_column(column, justify="left" if column == "class" else "right")
     for name, scores in metrics["per_class"].items():
-        table.add_row(name, f"{scores['precision']:.2f}", f"{scores['recall']:.2f}",
+        table.add_row(_t(name), f"{scores['precision']:.2f}", f"{scores['recall']:.2f}",
                       f"{scores['f1']:.2f}", str(scores["support"]))
     console.print(table)
     if evaluation.seen_in_training:
@@ -70,33 +77,32 @@ def print_evaluation(evaluation) -> None:
                       f"are called 'unknown'; AUROC {found['auroc']:.3f} (1.0 = always told apart).")
     print_skipped(evaluation.skipped)
     for name, path in evaluation.report.items():
-        console.print(f"  {name}: {path}", highlight=False)
+        console.print(f"  {name}: {_t(path)}", highlight=False)
 
 
 def print_predictions(results: list[dict]) -> None:
     for entry in results:
         if entry.get("error"):
-            console.print(f"[red]{entry['path']}: {entry['error']}[/]", highlight=False)
+            console.print(f"[red]{_t(entry['path'])}: {_t(entry['error'])}[/]", highlight=False)
             continue
         ranked = ", ".join(f"{k} {v:.1%}" for k, v in list(entry["probabilities"].items())[:3])
         novelty = f", novelty {entry['novelty']:.2f}" if "novelty" in entry else ""
-        console.print(f"{entry['path']}: [bold]{entry['label']}[/]  ({ranked}{novelty})",
-                      highlight=False)
+        console.print(f"{_t(entry['path'])}: [bold]{_t(entry['label'])}[/]  "
+                      f"({_t(ranked)}{novelty})", highlight=False)
 
 
 def print_backbones(rows: list[dict]) -> None:
-    table = Table()
-    for column in ("name", "input", "features", "weights", "description"):
-        table.add_column(column, no_wrap=column != "description")
+    """One block per backbone (a table of five columns is unreadable at 80 columns):
+    name, input and features, whether its weights are here; then what it is."""
     for row in rows:
-        status = "[green]available[/]" if row["weights_available"] else "[yellow]missing[/]"
-        # escaped: "[lite2]" (an extra's name) is not markup
-        table.add_row(row["name"], f"{row['input_size']} px", str(row["feature_dim"]), status,
-                      escape(row["description"]))
-    console.print(table)
+        status = "[green]weights available[/]" if row["weights_available"] else "[yellow]weights missing[/]"
+        console.print(f"[bold]{_t(row['name'])}[/]  {row['input_size']} px · "
+                      f"{row['feature_dim']} features · {status}", highlight=False)
+        console.print(f"  {_t(row['description'])}", highlight=False)
     console.print("Weights files (present, or where they would be looked for):")
     for row in rows:
-        console.print(f"  {row['name']}: {escape(row['weights'])}", highlight=False)
+        for where in row["weights"].split(", "):
+            console.print(f"  {row['name']}: {_t(where)}", highlight=False)
     if not all(row["weights_available"] for row in rows):
         console.print("A missing one is downloaded on first use where there is a network, "
                       "or pass --weights FILE.")
@@ -104,19 +110,19 @@ def print_backbones(rows: list[dict]) -> None:
 
 def print_demo(summary: dict) -> None:
     train = summary["train"]
-    console.print(f"Trained on the bundled sample ({', '.join(train['classes'])}): "
+    console.print(f"Trained on the bundled sample ({_t(', '.join(train['classes']))}): "
                   f"{train['train_images']} training images, {train['val_images']} held out")
     console.print(f"Validation accuracy: [bold]{_percent(train['val_accuracy'])}[/] "
                   f"in {train['seconds']:.1f} s")
-    console.print(f"Model:  {summary['bundle']}", highlight=False)
+    console.print(f"Model:  {_t(summary['bundle'])}", highlight=False)
     for name, path in summary["report"].items():
-        console.print(f"Report: {path}", highlight=False)
+        console.print(f"Report: {_t(path)}", highlight=False)
     print_predictions(summary["examples"])
     console.print("Next: pocketvision train YOUR_FOLDER --out model.pvb")
 
 
 def print_export(report, out) -> None:
-    table = Table(title=f"Exports in {out}, verified on {report.image_source}")
+    table = Table(title=f"Exports in {_t(out)}, verified on {_t(report.image_source)}")
     for column in ("format", "precision", "top-1 agreement", "max prob diff", "accuracy",
                    "latency", "size"):
         table.add_column(column, justify="left" if column in ("format", "precision") else "right")
@@ -126,26 +132,27 @@ def print_export(report, out) -> None:
             size += f" ({e.size_vs_fp32:.0%})"
         if not e.ran:
             colour = "dim" if e.bytes is None else "yellow"
-            table.add_row(e.format, e.precision, f"[{colour}]not run: {e.why_not_ran}[/]",
+            table.add_row(e.format, e.precision, f"[{colour}]not run: {_t(e.why_not_ran)}[/]",
                           "", "", "", size)
             continue
         table.add_row(e.format, e.precision, f"{e.top1_agreement:.1%}",
                       f"{e.max_prob_diff:.1e}", _percent(e.accuracy),
                       f"{e.latency_ms:.1f} ms", size)
     console.print(table)
-    console.print(f"Report: {out}/report.md · golden image for apps: {out}/golden.png + golden.json",
-                  highlight=False)
+    console.print(f"Report: {_t(out)}/report.md · golden image for apps: {_t(out)}/golden.png + "
+                  "golden.json", highlight=False)
 
 
 def print_bench(results: list[dict], folder) -> None:
     threads = results[0].get("threads", 1) if results else 1
     table = Table(title=f"Latency on this machine, batch 1, {threads} thread"
-                        f"{'s' if threads > 1 else ''} ({folder})")
+                        f"{'s' if threads > 1 else ''} ({_t(folder)})")
     for column in ("format", "precision", "latency", "vs torch eager", "runtime"):
-        table.add_column(column, justify="right" if column in ("latency", "vs torch eager") else "left")
+        table.add_column(column, justify="right" if column in ("latency", "vs torch eager")
+                         else "left")
     for r in results:
         if r["latency_ms"] is None:
-            table.add_row(r["format"], r["precision"], "[dim]not run[/]", "", r["why_not_ran"])
+            table.add_row(r["format"], r["precision"], "[dim]not run[/]", "", _t(r["why_not_ran"]))
             continue
         table.add_row(r["format"], r["precision"], f"{r['latency_ms']:.2f} ms",
                       f"{r['vs_eager']:.2f}x", r["runtime"])
@@ -154,32 +161,35 @@ def print_bench(results: list[dict], folder) -> None:
 
 def print_contract(path, found: dict) -> None:
     steps = found["preprocessing"]
-    console.print(f"[bold]{path}[/] ({found['format']}, {found['precision']})", highlight=False)
-    console.print(f"  labels: {', '.join(found['labels'])}")
+    console.print(f"[bold]{_t(path)}[/] ({_t(found['format'])}, {_t(found['precision'])})",
+                  highlight=False)
+    console.print(f"  labels: {_t(', '.join(found['labels']))}", highlight=False)
     shape = "x".join(str(d) for d in found["input"]["shape"])
-    console.print(f"  input '{found['input']['name']}': {shape} {found['input']['layout']} "
-                  f"{found['input']['dtype']}, RGB values {found['input']['range']}")
-    console.print(f"  caller: resize shorter side to {steps['resize']}, centre-crop {steps['crop']}, "
-                  "divide by 255" + ("" if steps["mean"] is None else
-                                     f", subtract {steps['mean']}, divide by {steps['std']}"))
+    console.print(_t(f"  input '{found['input']['name']}': {shape} {found['input']['layout']} "
+                     f"{found['input']['dtype']}, RGB values {found['input']['range']}"),
+                  highlight=False)
+    console.print(_t(f"  caller: resize shorter side to {steps['resize']}, centre-crop "
+                     f"{steps['crop']}, divide by 255" + ("" if steps["mean"] is None else
+                     f", subtract {steps['mean']}, divide by {steps['std']}")), highlight=False)
     if steps.get("normalization_in_graph"):
-        console.print(f"  inside the model: normalization {steps['normalization_in_graph']}")
+        console.print(_t(f"  inside the model: normalization {steps['normalization_in_graph']}"),
+                      highlight=False)
 
 
 def print_diagnosis(diagnosis, pictures: dict) -> None:
     counts = ", ".join(f"{name} {count}" for name, count in diagnosis.classes.items())
-    console.print(f"{diagnosis.images} images in {len(diagnosis.classes)} classes ({counts})",
+    console.print(f"{diagnosis.images} images in {len(diagnosis.classes)} classes ({_t(counts)})",
                   highlight=False)
     if not diagnosis.findings:
         console.print("[green]Nothing to fix found.[/]")
     for finding in diagnosis.findings[:50]:
         where = " · ".join(finding.paths)
-        console.print(f"[bold]{finding.kind}[/] {finding.why}" + (f"\n    {where}" if where else ""),
-                      highlight=False)
+        console.print(f"[bold]{finding.kind}[/] {_t(finding.why)}" +
+                      (f"\n    {_t(where)}" if where else ""), highlight=False)
     if len(diagnosis.findings) > 50:
         console.print(f"... and {len(diagnosis.findings) - 50} more (--json lists them all)")
     for name, path in pictures.items():
-        console.print(f"  {name}: {path}", highlight=False)
+        console.print(f"  {name}: {_t(path)}", highlight=False)
 
 
 def print_site(written: dict) -> None:

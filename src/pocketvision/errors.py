@@ -13,6 +13,7 @@ with code 2. Anything else is a bug and exits 1 with a traceback.
     ├── ExportError           an export cannot be made (unknown format, failed conversion)
     │   └── RuntimeUnavailable    the format's runtime does not exist on this platform
     ├── LiveError             a camera, video, key or server problem in the live tools
+    │   └── NotThereError         the class or picture asked for is not there (HTTP 404)
     ├── SettingError          an option has a value it cannot have (out of range, NaN)
     └── MissingExtraError     an optional dependency is not installed
 """
@@ -67,6 +68,10 @@ class RuntimeUnavailable(ExportError):
 
 class LiveError(PocketVisionError):
     """A camera, video file, key name or local server problem in the live tools."""
+
+
+class NotThereError(LiveError):
+    """The class, picture or trash entry a request names is not there."""
 
 
 class SettingError(PocketVisionError):

@@ -24,14 +24,14 @@ def observe(callback: Callable[[str, int, int], None]) -> Iterator[None]:
 @contextmanager
 def progress_bar(description: str, total: int, unit: str | None = None
                  ) -> Iterator[Callable[[int], None]]:
-    """Yield ``advance(n)``; draws a bar on stderr unless POCKETVISION_NO_PROGRESS is set;
-    with ``unit``, also the rate (e.g. "38 images/s")."""
+    """Yield ``advance(n)``; draws a bar on stderr when it is a terminal and
+    POCKETVISION_NO_PROGRESS is unset; with ``unit``, also the rate (e.g. "38 images/s")."""
     if _observers:
         with _observed(description, total) as advance:
             yield advance
         return
-    if total <= 0 or os.environ.get("POCKETVISION_NO_PROGRESS"):
-        yield lambda n=1: None
+    if total <= 0 or os.environ.get("POCKETVISION_NO_PROGRESS") or not sys.stderr.isatty():
+        yield lambda n=1: None  # a bar drawn into a pipe or a file is only noise (and a blank line)
         return
     from rich.console import Console
     from rich.progress import (
@@ -47,7 +47,7 @@ def progress_bar(description: str, total: int, unit: str | None = None
                TimeRemainingColumn())
     if unit:
         columns += (_Rate(unit),)
-    with Progress(*columns, console=console, transient=not console.is_terminal) as bar:
+    with Progress(*columns, console=console) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n=1: bar.advance(task, n)
 

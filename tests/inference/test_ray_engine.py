@@ -148,3 +148,41 @@ def test_engine_mistakes_are_user_errors(trained, fashion3, tmp_path):
                          "--engine", "ray", "--ray-address", f"127.0.0.1:{port}")
     assert "ray start --head" in message and time.monotonic() - started < 60
     assert not (tmp_path / "out.parquet").exists()  # nothing started
+
+
+def test_sigterm_stops_a_ray_run_cleanly_and_it_resumes(trained, tmp_path, cluster):
+    images = write_few_shot(tmp_path / "many", list(CLASS_NAMES), 60, offset=6000)  # 600
+    out = tmp_path / "results.parquet"
+    job = subprocess.Popen(
+        [sys.executable, "-m", "pocketvision.cli", "predict", str(trained.bundle), str(images),
+         "--output", str(out), "--engine", "ray", "--ray-address", cluster],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not (out.exists() and any(out.glob("part-*"))) and time.monotonic() < deadline:
+        assert job.poll() is None
+        time.sleep(0.1)
+    job.send_signal(signal.SIGTERM)
+    stdout, stderr = job.communicate(timeout=120)
+    assert job.returncode == 143, (job.returncode, stderr)
+    assert "stopped (SIGTERM)" in stderr
+    assert "Fatal" not in stderr and "Aborted" not in stderr and "Stack trace" not in stderr
+    again = run_cli("predict", trained.bundle, images, "--output", out, "--json")
+    summary = json.loads(again.stdout)
+    assert summary["done_before"] + summary["written"] == 600
+    assert ds.dataset(str(out), format="parquet").to_table().num_rows == 600
+
+
+def test_an_address_that_is_not_ray_is_one_line_in_seconds(trained, fashion3, tmp_path):
+    import http.server
+    import threading
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        started = time.monotonic()
+        line = user_error("predict", trained.bundle, next((fashion3 / "val" / "sneaker").iterdir()),
+                          "--output", tmp_path / "out.parquet", "--engine", "ray",
+                          "--ray-address", f"127.0.0.1:{server.server_port}")
+        assert "not as a Ray cluster does" in line and time.monotonic() - started < 30
+    finally:
+        server.shutdown()

@@ -261,3 +261,61 @@ def test_an_mlpackage_download_leaves_links_out_and_nothing_in_tmp(tmp_path):
     names = zipfile.ZipFile(io.BytesIO(answer.content)).namelist()
     assert names == ["model.mlpackage/Data/weights.bin"]
     assert set(os.listdir(tempfile.gettempdir())) - before == set()
+
+
+# ---- hardening 2: deleting keeps things; the doctor acts on what it shows ---------------
+
+def _project_with(fashion3, tmp_path) -> Path:
+    project = tmp_path / "project"
+    for name, label in (("up", "sneaker"), ("down", "trouser")):
+        folder = project / "samples" / name
+        folder.mkdir(parents=True)
+        for source in sorted((fashion3 / "train" / label).iterdir())[:6]:
+            (folder / source.name).write_bytes(source.read_bytes())
+    return project
+
+
+def test_deleted_pictures_and_classes_can_be_undone(fashion3, tmp_path):
+    project = _project_with(fashion3, tmp_path)
+    client = studio(project)
+    picture = sorted((project / "samples" / "up").iterdir())[0]
+    content = picture.read_bytes()
+    gone = client.delete(f"/samples/up/{picture.name}").json()
+    assert not picture.exists() and gone["undo"]
+    assert client.post(f"/api/trash/{gone['undo']}/restore").json() == {"restored": ["up"]}
+    assert picture.read_bytes() == content
+    whole = client.delete("/api/classes/down").json()
+    assert "down" not in [c["name"] for c in client.get("/api/project").json()["classes"]]
+    client.post(f"/api/trash/{whole['undo']}/restore")
+    assert len(list((project / "samples" / "down").iterdir())) == 6
+    assert client.delete("/samples/up/nothing-here.png").status_code == 404
+    assert client.delete("/api/classes/nothing").status_code == 404
+    assert client.post("/api/trash/20260101T000000-abcdef/restore").status_code == 404
+
+
+def test_deleting_a_linked_picture_removes_the_link_not_the_picture(fashion3, tmp_path):
+    project = _project_with(fashion3, tmp_path)
+    real = sorted((project / "samples" / "down").iterdir())[0]
+    link = project / "samples" / "up" / "linked.png"
+    link.symlink_to(real)
+    client = studio(project)
+    findings = client.get("/api/doctor").json()["findings"]
+    named = {f["file"] for finding in findings for f in finding["files"]}
+    assert real.name not in named or "linked.png" in named  # the link's own name is shown
+    assert client.delete("/samples/up/linked.png").status_code == 200
+    assert real.is_file() and not link.is_symlink()
+
+
+def test_the_doctor_answers_with_a_linked_class_folder_and_a_nested_picture(fashion3, tmp_path):
+    project = _project_with(fashion3, tmp_path)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    for source in sorted((fashion3 / "train" / "t-shirt").iterdir())[:4]:
+        (outside / source.name).write_bytes(source.read_bytes())
+    (project / "samples" / "linked").symlink_to(outside)
+    nested = project / "samples" / "up" / "sub"
+    nested.mkdir()
+    (nested / "deep.png").write_bytes(sorted((fashion3 / "train" / "sneaker").iterdir())[10].read_bytes())
+    answer = studio(project).get("/api/doctor")
+    assert answer.status_code == 200, answer.text
+    assert "linked" not in answer.json()["classes"]

@@ -77,6 +77,8 @@ def test_collect_train_preview_export(fashion3, tmp_path, artifacts):
         # the live preview follows the fake camera from sneakers (up) to trousers (down)
         page.wait_for_function("window.studio.previewLabel === 'up'", timeout=30_000)
         page.wait_for_function("window.studio.previewLabel === 'down'", timeout=30_000)
+        # sure of every frame: the "unsure" panel is not on screen (a CSS display once beat hidden)
+        assert not page.locator("#unsure").is_visible()
         page.screenshot(path=str(artifacts / "studio.png"), full_page=True)
 
         # ten more pictures, Train again: only their features are computed, and the

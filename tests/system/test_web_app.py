@@ -12,6 +12,7 @@ import json
 
 import pytest
 from browser import browser_available
+from conftest import sample_dir
 from phone import Phone, camera_file, static_site
 
 pytestmark = pytest.mark.skipif(not browser_available(),
@@ -62,5 +63,38 @@ def test_the_web_app_opens_with_the_bundle_plays_and_works_offline(trained, fash
         page.get_by_role("tab", name="Play").click()
         seen = phone.labels_seen()
         assert set(seen) - {None} <= set(trained.classes) | {"unknown"} and "sneaker" in seen
+        phone.close()
+    assert outside == []
+
+
+def test_two_web_apps_and_another_app_on_one_origin_keep_their_offline_files(trained, tmp_path):
+    """A user's GitHub Pages: every project on one origin. Each pocketvision app's
+    service worker keeps to its own caches; another app's cache survives both."""
+    from playwright.sync_api import sync_playwright
+
+    from pocketvision.exports.web_app import write_new_web_app
+
+    origin = tmp_path / "origin"
+    for name in ("first", "second"):
+        write_new_web_app(origin / name, "efficientnet_lite0")
+    (origin / "other").mkdir()
+    (origin / "other" / "index.html").write_text(
+        "<script>caches.open('someone-else').then((c) => c.put('x', new Response('mine')))"
+        ".then(() => { window.stored = true; });</script>")
+    outside = []
+    with static_site(origin) as (url, _), sync_playwright() as playwright:
+        phone = Phone(playwright, tmp_path / "profile", outside)
+        camera = camera_file(tmp_path, "cam", sorted((sample_dir() / "sneaker").iterdir())[:2])
+        page = phone.open(url + "other/", camera, settle=False)
+        page.wait_for_function("window.stored === true")
+        for name in ("first", "second"):
+            page.goto(url + name + "/")
+            phone.settled()
+        page.goto(url + "other/")
+        names = page.evaluate("caches.keys()")
+        assert "someone-else" in names
+        assert sum(n.startswith("pocketvision ") and n.split(" ")[1].endswith("/first/") for n in names) == 1
+        assert sum(n.startswith("pocketvision ") and n.split(" ")[1].endswith("/second/") for n in names) == 1
+        assert page.evaluate("caches.open('someone-else').then((c) => c.match('x')).then((r) => r.text())") == "mine"
         phone.close()
     assert outside == []

@@ -24,7 +24,7 @@ import numpy as np
 from pocketvision.cache import default_cache_dir, file_sha256, write_cache_entry
 from pocketvision.data.class_names import class_name_problem, normalized
 from pocketvision.data.grouping import HASH_BYTES, assign_groups, difference_hash
-from pocketvision.data.images import has_image_extension, is_ignored, load_rgb
+from pocketvision.data.images import has_image_extension, is_ignored, is_image_name, load_rgb
 from pocketvision.errors import DatasetError, ImageError
 from pocketvision.progress import progress_bar
 
@@ -204,6 +204,15 @@ def check_classes(scan: ScanResult, root: Path) -> None:
             )
 
 
+def has_explicit_split(root: Path) -> bool:
+    """``root`` is train/ + val/ of class folders, not two classes named train and val
+    (whose folders hold pictures, not class folders)."""
+    names = {f.name for f in class_folders(root)}
+    return {"train", "val"} <= names and any(
+        p.is_dir() and not p.name.startswith(".") for p in (root / "train").iterdir()) and not any(
+        p.is_file() and is_image_name(p) for p in (root / "train").iterdir())
+
+
 def training_folder(root: Path) -> Path:
     """The folder of class folders in ``root``: a studio project (PROJECT/samples/,
     PROJECT/models/) trains on its samples/, any other folder on itself."""
@@ -226,8 +235,7 @@ def load_split(root: Path, val_fraction: float = 0.2, seed: int = 0,
                cache_dir: Path | None = None) -> Split:
     """Scan ``root`` and return train/val samples (explicit or automatic split)."""
     root = training_folder(root)
-    names = {f.name for f in class_folders(root)}
-    if {"train", "val"} <= names:
+    if has_explicit_split(root):
         return _explicit_split(root, cache_dir)
     scan = scan_folder(root, cache_dir)
     check_classes(scan, root)
@@ -297,7 +305,7 @@ def labelled_images(root: Path, labels: list[str], cache_dir: Path | None = None
     """Usable images under ``root/<class>/`` (``root/val/`` when there is a split),
     refusing class folders the model does not know; also the skipped files."""
     root = training_folder(root)
-    if {"train", "val"} <= {f.name for f in class_folders(root)}:
+    if has_explicit_split(root):
         root = root / "val"
     scan = scan_folder(root, cache_dir)
     unknown = sorted(set(scan.classes) - set(labels))

@@ -83,7 +83,7 @@ def _image_grid(shown, title: str, colour: str, path: Path) -> Path:
     for axes, (image_path, truth, predicted, probability) in zip(grid.flat, shown):
         axes.imshow(_thumbnail(image_path))
         axes.set_title(f"{_short(Path(image_path).name)}\ntrue: {truth}\n"
-                       f"predicted: {predicted} ({probability:.0%})",
+                       f"predicted: {predicted} ({_confidence(probability)})",
                        fontsize=9, color=colour, loc="left")
     figure.suptitle(title, color=INK, fontsize=13, x=0.02, ha="left")
     return _save(figure, path)
@@ -195,3 +195,12 @@ def _findings_png(kind: str, findings: list, path: Path) -> Path:
     figure.suptitle(f"{titles.get(kind, kind)}: {len(findings)}{more}", color=INK, fontsize=12,
                     x=0.02, ha="left")
     return _save(figure, path)
+
+
+def _confidence(probability: float) -> str:
+    """A probability as a percentage with the digits that tell it from 100 %
+    (0.99996 is "99.996%", not "100%")."""
+    if probability >= 0.995 and probability < 1.0:
+        digits = min(6, max(1, -int(math.floor(math.log10(1.0 - probability))) - 2))
+        return f"{100 * probability:.{digits}f}%"
+    return f"{probability:.0%}"

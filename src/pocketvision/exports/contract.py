@@ -69,7 +69,66 @@ def contract_from(metadata: dict, path) -> dict:
     """The contract stored under CONTRACT_KEY in a file's metadata (key -> JSON text)."""
     if CONTRACT_KEY not in metadata:
         raise ExportError(f"{path}: no {CONTRACT_KEY} metadata; not a pocketvision export")
-    return json.loads(metadata[CONTRACT_KEY])
+    return checked_contract(metadata[CONTRACT_KEY], path)
+
+
+MAX_LABELS = 100_000
+
+
+def checked_contract(text: str | bytes, path, labels: list | None = None) -> dict:
+    """The contract JSON read back from a file, checked as every format's reader
+    relies on it (``labels``: where the format keeps them apart from the contract).
+    Anything else is one ExportError line: a damaged or hostile file is never a
+    traceback."""
+    try:
+        found = json.loads(text.decode("utf-8") if isinstance(text, bytes) else text)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise _damaged(path, f"not JSON: {type(error).__name__}") from None
+    if not isinstance(found, dict):
+        raise _damaged(path, "not an object")
+    if labels is not None:
+        found["labels"] = labels
+    problem = _contract_problem(found)
+    if problem:
+        raise _damaged(path, problem)
+    return found
+
+
+def _contract_problem(found: dict) -> str | None:
+    labels, given, steps = found.get("labels"), found.get("input"), found.get("preprocessing")
+    if not isinstance(labels, list) or not labels or len(labels) > MAX_LABELS or \
+            not all(isinstance(label, str) and label for label in labels):
+        return "its labels are not a list of class names"
+    if not all(isinstance(found.get(key), str) for key in ("format", "precision")):
+        return "no format or precision"
+    if not isinstance(given, dict) or not isinstance(given.get("name", ""), str) or \
+            given.get("layout") not in ("NCHW", "NHWC") or given.get("range") not in ([0, 1], [0, 255]):
+        return "its input is not described (name, layout NCHW/NHWC, range [0, 1] or [0, 255])"
+    if not isinstance(found.get("output"), dict):
+        return "its output is not described"
+    if not isinstance(steps, dict) or not all(
+            isinstance(steps.get(k), int) and not isinstance(steps.get(k), bool)
+            and 1 <= steps[k] <= 1024 for k in ("resize", "crop")) or steps["crop"] > steps["resize"]:
+        return "its resize and crop are not sizes from 1 to 1024 pixels, crop <= resize"
+    for key in ("mean", "std"):
+        value = steps.get(key)
+        if value is not None and (not isinstance(value, list) or len(value) != 3 or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+            return f"its preprocessing {key} is not 3 numbers"
+    return None
+
+
+def _damaged(path, what: str) -> ExportError:
+    return ExportError(f"{path}: its pocketvision contract is damaged ({what}); export it again")
+
+
+def read_bounded(stream, limit: int, what: str) -> bytes:
+    """At most ``limit`` bytes of ``stream`` (a zip member, a file), or ExportError
+    naming ``what``: a member that decompresses to gigabytes is refused, not read."""
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise ExportError(f"{what} is larger than {limit // 2**20} MB; not a pocketvision export")
+    return data
 
 
 def artifact_input(path: Path, found: dict) -> np.ndarray:

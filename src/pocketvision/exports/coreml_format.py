@@ -25,7 +25,13 @@ from pathlib import Path
 import numpy as np
 
 from pocketvision.errors import ExportError, RuntimeUnavailable, converter_errors
-from pocketvision.exports.contract import CONTRACT_KEY, INPUT_NAME, contract, contract_from
+from pocketvision.exports.contract import (
+    CONTRACT_KEY,
+    INPUT_NAME,
+    contract,
+    contract_from,
+    read_bounded,
+)
 from pocketvision.exports.formats import Format, Runner, register_format
 from pocketvision.native_output import quiet_import, silenced
 
@@ -92,9 +98,9 @@ def inspect_coreml(path: Path) -> dict:
     size, read from the package's model.mlmodel protobuf directly: coremltools
     imports torch when it is installed (8 s), and these are four fields."""
     with converter_errors(f"{path}: not a readable Core ML package", 120):
-        manifest = json.loads((Path(path) / "Manifest.json").read_text())
+        manifest = json.loads(_package_file(path, "Manifest.json", MAX_MANIFEST_BYTES))
         entry = manifest["itemInfoEntries"][manifest["rootModelIdentifier"]]
-        spec = (Path(path) / "Data" / entry["path"]).read_bytes()
+        spec = _package_file(path, f"Data/{entry['path']}", MAX_SPEC_BYTES)
         description = _message(spec, 2)                          # Model.description
         metadata = _message(description, 100)                    # .metadata
         user_defined = dict(_map_entry(e) for e in _fields(metadata, 100))
@@ -106,6 +112,25 @@ def inspect_coreml(path: Path) -> dict:
     found["input"]["name"] = name
     found["input"]["shape"] = [1, height, width, 3]
     return found
+
+
+MAX_MANIFEST_BYTES = 2**20
+MAX_SPEC_BYTES = 512 * 2**20  # a spec with its weights inside; ours are ~15 MB
+
+
+def _package_file(package: Path, name: str, limit: int) -> bytes:
+    """A file of the package by the name its manifest gives: inside the package
+    (no '..', no link out), a regular file (not a FIFO or a device), at most
+    ``limit`` bytes."""
+    root = Path(package).resolve()
+    target = (root / name).resolve()
+    if root not in target.parents:
+        raise ExportError(f"{package}: its manifest names {name!r}, outside the package; "
+                          "not a pocketvision export")
+    if not target.is_file():
+        raise ExportError(f"{package}: {name} is not a regular file; not a pocketvision export")
+    with open(target, "rb") as stream:
+        return read_bounded(stream, limit, f"{package}: {name}")
 
 
 def _fields(message: bytes, number: int) -> list:
@@ -131,13 +156,16 @@ def _fields(message: bytes, number: int) -> list:
 
 
 def _varint(data: bytes, position: int) -> tuple[int, int]:
-    value, shift = 0, 0
-    while True:
+    """A protobuf varint: at most 10 bytes (64 bits), so a run of 0xFF is refused at
+    once instead of growing one number for ever."""
+    value = 0
+    for shift in range(0, 70, 7):
         byte = data[position]
         value |= (byte & 0x7F) << shift
-        position, shift = position + 1, shift + 7
+        position += 1
         if byte < 0x80:
             return value, position
+    raise ValueError("a varint longer than 10 bytes")
 
 
 def _message(message: bytes, number: int) -> bytes:

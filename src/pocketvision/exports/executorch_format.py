@@ -19,7 +19,7 @@ import numpy as np
 
 from pocketvision.cache import write_atomically
 from pocketvision.errors import ExportError, converter_errors
-from pocketvision.exports.contract import contract_json, novelty_entry
+from pocketvision.exports.contract import checked_contract, contract_json, novelty_entry
 from pocketvision.exports.formats import Format, Runner, register_format
 from pocketvision.native_output import quiet_import, silenced
 
@@ -98,9 +98,7 @@ def inspect_pte(path: Path) -> dict:
         methods = _constant_methods(Path(path).read_bytes())
     if not methods.get(CONTRACT_METHOD):
         raise ExportError(f"{path}: no {CONTRACT_METHOD} method; not a pocketvision export")
-    found = json.loads(methods[CONTRACT_METHOD][0])
-    found["labels"] = methods.get(LABELS_METHOD, [])
-    return found
+    return checked_contract(methods[CONTRACT_METHOD][0], path, methods.get(LABELS_METHOD, []))
 
 
 # program.fbs field slots (4 + 2 x the field's index) of what _constant_methods reads
@@ -160,9 +158,10 @@ def program_contract(program, path: Path) -> dict:
     """The contract and labels of a loaded program (the runner loads it only once)."""
     if CONTRACT_METHOD not in program.method_names:
         raise ExportError(f"{path}: no {CONTRACT_METHOD} method; not a pocketvision export")
-    found = json.loads(program.load_method(CONTRACT_METHOD).execute([])[0])
-    found["labels"] = list(program.load_method(LABELS_METHOD).execute([]))
-    return found
+    with converter_errors(f"{path}: its contract methods cannot run", 120):
+        text = program.load_method(CONTRACT_METHOD).execute([])[0]
+        labels = list(program.load_method(LABELS_METHOD).execute([]))
+    return checked_contract(text, path, labels)
 
 
 def load_pte(path: Path, threads: int | None = None) -> Runner:
@@ -172,8 +171,8 @@ def load_pte(path: Path, threads: int | None = None) -> Runner:
         portable_lib._unsafe_reset_threadpool(threads)
     program = load_program(path)
     found = program_contract(program, path)
-    with silenced():  # XNNPACK's CPU probe logs to stderr when the method loads
-        forward = program.load_method("forward")
+    with converter_errors(f"{path}: ExecuTorch cannot load its forward method", 120), silenced():
+        forward = program.load_method("forward")  # silenced: XNNPACK's CPU probe
 
     import torch
 

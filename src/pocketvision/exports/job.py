@@ -16,15 +16,9 @@ from pocketvision.config import ExportConfig
 from pocketvision.data.bundled import sample_data_dir
 from pocketvision.data.images import load_rgb
 from pocketvision.data.preprocessing import resize_and_crop
-from pocketvision.errors import ExportError, install_command
+from pocketvision.errors import ExportError, MissingExtraError, install_command
 from pocketvision.exports.folder import publish, staging_folder
-from pocketvision.exports.formats import (
-    export_artifact,
-    get_format,
-    list_formats,
-    missing_modules,
-    require,
-)
+from pocketvision.exports.formats import export_artifact, get_format, list_formats, missing_modules
 from pocketvision.exports.report import ExportEntry, ExportReport
 from pocketvision.exports.verification import (
     VerificationSet,
@@ -194,8 +188,12 @@ def _choose(formats: list[str] | str):
         skipped = [_skipped(s) for s in list_formats() if missing_modules(s)]
         return available, skipped
     specs = [get_format(name) for name in names]  # unknown names fail before any work
-    for spec in specs:
-        require(spec)
+    missing = [(spec, missing_modules(spec)) for spec in specs if missing_modules(spec)]
+    if missing:  # every missing part at once, not one per try
+        needs = "; ".join(f"exporting {spec.name} needs {', '.join(modules)}"
+                          for spec, modules in missing)
+        extras = ",".join(dict.fromkeys(spec.extra for spec, _ in missing))
+        raise MissingExtraError.needing(needs, extras)
     return specs, []
 
 

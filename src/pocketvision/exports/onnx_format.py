@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from pocketvision.cache import write_atomically
-from pocketvision.errors import converter_errors
+from pocketvision.errors import ExportError, converter_errors
 from pocketvision.exports.contract import (
     CONTRACT_KEY,
     INPUT_NAME,
@@ -245,6 +245,8 @@ def inspect_onnx(path: Path) -> dict:
     with converter_errors(f"{path}: not a readable ONNX file", 120):
         model = onnx.load(str(path), load_external_data=False)
     found = contract_from({entry.key: entry.value for entry in model.metadata_props}, path)
+    if not model.graph.input:
+        raise ExportError(f"{path}: its graph has no input; not a pocketvision export")
     graph_input = model.graph.input[0]
     found["input"]["name"] = graph_input.name
     found["input"]["shape"] = [d.dim_value or d.dim_param for d in

@@ -35,9 +35,11 @@ from pocketvision.exports.contract import (
     INPUT_NAME,
     NOVELTY_OUTPUT,
     OUTPUT_NAME,
+    checked_contract,
     contract,
     contract_from,
     novelty_entry,
+    read_bounded,
 )
 from pocketvision.exports.formats import Format, Runner, register_format
 from pocketvision.exports.graph_paths import feeding_only
@@ -45,6 +47,7 @@ from pocketvision.exports.tflite_metadata import METADATA_NAME, model_metadata
 from pocketvision.native_output import quiet_import, silenced
 
 LABELS_FILE = "labels.txt"
+MAX_LABELS_BYTES = 8 * 2**20
 
 
 def export_tflite(bundle, path: Path, precision: str = "fp32", calibration=None) -> Path:
@@ -192,9 +195,10 @@ def inspect_tflite(path: Path) -> dict:
         metadata = {entry.Name().decode(): model.Buffers(entry.Buffer()).DataAsNumpy().tobytes()
                     for entry in entries}
     found = contract_from(metadata, path)
-    with zipfile.ZipFile(io.BytesIO(data)) as packed:
-        found["labels"] = packed.read(LABELS_FILE).decode().splitlines()
-    return found
+    with converter_errors(f"{path}: its packed {LABELS_FILE} cannot be read", 120), \
+            zipfile.ZipFile(io.BytesIO(data)) as packed, packed.open(LABELS_FILE) as member:
+        labels = read_bounded(member, MAX_LABELS_BYTES, f"{path}: {LABELS_FILE}").decode()
+    return checked_contract(json.dumps(found), path, labels.splitlines())
 
 
 def load_tflite(path: Path, threads: int | None = None) -> Runner:

@@ -21,10 +21,11 @@ import numpy as np
 
 from pocketvision.cache import write_atomically
 from pocketvision.errors import ExportError, converter_errors
-from pocketvision.exports.contract import contract, novelty_entry
+from pocketvision.exports.contract import checked_contract, contract, novelty_entry, read_bounded
 from pocketvision.exports.formats import Format, Runner, register_format
 
 CONTRACT_FILE = "pocketvision.contract.json"
+MAX_CONTRACT_BYTES = 8 * 2**20  # a contract is a few KB; a zip member may claim gigabytes
 NOVELTY_METHOD = "classify_with_novelty"  # -> (probabilities, novelty), one network run
 NOT_OPTIMIZED = ("saved without optimize_for_mobile: this PyTorch build has no XNNPACK, which "
                  "that pass needs; the file runs, more slowly. PyTorch Mobile is no longer "
@@ -81,10 +82,11 @@ def inspect_ptl(path: Path) -> dict:
     with converter_errors(f"{path}: not a readable TorchScript file", 120), \
             zipfile.ZipFile(path) as archive:
         names = [n for n in archive.namelist() if n.endswith(f"/extra/{CONTRACT_FILE}")]
-        text = archive.read(names[0]).decode() if names else ""
-    if not text:
-        raise ExportError(f"{path}: no {CONTRACT_FILE} inside; not a pocketvision export")
-    return json.loads(text)
+        if not names:
+            raise ExportError(f"{path}: no {CONTRACT_FILE} inside; not a pocketvision export")
+        with archive.open(names[0]) as member:
+            text = read_bounded(member, MAX_CONTRACT_BYTES, f"{path}: {CONTRACT_FILE}")
+    return checked_contract(text, path)
 
 
 def load_ptl(path: Path, threads: int | None = None) -> Runner:

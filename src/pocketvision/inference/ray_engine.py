@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
@@ -35,12 +36,8 @@ import numpy as np
 from pocketvision.errors import MissingExtraError, PocketVisionError
 from pocketvision.features.extraction import Item, array_of
 from pocketvision.features.graph import OnnxExtractor, runtime_session
-from pocketvision.inference.bulk import (  # BATCH: as predict --output
-    BATCH,
-    decode,
-    label_rows,
-    schema,
-)
+from pocketvision.inference.bulk import BATCH, decode, label_rows  # BATCH: as predict --output
+from pocketvision.inference.sinks import printable, schema
 from pocketvision.native_output import silenced
 
 IMAGE = "image"  # column: the network's input as float32 bytes, empty when not to run
@@ -136,9 +133,11 @@ class RayEngine:
 
             try:
                 with silenced():  # start-up chatter from Ray's C++ core
-                    ray.init(address=self.address or "local", include_dashboard=False,
-                             log_to_driver=False, logging_level=logging.ERROR)
-            except (ConnectionError, RuntimeError, ValueError) as error:
+                    _with_deadline(lambda: ray.init(
+                        address=self.address or "local", include_dashboard=False,
+                        log_to_driver=False, logging_level=logging.ERROR), INIT_SECONDS,
+                        f"Ray did not connect to {self.address or 'its instance on this machine'}")
+            except (ConnectionError, RuntimeError, ValueError, TimeoutError) as error:
                 where = f"join the Ray cluster at {self.address}" if self.address \
                     else "start Ray on this machine"
                 raise PocketVisionError(
@@ -163,12 +162,55 @@ class RayEngine:
         if not host or not port.isdigit():
             return  # None or "auto": Ray finds (or starts) the cluster itself
         try:
-            socket.create_connection((host, int(port)), timeout=5).close()
+            with socket.create_connection((host, int(port)), timeout=5) as probe:
+                speaks_grpc = _answers_http2(probe)
         except OSError as error:
             raise PocketVisionError(
                 f"no Ray cluster answers at {self.address} ({error.strerror or error}); start "
                 "one with `ray start --head` and pass the address it prints, or leave out "
                 "--ray-address to run Ray on this machine") from None
+        if not speaks_grpc:
+            raise PocketVisionError(
+                f"{self.address} answers, but not as a Ray cluster does (it is another kind "
+                "of server: a web server, say); pass the address `ray start --head` prints")
+
+
+INIT_SECONDS = 60  # joining a live cluster takes seconds; Ray alone would retry for minutes
+
+
+def _answers_http2(connection) -> bool:
+    """Whether the server speaks HTTP/2, as Ray's head (gRPC) does: it answers the
+    client preface with a SETTINGS frame (type 4); a web server answers HTTP/1 or
+    closes the connection."""
+    connection.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))
+    answer = b""
+    while len(answer) < 9:
+        chunk = connection.recv(9 - len(answer))
+        if not chunk:
+            break
+        answer += chunk
+    return len(answer) == 9 and answer[3] == 4
+
+
+def _with_deadline(work, seconds: float, what: str):
+    """work() on a thread, waited for at most ``seconds`` (Ctrl-C still stops the wait);
+    a TimeoutError naming ``what`` after that."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = work()
+        except BaseException as error:  # handed back to the waiting thread
+            outcome["error"] = error
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise TimeoutError(f"{what} within {seconds:.0f} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
 
 
 # Decoding asks for less than a core so it runs beside the networks rather than
@@ -182,7 +224,7 @@ def _decode_for_labels(batch: dict, spec, done: set) -> dict:
     error, done (in the output before: not run again) and the network's input."""
     columns = {"path": [], "sha256": [], "error": [], "done": [], IMAGE: []}
     for path, (_, sha, decoded) in zip(batch["path"], decode(list(batch["file"]), spec)):
-        path = str(path)
+        path = printable(str(path))
         skip = (path, sha) in done
         columns["path"].append(path)
         columns["sha256"].append(sha)

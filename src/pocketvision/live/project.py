@@ -4,6 +4,7 @@
       samples/<class>/<session>-<n>.jpg    one file per captured frame
       models/model.pvb                     the latest trained bundle
       models/exports/                      its verified exports
+      samples/.trash/<entry>/<class>/...   what was deleted, until emptied by hand (Undo)
 
 ``<session>`` is one capture burst (``20261122T071502-3fa9``): the split keeps a
 whole burst on one side (data/grouping.py), so near-identical frames never leak
@@ -23,10 +24,11 @@ from pocketvision.cache import write_atomically
 from pocketvision.data.class_names import class_name_problem, normalized
 from pocketvision.data.dataset import printable
 from pocketvision.data.images import has_image_extension, is_image_name
-from pocketvision.errors import LiveError
+from pocketvision.errors import LiveError, NotThereError
 
 SESSION_ID = re.compile(r"\d{8}T\d{6}-[0-9a-f]{4}")  # always matched whole (fullmatch)
 MAX_INDEX = 99_999  # frames in one burst
+TRASH_ENTRY = re.compile(r"\d{8}T\d{6}-[0-9a-f]{6}")
 
 
 def plain_file_name(name: str) -> bool:
@@ -134,10 +136,50 @@ class Project:
         source.rename(target)  # one rename: every sample moves with the folder
         return target
 
-    def delete_class(self, name: str) -> None:
+    @property
+    def trash(self) -> Path:
+        """Where deleted pictures and classes wait, restorable (hidden: no class)."""
+        return self.samples / ".trash"
+
+    def delete_class(self, name: str) -> str:
+        """Move the class folder into the trash; returns the trash entry (for Undo)."""
         folder = self.class_dir(name)
-        if folder.is_dir():
-            shutil.rmtree(folder)
+        if not folder.is_dir():
+            raise NotThereError(f"there is no class {name!r}")
+        return self.discard(folder)
+
+    def delete_sample(self, name: str, file_name: str) -> str:
+        """Move one sample into the trash (a link goes as the link, never its target);
+        returns the trash entry (for Undo)."""
+        path = self.sample_path(name, file_name)
+        if not (path.is_file() or path.is_symlink()):
+            raise NotThereError(f"class {name!r} has no sample {file_name!r}")
+        return self.discard(path)
+
+    def discard(self, path: Path) -> str:
+        """Move ``path`` (under samples/) into a new trash entry and return its id."""
+        entry = f"{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
+        target = self.trash / entry / path.relative_to(self.samples)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        path.rename(target)  # a rename moves a link itself, not what it points to
+        return entry
+
+    def restore(self, entry: str) -> list[str]:
+        """Put a trash entry's pictures back where they were; returns their classes.
+        Nothing is overwritten: a name taken since is refused before anything moves."""
+        if not TRASH_ENTRY.fullmatch(entry) or not (self.trash / entry).is_dir():
+            raise NotThereError(f"nothing to undo under {entry!r} (emptied, or undone already)")
+        items = sorted(p for p in (self.trash / entry).rglob("*") if p.is_file() or p.is_symlink())
+        targets = [self.samples / p.relative_to(self.trash / entry) for p in items]
+        taken = [t for t in targets if t.exists() or t.is_symlink()]
+        if taken:
+            raise LiveError(f"cannot undo: {taken[0].relative_to(self.samples)} exists again; "
+                            "rename or delete it first")
+        for item, target in zip(items, targets):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            item.rename(target)
+        shutil.rmtree(self.trash / entry, ignore_errors=True)
+        return sorted({t.relative_to(self.samples).parts[0] for t in targets})
 
     def sample_files(self, name: str) -> list[Path]:
         """Every image training will use (captures are JPEG; copied-in files may not be)."""

@@ -20,7 +20,7 @@ from typing import Annotated
 from pocketvision.backbones import describe_backbones, get_spec
 from pocketvision.cache import write_atomically
 from pocketvision.config import TrainConfig
-from pocketvision.errors import LiveError, PocketVisionError, install_command
+from pocketvision.errors import LiveError, NotThereError, PocketVisionError, install_command
 from pocketvision.exports import get_format, list_formats, missing_modules
 from pocketvision.exports.job import export as export_bundle
 from pocketvision.exports.web_app import WEB
@@ -95,7 +95,8 @@ def _project(folder: Path) -> Project:
 
 
 def _user_error(request, error: PocketVisionError):
-    return JSONResponse({"error": str(error)}, status_code=400)
+    return JSONResponse({"error": str(error)}, status_code=404 if isinstance(error, NotThereError)
+                        else 400)
 
 
 def _bad_request(request, error: RequestValidationError):
@@ -143,8 +144,13 @@ def rename(name: str, body: ClassName, studio: StudioState):
 
 @router.delete("/api/classes/{name}")
 def delete_class(name: str, studio: StudioState):
-    studio.project.delete_class(name)
-    return {"deleted": name}
+    """Into the project's trash (samples/.trash/), restorable with /api/trash/{undo}."""
+    return {"deleted": name, "undo": studio.project.delete_class(name)}
+
+
+@router.post("/api/trash/{entry}/restore")
+def restore(entry: str, studio: StudioState):
+    return {"restored": studio.project.restore(entry)}
 
 
 class ProblemFolder(BaseModel):
@@ -203,19 +209,22 @@ def doctor(studio: StudioState):
     """The doctor's findings about the project's samples, each file as (class, file)."""
     from dataclasses import asdict
 
-    samples = studio.project.samples.resolve()
-    diagnosis = diagnose(samples)
+    project = studio.project
+    diagnosis = diagnose(project.samples, classes=set(project.classes()))  # not problem folders
     findings = []
     for finding in diagnosis.findings:
-        files = [Path(p).resolve().relative_to(samples).parts for p in finding.paths]
-        findings.append(asdict(finding) | {"files": [{"class": c, "file": f} for c, f in files]})
+        # the sample's own path, never where a link points: a fix acts on what was shown
+        files = [Path(p).relative_to(project.samples).parts for p in finding.paths]
+        findings.append(asdict(finding) | {"files": [
+            # a picture in a class's sub-folder is shown, but not offered to move or delete
+            {"class": parts[0], "file": parts[-1] if len(parts) == 2 else None} for parts in files]})
     return {"images": diagnosis.images, "classes": diagnosis.classes, "findings": findings}
 
 
 @router.delete("/samples/{name}/{file_name}")
 def delete_sample(name: str, file_name: str, studio: StudioState):
-    studio.project.sample_path(name, file_name).unlink(missing_ok=True)
-    return {"deleted": file_name}
+    """Into the project's trash (samples/.trash/), restorable with /api/trash/{undo}."""
+    return {"deleted": file_name, "undo": studio.project.delete_sample(name, file_name)}
 
 
 @router.post("/api/train")

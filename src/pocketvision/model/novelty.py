@@ -68,9 +68,15 @@ class NoveltyModel:
         if meta is None:
             return None
         bank = tensors.get(BANK_TENSOR)
-        if bank is None or bank.ndim != 2 or bank.shape[1] != feature_dim:
+        if bank is None or bank.ndim != 2 or bank.shape[1] != feature_dim \
+                or not 1 <= bank.shape[0] <= MAX_BANK:
             raise BundleError(f"{path}: novelty data damaged; train it again")
-        return cls(np.asarray(bank, np.float32), float(meta["scale"]), float(meta["threshold"]))
+        bank = np.asarray(bank, np.float32)
+        norms = np.linalg.norm(bank, axis=1)
+        if not np.isfinite(bank).all() or np.abs(norms - 1.0).max() > 1e-3:  # unit rows, as fitted
+            raise BundleError(f"{path}: novelty data damaged (its training features are not "
+                              "unit vectors); train it again")
+        return cls(bank, float(meta["scale"]), float(meta["threshold"]))
 
 
 def rejected_share(novelty: np.ndarray) -> float | None:
@@ -88,6 +94,7 @@ class OutOfFold:
 
     probabilities: np.ndarray  # (N, C)
     neighbours: np.ndarray  # (N,)
+    judged: np.ndarray | None = None  # (N,) bool: the fold's models had seen the image's class
 
 
 def out_of_fold(features: np.ndarray, targets: np.ndarray, groups: list[str],
@@ -101,13 +108,15 @@ def out_of_fold(features: np.ndarray, targets: np.ndarray, groups: list[str],
     folds = np.array([fold_of_group[g] for g in groups])
     sets = [features] if also is None else [features, also]
     judged = [OutOfFold(np.zeros((len(targets), num_classes), np.float32),
-                        np.zeros(len(targets), np.float32)) for _ in sets]
+                        np.zeros(len(targets), np.float32), np.zeros(len(targets), bool))
+              for _ in sets]
     for fold in range(min(FOLDS, len(fold_of_group))):
         held, kept = folds == fold, folds != fold
         learnable = held.any() and len(np.unique(targets[kept])) >= 2
         head = fit_head(features[kept], targets[kept]) if learnable else None
         bank = NoveltyModel(unit(features[kept]), 1.0, 1.0)
         for judgement, source in zip(judged, sets):
+            judgement.judged[held] = np.isin(targets[held], targets[kept]) & (head is not None)
             if head is None:  # nothing to learn from: undecided
                 judgement.probabilities[held] = 1.0 / num_classes
                 judgement.neighbours[held] = 1.0

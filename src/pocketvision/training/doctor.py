@@ -23,7 +23,7 @@ import numpy as np
 
 from pocketvision.backbones import get_spec
 from pocketvision.config import TrainConfig
-from pocketvision.data.dataset import Sample, class_folders, scan_folder, training_folder
+from pocketvision.data.dataset import Sample, has_explicit_split, scan_folder, training_folder
 from pocketvision.data.grouping import assign_groups, near_duplicate_pairs
 from pocketvision.features.extraction import sample_features
 from pocketvision.features.graph import pretrained_extractor
@@ -68,10 +68,13 @@ class _Image:
 
 
 def diagnose(data: Path | str, cache_dir: Path | None = None,
-             backbone: str = "efficientnet_lite0") -> Diagnosis:
-    """Look at ``data`` (class folders, train/ + val/, or a studio project)."""
+             backbone: str = "efficientnet_lite0", classes: set[str] | None = None) -> Diagnosis:
+    """Look at ``data`` (class folders, train/ + val/, or a studio project);
+    ``classes``: only these (the studio leaves out the folders it cannot use)."""
     root = training_folder(Path(data))
     images, skipped = _scan(root, cache_dir)
+    if classes is not None:
+        images = [i for i in images if i.sample.label in classes]
     counts: dict[str, int] = {}
     for image in images:
         counts[image.sample.label] = counts.get(image.sample.label, 0) + 1
@@ -90,7 +93,7 @@ def diagnose(data: Path | str, cache_dir: Path | None = None,
 
 
 def _scan(root: Path, cache_dir) -> tuple[list[_Image], list[dict]]:
-    if {"train", "val"} <= {f.name for f in class_folders(root)}:
+    if has_explicit_split(root):
         sides = [("train", root / "train"), ("val", root / "val")]
     else:
         sides = [("train", root)]
@@ -145,6 +148,8 @@ def _mislabeled(images: list[_Image], features: np.ndarray, labels: list[str]) -
                            lambda x, y: fit_linear_head(x, y, len(labels)))
     findings = []
     for k, image in enumerate(images):
+        if not held_out.judged[k]:  # its class was all held out with it: no model could judge
+            continue
         probabilities = held_out.probabilities[k]
         best = int(probabilities.argmax())
         if best != targets[k] and probabilities[targets[k]] <= MISLABELED_OWN_MAX:
@@ -190,8 +195,9 @@ def _single_bursts(images: list[_Image], explicit: bool) -> list[Finding]:
     for image in images:
         groups.setdefault(image.sample.label, set()).add(image.sample.group)
     return [Finding("single_burst", [], f"class {label!r} is one capture burst: nothing of it "
-                    "can be held out for validation without leaking; record a second burst "
-                    "(another Record press, ideally elsewhere) or add photos", 1.0, label=label)
+                    "can be held out for validation without leaking, nor checked for wrong "
+                    "labels; record a second burst (another Record press, ideally elsewhere) "
+                    "or add photos", 1.0, label=label)
             for label, found in sorted(groups.items()) if len(found) == 1]
 
 

@@ -22,9 +22,21 @@ async function api(path, options = {}) {
   return body;
 }
 
-function notice(text) {
+function notice(text, undo = null) {
   $("notice").textContent = text || "";
+  $("notice").className = `message ${undo ? "info" : "error"}`;
   $("notice").hidden = !text;
+  if (undo) {
+    const button = el("button", { className: "undo" }, "Undo");
+    button.onclick = () => act(async () => { await api(`/api/trash/${enc(undo)}/restore`, { method: "POST" }); });
+    $("notice").append(" ", button);
+  }
+}
+
+// A deletion goes to the project's trash (samples/.trash/): say so, offer Undo.
+async function discard(path, what) {
+  const { undo } = await api(path, { method: "DELETE" });
+  notice(`Deleted ${what} (kept in samples/.trash/ until you empty it).`, undo);
 }
 
 async function refresh() {
@@ -83,7 +95,11 @@ function classCard(c) {
 
 function thumb(name, file) {
   const remove = el("button", { title: "Delete this image" }, "×");
-  remove.onclick = async () => { await api(`/samples/${enc(name)}/${enc(file)}`, { method: "DELETE" }); refresh(); };
+  remove.onclick = async () => {
+    try { await discard(`/samples/${enc(name)}/${enc(file)}`, `a picture of “${name}”`); }
+    catch (error) { notice(error.message); }
+    refresh();
+  };
   return el("div", { className: "thumb" }, el("img", { src: `/samples/${enc(name)}/${enc(file)}`, loading: "lazy", alt: "" }), remove);
 }
 
@@ -97,7 +113,8 @@ async function rename(name) {
 
 async function deleteClass(c) {
   if (!confirm(`Delete class “${c.name}” and its ${c.samples.length} images?`)) return;
-  await act(() => api(`/api/classes/${enc(c.name)}`, { method: "DELETE" }));
+  try { await discard(`/api/classes/${enc(c.name)}`, `class “${c.name}”`); } catch (error) { notice(error.message); }
+  await refresh();
 }
 
 function json(body) {
@@ -318,22 +335,23 @@ $("doctor-run").onclick = async () => {
 function findingRow(finding) {
   const fixes = [];
   const first = finding.files[0];
-  if (finding.kind === "mislabeled" && finding.suggested && first) {
+  if (finding.kind === "mislabeled" && finding.suggested && first?.file) {
     const move = el("button", { className: "primary" }, `Move to ${finding.suggested}`);
     move.onclick = () => fixed(move, () => api(`/samples/${enc(first.class)}/${enc(first.file)}/move`,
       json({ to: finding.suggested })));
     fixes.push(move);
   }
   if (["mislabeled", "outlier", "duplicate"].includes(finding.kind)) {
-    for (const file of finding.kind === "duplicate" ? finding.files : finding.files.slice(0, 1)) {
+    const files = finding.kind === "duplicate" ? finding.files : finding.files.slice(0, 1);
+    for (const file of files.filter((f) => f.file)) { // a file in a sub-folder: shown, not touched
       const remove = el("button", {}, finding.kind === "duplicate" ? `Delete from ${file.class}` : "Delete");
-      remove.onclick = () => fixed(remove, () => api(`/samples/${enc(file.class)}/${enc(file.file)}`,
-        { method: "DELETE" }));
+      remove.onclick = () => fixed(remove, () => discard(`/samples/${enc(file.class)}/${enc(file.file)}`,
+        `a picture of “${file.class}”`));
       fixes.push(remove);
     }
   }
   return el("div", { className: `finding ${finding.kind}` },
-    el("div", { className: "finding-images" }, ...finding.files.map((f) => thumb(f.class, f.file))),
+    el("div", { className: "finding-images" }, ...finding.files.filter((f) => f.file).map((f) => thumb(f.class, f.file))),
     el("div", {}, el("b", {}, finding.kind.replace("_", " ")), ` ${finding.why}`,
       el("div", { className: "finding-fixes" }, ...fixes)));
 }

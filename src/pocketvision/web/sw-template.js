@@ -1,13 +1,14 @@
 // Service worker of a pocketvision web app (`pocketvision web`, `export --format web`).
 // The writer fills in the two placeholders below: the site's files and a hash of their
 // contents, so a new site replaces the old cache as a whole. Its caches are named
-// after its scope, and it touches only those, and only answers for URLs inside its
-// scope: another app on the same origin (a user's other GitHub Pages project, a
-// second pocketvision app in another folder) keeps its own offline files.
+// after its scope and it touches only those; it answers only for the site's own
+// files: another app on the same origin (a user's other GitHub Pages project, a
+// second pocketvision app in another folder) keeps its offline files and its headers.
 const SCOPE = self.registration.scope;
 const PREFIX = `pocketvision ${SCOPE} `;
 const CACHE = PREFIX + "__VERSION__";
 const FILES = __FILES__;
+const OWN = new Set(FILES.map((name) => new URL(name, SCOPE).href));
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(FILES)).then(() => self.skipWaiting()));
@@ -26,7 +27,9 @@ self.addEventListener("activate", (event) => {
 // get the cross-origin-isolation headers, so onnxruntime-web can use threads even
 // from a static server that does not send them.
 self.addEventListener("fetch", (event) => {
-  if (event.request.method !== "GET" || !event.request.url.startsWith(SCOPE)) return;
+  const url = new URL(event.request.url);
+  url.search = "";
+  if (event.request.method !== "GET" || !OWN.has(url.href)) return; // not ours: as if we were not here
   event.respondWith((async () => {
     const cache = await caches.open(CACHE);
     const cached = await cache.match(event.request, { ignoreSearch: true });
