@@ -166,3 +166,12 @@ class Phone:
             self.page.get_by_role("button", name=button).click()
         waiting.value.save_as(target)
         return target
+
+
+def phone_site(tmp_path_factory) -> Path:
+    """A phone studio written by ``pocketvision web`` (what a user puts on a host)."""
+    from pocketvision.exports.web_app import write_new_web_app
+
+    root = tmp_path_factory.mktemp("phone") / "site"
+    write_new_web_app(root, "efficientnet_lite0")
+    return root

@@ -42,7 +42,6 @@ def test_every_error_a_user_can_catch_is_public():
 
 def test_version_is_the_packages():
     import tomllib
-    from pathlib import Path
 
     pyproject = ROOT / "pyproject.toml"
     assert tomllib.loads(pyproject.read_text())["project"]["version"] == pocketvision.__version__

@@ -43,12 +43,26 @@ def _options(version: bool = typer.Option(False, "--version", is_eager=True,
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, turned into an exception, so a stopped run unwinds as Ctrl-C does
-    (Ray's core, left to the signal, aborts with a native stack dump)."""
+    """SIGTERM, turned into an exception raised at the job's next progress step, so a
+    stopped run unwinds as Ctrl-C does (Ray's core, left to the signal, aborted with a
+    native stack dump)."""
 
 
 def _terminated(signum, frame):
-    raise Terminated()
+    """A long job stops at its next progress step (see progress.stop_at_next_step);
+    one with no steps (a camera loop) is interrupted as by Ctrl-C a moment later."""
+    import _thread
+    import threading
+
+    from pocketvision.progress import stop_at_next_step
+
+    stop_at_next_step(Terminated())
+    fallback = threading.Timer(SIGTERM_GRACE_SECONDS, _thread.interrupt_main)
+    fallback.daemon = True
+    fallback.start()
+
+
+SIGTERM_GRACE_SECONDS = 5.0
 
 
 def _user_errors(command):

@@ -8,6 +8,19 @@ from contextlib import contextmanager
 from typing import Callable, Iterator
 
 _observers: list[Callable[[str, int, int], None]] = []
+_stop: list[BaseException] = []  # what a signal asked for; raised at the next step
+
+
+def stop_at_next_step(reason: BaseException) -> None:
+    """Ask the running job to stop where it is safe: at its next progress step (a
+    signal handler raising at an arbitrary moment can land in a library's cleanup
+    code, which swallows it)."""
+    _stop.append(reason)
+
+
+def _check_stop() -> None:
+    if _stop:
+        raise _stop.pop()
 
 
 @contextmanager
@@ -26,12 +39,13 @@ def progress_bar(description: str, total: int, unit: str | None = None
                  ) -> Iterator[Callable[[int], None]]:
     """Yield ``advance(n)``; draws a bar on stderr when it is a terminal and
     POCKETVISION_NO_PROGRESS is unset; with ``unit``, also the rate (e.g. "38 images/s")."""
+    _check_stop()
     if _observers:
         with _observed(description, total) as advance:
-            yield advance
+            yield _stoppable(advance)
         return
     if total <= 0 or os.environ.get("POCKETVISION_NO_PROGRESS") or not sys.stderr.isatty():
-        yield lambda n=1: None  # a bar drawn into a pipe or a file is only noise (and a blank line)
+        yield _stoppable(lambda n=1: None)  # a bar in a pipe or a file is only noise
         return
     from rich.console import Console
     from rich.progress import (
@@ -49,7 +63,15 @@ def progress_bar(description: str, total: int, unit: str | None = None
         columns += (_Rate(unit),)
     with Progress(*columns, console=console) as bar:
         task = bar.add_task(description, total=total)
-        yield lambda n=1: bar.advance(task, n)
+        yield _stoppable(lambda n=1: bar.advance(task, n))
+
+
+def _stoppable(advance: Callable[[int], None]) -> Callable[[int], None]:
+    def step(n: int = 1) -> None:
+        _check_stop()
+        advance(n)
+
+    return step
 
 
 @contextmanager

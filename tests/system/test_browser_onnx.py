@@ -6,7 +6,6 @@ model's answer on the golden image."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from browser import browser_available, chromium_page, static_server, web_assets

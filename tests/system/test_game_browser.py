@@ -28,9 +28,12 @@ def test_jump_class_frames_make_the_runner_jump(trained, fashion3, tmp_path, art
     app = game_app(trained.bundle, ["sneaker=jump", "trouser=duck"])
     with running(app) as url, chromium_page([f"--use-file-for-fake-video-capture={camera}"]) as page:
         page.goto(url)  # redirected to /play/, the game's view
-        page.wait_for_function("window.studioState && window.studioState.view === 'play' && "
-                               "window.studioState.cameraReady && window.studioState.jumps >= 2",
-                               timeout=90_000)
+        try:
+            page.wait_for_function("window.studioState && window.studioState.view === 'play' && "
+                                   "window.studioState.cameraReady && window.studioState.jumps >= 2",
+                                   timeout=90_000)
+        except Exception:
+            raise AssertionError(page.evaluate("JSON.stringify(window.studioState)")) from None
         seen = []  # the label over 3 s: one instant can be a frame between two pictures
         for _ in range(30):
             seen.append(page.evaluate("window.studioState.label"))

@@ -42,7 +42,7 @@ def test_a_foreign_csv_is_refused_before_it_is_touched(trained, images, tmp_path
 def test_two_writers_on_one_output_the_second_is_refused(trained, tmp_path, suffix):
     from fashion_mnist import CLASS_NAMES, write_few_shot
 
-    many = write_few_shot(tmp_path / "many", list(CLASS_NAMES)[:4], 60, offset=7000)  # ~4 s of work
+    many = write_few_shot(tmp_path / "many", list(CLASS_NAMES)[:4], 60, offset=4000)  # ~4 s of work
     out = tmp_path / f"results.{suffix}"
     first = subprocess.Popen([sys.executable, "-m", "pocketvision.cli", "predict", str(trained.bundle),
                               str(many), "--output", str(out)], stderr=subprocess.PIPE, text=True)
@@ -219,11 +219,10 @@ def test_inspect_a_coreml_package_that_points_outside_or_at_a_device(exported, t
     shutil.copytree(exported / "model.mlpackage", package)
     manifest = json.loads((package / "Manifest.json").read_text())
     root = manifest["rootModelIdentifier"]
-    for target, expected in (("../../../../etc/hostname", "outside the package"),
-                             ("/dev/zero", "outside the package")):
+    for target in ("../../../../etc/hostname", "/dev/zero", "../../../../dev/zero"):
         manifest["itemInfoEntries"][root]["path"] = target
         (package / "Manifest.json").write_text(json.dumps(manifest))
-        assert expected in user_error("inspect", package)
+        assert "not a pocketvision export" in user_error("inspect", package)
     link = package / "Data" / "zero"
     link.symlink_to("/dev/zero")
     manifest["itemInfoEntries"][root]["path"] = "zero"
@@ -318,13 +317,13 @@ def test_classes_named_train_and_val_are_classes(tmp_path, fashion3):
 
 def test_markup_in_class_and_file_names_is_printed_as_text(tmp_path, fashion3):
     data = tmp_path / "markup"
-    for label, source in (("[@x=(]", "sneaker"), ("[bold]b[/]", "trouser")):
+    for label, source in (("[@x=(]", "sneaker"), ("[bold]b", "trouser")):
         (data / label).mkdir(parents=True)
         for picture in sorted((fashion3 / "train" / source).iterdir())[:6]:
             (data / label / f"[red]{picture.name}").write_bytes(picture.read_bytes())
     trained = run_cli("train", data, "--out", tmp_path / "m.pvb")
     assert trained.returncode == 0, trained.stderr
-    assert "[@x=(]" in trained.stdout and "[bold]b[/]" in trained.stdout
+    assert "[@x=(]" in trained.stdout and "[bold]b" in trained.stdout
     picture = next((data / "[@x=(]").iterdir())
     predicted = run_cli("predict", tmp_path / "m.pvb", picture)
     assert predicted.returncode == 0 and "[red]" in predicted.stdout, predicted.stderr

@@ -179,7 +179,7 @@ def test_odd_class_folders_and_a_damaged_model_are_shown_as_problems(fashion3, t
 
     assert client.post("/api/classes", json={"name": "café"}).status_code == 200  # the same class
     assert sorted(os.listdir(samples)) == sorted(["t.shirt (v2)", nfd, "linked"])
-    assert client.get(f"/samples/café/a.jpg").status_code == 200
+    assert client.get("/samples/café/a.jpg").status_code == 200
     assert client.post("/api/problems/set-aside", json={"folder": "linked"}).status_code == 200
     assert not (samples / "linked").exists() and elsewhere.is_dir()  # the link, not the pictures
 

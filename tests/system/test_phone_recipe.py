@@ -178,9 +178,9 @@ def page_features(page, pictures, site) -> np.ndarray:
 
 
 def test_features_are_the_clis(page_features, pictures):
+    from pocketvision.backbones import get_spec
     from pocketvision.data.dataset import Sample
     from pocketvision.features import pretrained_extractor, sample_features
-    from pocketvision.backbones import get_spec
 
     spec = get_spec("efficientnet_lite0").preprocessing.with_crop_fraction(1.0)
     extractor = pretrained_extractor("efficientnet_lite0", None, spec.crop)

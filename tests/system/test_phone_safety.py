@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from browser import browser_available
 from conftest import sample_dir
-from phone import Phone, camera_file, static_site
+from phone import Phone, camera_file, phone_site, static_site
 
 pytestmark = pytest.mark.skipif(not browser_available(),
                                 reason="needs Debian's chromium and playwright (.ci/run installs both)")
@@ -17,11 +17,7 @@ pytestmark = pytest.mark.skipif(not browser_available(),
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from pocketvision.exports.web_app import write_new_web_app
-
-    root = tmp_path_factory.mktemp("phone") / "site"
-    write_new_web_app(root, "efficientnet_lite0")
-    return root
+    return phone_site(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from browser import browser_available
 from conftest import SAMPLE_CLASSES, run_cli, sample_dir
-from phone import Phone, camera_file, static_site
+from phone import Phone, camera_file, phone_site, static_site
 
 pytestmark = pytest.mark.skipif(not browser_available(),
                                 reason="needs Debian's chromium and playwright (.ci/run installs both)")
@@ -28,11 +28,7 @@ BURST = 15  # pictures a Record hold keeps; two bursts per class
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from pocketvision.exports.web_app import write_new_web_app
-
-    root = tmp_path_factory.mktemp("phone") / "site"
-    write_new_web_app(root, "efficientnet_lite0")
-    return root
+    return phone_site(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

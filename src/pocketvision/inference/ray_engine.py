@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
+import signal
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
@@ -131,13 +131,17 @@ class RayEngine:
         if not ray.is_initialized():
             self._check_reachable()
 
+            ours = signal.getsignal(signal.SIGTERM)
             try:
                 with silenced():  # start-up chatter from Ray's C++ core
-                    _with_deadline(lambda: ray.init(
-                        address=self.address or "local", include_dashboard=False,
-                        log_to_driver=False, logging_level=logging.ERROR), INIT_SECONDS,
-                        f"Ray did not connect to {self.address or 'its instance on this machine'}")
-            except (ConnectionError, RuntimeError, ValueError, TimeoutError) as error:
+                    ray.init(address=self.address or "local", include_dashboard=False,
+                             log_to_driver=False, logging_level=logging.ERROR)
+                # Ray installs its own SIGTERM handlers (a C++ stack dump, then an exit
+                # raised wherever the driver happens to be); the command's stops a job
+                # where it is safe to (cli.py), so it is put back
+                if callable(ours):
+                    signal.signal(signal.SIGTERM, ours)
+            except (ConnectionError, RuntimeError, ValueError) as error:
                 where = f"join the Ray cluster at {self.address}" if self.address \
                     else "start Ray on this machine"
                 raise PocketVisionError(
@@ -175,9 +179,6 @@ class RayEngine:
                 "of server: a web server, say); pass the address `ray start --head` prints")
 
 
-INIT_SECONDS = 60  # joining a live cluster takes seconds; Ray alone would retry for minutes
-
-
 def _answers_http2(connection) -> bool:
     """Whether the server speaks HTTP/2, as Ray's head (gRPC) does: it answers the
     client preface with a SETTINGS frame (type 4); a web server answers HTTP/1 or
@@ -190,27 +191,6 @@ def _answers_http2(connection) -> bool:
             break
         answer += chunk
     return len(answer) == 9 and answer[3] == 4
-
-
-def _with_deadline(work, seconds: float, what: str):
-    """work() on a thread, waited for at most ``seconds`` (Ctrl-C still stops the wait);
-    a TimeoutError naming ``what`` after that."""
-    outcome = {}
-
-    def run():
-        try:
-            outcome["value"] = work()
-        except BaseException as error:  # handed back to the waiting thread
-            outcome["error"] = error
-
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(seconds)
-    if worker.is_alive():
-        raise TimeoutError(f"{what} within {seconds:.0f} s")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
 
 
 # Decoding asks for less than a core so it runs beside the networks rather than

@@ -103,11 +103,22 @@ export function playView(app) {
     }
   }
 
+  // While the view is on screen, every new camera frame is noted; the newest is
+  // classified once a model is there (a camera that starts later is waited for).
+  let listening = false;
   function onFrame(now, metadata) {
+    listening = visible;
     if (!visible) return;
     app.video.requestVideoFrameCallback(onFrame);
     newest = [now, metadata];
-    if (!busy) classifyNewest();
+    if (!busy && app.model) classifyNewest();
+  }
+
+  function listen() {
+    if (!listening) {
+      listening = true;
+      app.video.requestVideoFrameCallback(onFrame);
+    }
   }
 
   // ---- frames the model is unsure of: keep one, offer it for a class ------------
@@ -141,7 +152,7 @@ export function playView(app) {
     shown() {
       visible = true;
       if (!app.model) app.notice("There is no model yet: collect pictures, then train one.", "info");
-      else app.video.requestVideoFrameCallback(onFrame);
+      listen();
     },
     hidden() { visible = false; },
   };

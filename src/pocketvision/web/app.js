@@ -130,10 +130,10 @@ async function boot() {
   app.video = Object.assign(document.createElement("video"), { autoplay: true, muted: true, playsInline: true });
   app.views = { collect: collectView(app), train: trainView(app), play: playView(app) };
   for (const tab of document.querySelectorAll("nav.tabs button")) tab.onclick = () => show(tab.dataset.view);
-  show(["collect", "train", "play"].includes(config.start) ? config.start : "collect");
   await app.refresh();
   await loadModel().catch((error) => app.notice(error instanceof BundleError
     ? `The saved model could not be used: ${error.message}` : String(error)));
+  show(["collect", "train", "play"].includes(config.start) ? config.start : "collect");
   navigator.storage?.persist?.();
   await startCamera();
 }

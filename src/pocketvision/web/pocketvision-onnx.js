@@ -6,6 +6,10 @@
 //
 //   const model = await loadModel("model.onnx");
 //   const {label, probabilities, ms} = await classify(model, videoOrImageElement);
+//
+// It imports imaging.js (the resize and crop), shipped beside it.
+
+import { frameInput } from "./imaging.js";
 
 const CONTRACT_KEY = "pocketvision.contract";
 const METADATA_PROPS_FIELD = 14; // ModelProto.metadata_props (onnx.proto)
@@ -63,27 +67,11 @@ function* fields(bytes, position, end) {
   }
 }
 
-// Resize the shorter side to `resize`, centre-crop `crop` x `crop`, RGB / 255, NCHW.
+// Resize the shorter side to `resize`, centre-crop `crop` x `crop`, RGB / 255, NCHW
+// (normalization is inside the exported graph).
 export function toInput(model, source) {
   const { resize, crop } = model.contract.preprocessing;
-  const width = source.videoWidth || source.naturalWidth || source.width;
-  const height = source.videoHeight || source.naturalHeight || source.height;
-  const scale = resize / Math.min(width, height);
-  const canvas = model.canvas;
-  canvas.width = canvas.height = crop;
-  const context = canvas.getContext("2d", { willReadFrequently: true });
-  context.imageSmoothingQuality = "high";
-  const drawnWidth = width * scale, drawnHeight = height * scale;
-  context.drawImage(source, (crop - drawnWidth) / 2, (crop - drawnHeight) / 2, drawnWidth, drawnHeight);
-  const rgba = context.getImageData(0, 0, crop, crop).data;
-  const plane = crop * crop;
-  const input = new Float32Array(3 * plane);
-  for (let i = 0; i < plane; i++) {
-    input[i] = rgba[4 * i] / 255;
-    input[plane + i] = rgba[4 * i + 1] / 255;
-    input[2 * plane + i] = rgba[4 * i + 2] / 255;
-  }
-  return new ort.Tensor("float32", input, [1, 3, crop, crop]);
+  return new ort.Tensor("float32", frameInput(source, { resize, crop }, model.canvas), [1, 3, crop, crop]);
 }
 
 export async function classify(model, source) {
