@@ -6,6 +6,10 @@
   of a real bundle header either loads or is a BundleError.
 - Schemathesis: the studio's OpenAPI schema drives generated requests at every
   operation: no 5xx, no traceback, nothing written outside the project folder.
+- Hardening 2: any contract document or bytes a file may carry, any bytes for the
+  Core ML protobuf walk, any name through the CSV cell escaping and rich's markup,
+  any cut of a CSV with quoted newlines (zip bombs, FIFOs, devices, concurrent
+  writers and names that are not UTF-8: test_hardening_2.py).
 """
 
 from __future__ import annotations
@@ -173,3 +177,84 @@ def test_the_studio_api_under_schemathesis(studio_under_fuzz):
     assert failures == [], failures[:5]
     assert statuses[200] >= 10 and statuses[400] >= 50  # it reached the handlers, both ways
     assert sorted(p.name for p in around.iterdir()) == ["project"]  # nothing written outside
+
+
+# ---- hardening 2: hostile files, odd names, cut CSVs -----------------------------------
+
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=False),
+              st.text(max_size=20)),
+    lambda children: st.one_of(st.lists(children, max_size=5),
+                               st.dictionaries(st.text(max_size=12), children, max_size=6)),
+    max_leaves=30)
+
+
+@settings(max_examples=400, deadline=None)
+@given(document=json_values, raw=st.binary(max_size=80))
+def test_any_contract_read_back_is_checked_or_refused(document, raw):
+    """The one contract check every format's reader uses: a JSON document of any
+    shape, or any bytes, either passes or is one ExportError."""
+    from pocketvision.errors import ExportError
+    from pocketvision.exports.contract import checked_contract
+
+    for text in (json.dumps(document), raw):
+        try:
+            found = checked_contract(text, "fuzzed.onnx")
+        except ExportError as error:
+            assert "fuzzed.onnx" in str(error)
+            continue
+        assert found["labels"] and found["preprocessing"]["crop"] <= found["preprocessing"]["resize"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(min_size=0, max_size=300))
+def test_the_coreml_protobuf_walk_never_hangs_or_crashes(data):
+    from pocketvision.exports.coreml_format import _fields
+
+    try:
+        _fields(data, 1)
+    except (ValueError, IndexError):
+        pass
+
+
+names = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30)
+
+
+@settings(max_examples=400, deadline=None)
+@given(name=names)
+def test_every_cell_survives_the_csv_round_trip(name):
+    from pocketvision.inference.sinks import neutralised, restored
+
+    cell = neutralised(name)
+    assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
+    assert restored(cell) == name
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.lists(names, min_size=3, max_size=3), min_size=1, max_size=8),
+       cut=st.floats(0, 1))
+def test_a_cut_csv_is_cut_back_to_whole_records(rows, cut):
+    """Quoted newlines and doubled quotes included: what is kept parses to a prefix
+    of the records written."""
+    import csv
+    import io
+
+    from pocketvision.inference.sinks import complete_length
+
+    text = io.StringIO(newline="")
+    csv.writer(text).writerows(rows)
+    data = text.getvalue().encode()
+    kept = data[: complete_length(data[: int(cut * len(data))])]
+    parsed = list(csv.reader(io.StringIO(kept.decode(), newline="")))
+    assert parsed == [list(r) for r in rows[: len(parsed)]]
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.text(st.sampled_from("[]/=@#x (:)"), min_size=1, max_size=20))
+def test_user_text_with_markup_prints_as_text(name):
+    """Names made of markup's own characters ([@x=(], [/], [bold]) print as written."""
+    from pocketvision.cli_text import _t, console
+
+    with console.capture() as captured:
+        console.print(f"class {_t(name)} done", highlight=False, soft_wrap=True)
+    assert captured.get() == f"class {name} done\n"
