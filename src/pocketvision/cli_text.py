@@ -8,7 +8,8 @@ from rich.table import Table
 
 from pocketvision.model.novelty import rejected_share
 
-console = Console(soft_wrap=True)
+# emoji=False: a class named :x: is a class, not an emoji code.
+console = Console(soft_wrap=True, emoji=False)
 
 
 def _t(value) -> str:

@@ -56,7 +56,7 @@ def progress_bar(description: str, total: int, unit: str | None = None
         TimeRemainingColumn,
     )
 
-    console = Console(file=sys.stderr)
+    console = Console(file=sys.stderr, emoji=False)  # names in descriptions print as written
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeRemainingColumn())
     if unit:

@@ -20,7 +20,7 @@ import math
 from collections import Counter
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pocketvision.config import ExportConfig, SmoothingConfig, TrainConfig
@@ -251,8 +251,10 @@ def test_a_cut_csv_is_cut_back_to_whole_records(rows, cut):
 
 @settings(max_examples=300, deadline=None)
 @given(name=st.text(st.sampled_from("[]/=@#x (:)"), min_size=1, max_size=20))
+@example(name=":x:")  # an emoji code, which CI's run drew once
+@example(name="[bold]")
 def test_user_text_with_markup_prints_as_text(name):
-    """Names made of markup's own characters ([@x=(], [/], [bold]) print as written."""
+    """Names made of markup's own characters ([@x=(], [/], [bold], :x:) print as written."""
     from pocketvision.cli_text import _t, console
 
     with console.capture() as captured:
