@@ -39,7 +39,7 @@ def features_of(folder: Path, classes: list[str], backbone: str = "efficientnet_
     from pocketvision.features.graph import pretrained_extractor
 
     spec = get_spec(backbone).preprocessing.with_crop_fraction(1.0)
-    extractor = pretrained_extractor(backbone, None, spec.crop)
+    extractor = pretrained_extractor(backbone)
     samples = scan_folder(folder).samples
     items = [Item(s.path, s.sha256) for s in samples]
     x = extract_features(extractor, spec, items, FeatureCache(extractor, spec))

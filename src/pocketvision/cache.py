@@ -8,9 +8,9 @@ under the real name.
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -63,20 +63,114 @@ def write_cache_entry(path: Path, data: bytes) -> None:
     try:
         write_atomically(path, data)
     except (OSError, PocketVisionError) as error:
-        root = default_cache_dir()
-        if root not in _warned_about:
-            _warned_about.add(root)
-            reason = getattr(error, "strerror", None) or str(error)
-            print(f"warning: cannot write the cache in {root} ({reason}); carrying on without "
-                  f"it (set {CACHE_ENV} to a writable folder to keep features)", file=sys.stderr)
+        _warn_unwritable(getattr(error, "strerror", None) or str(error))
+
+
+def _warn_unwritable(reason: str) -> None:
+    root = default_cache_dir()
+    if root not in _warned_about:
+        _warned_about.add(root)
+        print(f"warning: cannot write the cache in {root} ({reason}); carrying on without "
+              f"it (set {CACHE_ENV} to a writable folder to keep features)", file=sys.stderr)
+
+
+class CacheTable:
+    """Small cache entries (feature vectors, picture hashes) as the rows of one SQLite file.
+
+    Why not a file each: the first ``train`` of 240 pictures wrote 480 files, a folder,
+    a temporary and a rename each, 0.25 s of its 1.6 s; SQLite writes a batch in one
+    transaction in a fraction of a millisecond, lets several processes share the file
+    (the studio and a CLI run), and keeps every batch committed before a kill. As with
+    files, a cache that cannot be written costs speed, not the job (one warning), and a
+    damaged one is started again: everything in it can be recomputed.
+    """
+
+    _READS_AT_ONCE = 500  # SQLite's limit on parameters in one statement is 999 or more
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._db = None
+        self._unusable = False
+
+    def get_many(self, keys: list[str]) -> dict[str, bytes]:
+        """The entries found among ``keys`` (missing ones are left out)."""
+        found: dict[str, bytes] = {}
+        for start in range(0, len(keys), self._READS_AT_ONCE):
+            chunk = keys[start:start + self._READS_AT_ONCE]
+            query = f"SELECT key, value FROM entries WHERE key IN ({','.join('?' * len(chunk))})"
+            found.update(self._run(lambda db: db.execute(query, chunk).fetchall()) or [])
+        return found
+
+    def put_many(self, entries: dict[str, bytes]) -> None:
+        def insert(db):
+            with db:  # one transaction
+                db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?)", entries.items())
+
+        if entries:
+            self._run(insert)
+
+    def _run(self, work):
+        """``work(connection)``, or None once the cache has proved unusable here."""
+        for attempt in range(2):
+            db = self._connection()
+            if db is None:
+                return None
+            try:
+                return work(db)
+            except sqlite3.DatabaseError as error:
+                self._failed(error, retry=attempt == 0)
+        return None
+
+    def _connection(self):
+        for attempt in range(2):
+            if self._db is not None or self._unusable:
+                break
+            try:
+                self._db = self._open()
+            except (OSError, sqlite3.DatabaseError) as error:
+                self._failed(error, retry=attempt == 0)
+        return self._db
+
+    def _open(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
+            db.execute("PRAGMA synchronous=NORMAL")  # a power cut may lose the last batch
+            db.execute("CREATE TABLE IF NOT EXISTS entries "
+                       "(key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID")
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
+
+    def _failed(self, error: Exception, retry: bool) -> None:
+        """A damaged file is removed and started again (once); anything else (read-only,
+        full, locked for 30 s) turns the cache off for this run, with one warning."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        damaged = isinstance(error, sqlite3.DatabaseError) and \
+            not isinstance(error, sqlite3.OperationalError)
+        if damaged and retry:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            return
+        self._unusable = True
+        _warn_unwritable(getattr(error, "strerror", None) or str(error))
 
 
 def _remove_stale_temporaries(path: Path) -> None:
-    """Temporaries of ``path`` left by writers that were killed (kill -9, power cut)."""
-    for temporary in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        pid = temporary.name[len(path.name) + 2:-len(".tmp")]
-        if pid.isdigit() and not process_alive(int(pid)):
-            temporary.unlink(missing_ok=True)
+    """Temporaries of ``path`` left by writers that were killed (kill -9, power cut).
+    (A plain listing, not a glob: a glob compiles a pattern per file written, which
+    cost a first ``train`` 0.2 s in its 480 cache entries.)"""
+    prefix = f".{path.name}."
+    with os.scandir(path.parent) as entries:
+        for entry in entries:
+            pid = entry.name[len(prefix):-len(".tmp")]
+            if entry.name.startswith(prefix) and entry.name.endswith(".tmp") and pid.isdigit() \
+                    and not process_alive(int(pid)):
+                Path(entry.path).unlink(missing_ok=True)
 
 
 def process_alive(pid: int | None) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 
 import numpy as np
 import pytest
@@ -30,8 +31,7 @@ def backbone():
 
 @pytest.fixture(scope="module")
 def extractor(tmp_path_factory):
-    return pretrained_extractor("efficientnet_lite0", None, SPEC.crop,
-                                tmp_path_factory.mktemp("graphs"))
+    return pretrained_extractor("efficientnet_lite0", None, tmp_path_factory.mktemp("graphs"))
 
 
 @pytest.fixture()
@@ -91,21 +91,21 @@ def test_changed_file_content_invalidates_its_entry(extractor, images, tmp_path)
 def test_new_weights_or_preprocessing_use_a_new_cache(extractor, tmp_path):
     other = create_backbone("efficientnet_lite0")
     same = backbone_extractor(other, tmp_path)
-    assert FeatureCache(same, SPEC, tmp_path).dir == FeatureCache(extractor, SPEC, tmp_path).dir
-    assert FeatureCache(same, SPEC.with_crop_fraction(1.0), tmp_path).dir != \
-        FeatureCache(same, SPEC, tmp_path).dir
+    assert FeatureCache(same, SPEC, tmp_path).key == FeatureCache(extractor, SPEC, tmp_path).key
+    assert FeatureCache(same, SPEC.with_crop_fraction(1.0), tmp_path).key != \
+        FeatureCache(same, SPEC, tmp_path).key
     with torch.no_grad():
         other.body.conv_head.weight.mul_(1.01)
     tuned = backbone_extractor(other, tmp_path)
-    assert FeatureCache(tuned, SPEC, tmp_path).dir != FeatureCache(extractor, SPEC, tmp_path).dir
+    assert FeatureCache(tuned, SPEC, tmp_path).key != FeatureCache(extractor, SPEC, tmp_path).key
 
 
 def test_a_corrupt_cache_entry_is_recomputed(extractor, images, tmp_path):
     cache = FeatureCache(extractor, SPEC, tmp_path)
     items = items_of(images)[:2]
     good = extract_features(extractor, SPEC, items, cache)
-    for entry in cache.dir.rglob("*.npy"):
-        entry.write_bytes(b"half-written")
+    with sqlite3.connect(cache.table.path) as db:
+        assert db.execute("UPDATE entries SET value = ?", (b"half-written",)).rowcount == 2
     stats = FeatureStats()
     again = extract_features(extractor, SPEC, items, cache, stats)
     assert stats.computed == 2
@@ -144,15 +144,18 @@ def test_backbone_graph_matches_eager_and_is_reused(name, tmp_path):
         expected = backbone(images).numpy()
     features = extractor(images.numpy())
     np.testing.assert_allclose(features, expected, atol=1e-3 * float(np.abs(expected).max()))
-    again = bundle_extractor(name, extractor.body_tensors(), size, tmp_path)
+    again = bundle_extractor(name, extractor.body_tensors(), tmp_path)
     assert again.folder == extractor.folder
     np.testing.assert_allclose(again(images.numpy()), features, atol=1e-6)
 
 
-def test_a_network_no_exporter_takes_runs_eagerly(backbone, tmp_path, monkeypatch):
+def test_a_network_no_exporter_takes_runs_eagerly(tmp_path, monkeypatch):
     import pocketvision.features.graph as graph
 
-    monkeypatch.setattr(graph, "_export_graph", lambda backbone, crop: None)
+    backbone = create_backbone("efficientnet_lite0")
+    with torch.no_grad():  # other weights than the graph pocketvision ships
+        backbone.body.conv_head.weight.mul_(1.01)
+    monkeypatch.setattr(graph, "_export_graph", lambda backbone: None)
     extractor = backbone_extractor(backbone, tmp_path)
     assert isinstance(extractor, EagerExtractor)
     images = np.random.default_rng(0).normal(size=(2, 3, 224, 224)).astype(np.float32)

@@ -26,7 +26,7 @@ def test_head_separates_separable_data_and_is_deterministic():
 
 
 def test_head_matches_the_torch_lbfgs_optimum_and_its_torch_layer():
-    """SciPy's L-BFGS reaches the optimum PyTorch's L-BFGS reached (the loss is
+    """Our L-BFGS reaches the optimum PyTorch's L-BFGS reached (the loss is
     strictly convex: one minimum), and to_torch() is the same layer."""
     x, y = blobs(2)
     head = fit_linear_head(x, y, 3)

@@ -183,7 +183,7 @@ def test_features_are_the_clis(page_features, pictures):
     from pocketvision.features import pretrained_extractor, sample_features
 
     spec = get_spec("efficientnet_lite0").preprocessing.with_crop_fraction(1.0)
-    extractor = pretrained_extractor("efficientnet_lite0", None, spec.crop)
+    extractor = pretrained_extractor("efficientnet_lite0")
     ours = sample_features(extractor, spec, [Sample(p["path"], p["label"], p["sha256"])
                                              for p in pictures])
     assert np.abs(page_features - ours).max() <= 1e-3

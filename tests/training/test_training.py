@@ -84,7 +84,7 @@ def test_interrupted_training_keeps_the_previous_bundle(trained, tmp_path, how):
         [sys.executable, "-m", "pocketvision.cli", "train", str(data), "--out", str(target)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
-    while not list(cache.rglob("*.npy")) and time.monotonic() < deadline:
+    while not (cache / "features.sqlite").exists() and time.monotonic() < deadline:
         assert process.poll() is None, process.stderr.read().decode()
         time.sleep(0.05)
     process.send_signal(how)

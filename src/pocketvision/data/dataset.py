@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pocketvision.cache import default_cache_dir, file_sha256, write_cache_entry
+from pocketvision.cache import CacheTable, default_cache_dir, file_sha256
 from pocketvision.data.class_names import class_name_problem, normalized
 from pocketvision.data.grouping import HASH_BYTES, assign_groups, difference_hash
 from pocketvision.data.images import has_image_extension, is_ignored, is_image_name, load_rgb
@@ -126,13 +126,16 @@ def _scan(candidates: list[tuple[Path, str]], description: str, cache_dir) -> Sc
     result = ScanResult(samples=[])
     hashes = PerceptualHashes(cache_dir)
     with progress_bar(description, len(candidates)) as advance:
-        for path, label in candidates:
-            sample, problem = _check_file(path, label, hashes)
-            if sample is not None:
-                result.samples.append(sample)
-            elif problem is not None:
-                result.skipped.append({"path": printable(path), "reason": problem})
-            advance(1)
+        try:
+            for path, label in candidates:
+                sample, problem = _check_file(path, label, hashes)
+                if sample is not None:
+                    result.samples.append(sample)
+                elif problem is not None:
+                    result.skipped.append({"path": printable(path), "reason": problem})
+                advance(1)
+        finally:  # what was decoded stays decoded, even when the scan is interrupted
+            hashes.flush()
     return result
 
 
@@ -142,23 +145,26 @@ def _inside_hidden(path: Path, root: Path) -> bool:
 
 class PerceptualHashes:
     """Perceptual hashes of files already proven decodable, keyed by content hash,
-    so a rescan decodes only new files (``<cache>/images-256/<aa>/<sha256>.dhash``)."""
+    so a rescan decodes only new files (rows of ``<cache>/images-256.sqlite``)."""
+
+    FLUSH_EVERY = 64  # new hashes written at once (and whatever is left at the end)
 
     def __init__(self, root: Path | None = None):
-        self.dir = (root or default_cache_dir()) / f"images-{HASH_DECODE_SIZE}"
-
-    def _path(self, sha256: str) -> Path:
-        return self.dir / sha256[:2] / f"{sha256}.dhash"
+        self.table = CacheTable((root or default_cache_dir()) / f"images-{HASH_DECODE_SIZE}.sqlite")
+        self._new: dict[str, bytes] = {}
 
     def get(self, sha256: str) -> bytes | None:
-        try:
-            value = self._path(sha256).read_bytes()
-        except OSError:
-            return None
-        return value if len(value) == HASH_BYTES else None
+        value = self._new.get(sha256) or self.table.get_many([sha256]).get(sha256)
+        return value if value is not None and len(value) == HASH_BYTES else None
 
     def put(self, sha256: str, value: bytes) -> None:
-        write_cache_entry(self._path(sha256), value)
+        self._new[sha256] = value
+        if len(self._new) >= self.FLUSH_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        self.table.put_many(self._new)
+        self._new = {}
 
 
 def printable(path: Path) -> str:

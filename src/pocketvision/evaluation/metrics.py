@@ -65,10 +65,10 @@ def summarize(y_true: np.ndarray, probabilities: np.ndarray, classes: list[str])
 def auroc(negatives: np.ndarray, positives: np.ndarray) -> float | None:
     """Area under the ROC curve: the chance that a positive scores above a negative
     (ties count half; the Mann-Whitney U statistic); None when a side is empty."""
-    from scipy.stats import rankdata
-
     if not len(negatives) or not len(positives):
         return None
-    ranks = rankdata(np.concatenate([negatives, positives]))  # ties get their average rank
-    u = ranks[len(negatives):].sum() - len(positives) * (len(positives) + 1) / 2.0
-    return float(u / (len(positives) * len(negatives)))
+    ordered = np.sort(np.asarray(negatives, np.float64))
+    positives = np.asarray(positives, np.float64)
+    below = np.searchsorted(ordered, positives, "left")  # negatives under each positive
+    tied = np.searchsorted(ordered, positives, "right") - below
+    return float((below + 0.5 * tied).sum() / (len(positives) * len(negatives)))

@@ -5,8 +5,8 @@ writes one around a bundle (``OUT/web/``), which then opens with that model. Any
 static server can serve it (``python -m http.server --directory DIR``), or ``play
 --https`` for a phone on the same network; after one visit it works offline.
 
-Everything runs on the page: the backbone's ONNX graph (the very file the CLI
-caches, ``backbone.onnx``) in onnxruntime-web for features, the training recipe in
+Everything runs on the page: the backbone's ONNX graph (the very graph the CLI
+runs, its tensors put inside the file: ``backbone.onnx``) in onnxruntime-web for features, the training recipe in
 JavaScript (web/train-worker.js and the modules it imports, each the twin of a
 Python module), and the model the page trains or opens is a ``.pvb`` bundle like
 any other. ``backbone.json`` says which backbone that is: name, weights hash (a
@@ -36,7 +36,7 @@ from pocketvision.cache import file_sha256, write_atomically
 from pocketvision.config import VERSION, TrainConfig
 from pocketvision.data.dataset import MIN_CLASSES, MIN_IMAGES_PER_CLASS
 from pocketvision.errors import ExportError, LiveError, WeightsUnavailableError
-from pocketvision.features.graph import OnnxExtractor, pretrained_extractor
+from pocketvision.features.graph import OnnxExtractor, pretrained_extractor, self_contained_graph
 from pocketvision.inference.predictor import load_predictor
 from pocketvision.model.bundle import read_meta, write_slim_bundle
 
@@ -71,7 +71,7 @@ def pretrained_site_backbone(name: str) -> SiteBackbone:
     """A registered backbone with its pretrained weights (built once, cached)."""
     config = TrainConfig(backbone=name)
     spec = get_spec(name).preprocessing.with_crop_fraction(config.crop_fraction)
-    extractor = pretrained_extractor(name, None, spec.crop)
+    extractor = pretrained_extractor(name)
     return _site_backbone(extractor, spec, config, pretrained=True)
 
 
@@ -93,8 +93,7 @@ def _page_settings(meta) -> TrainConfig:
 
 def _is_pretrained(name: str, weights_hash: str) -> bool:
     try:
-        return pretrained_extractor(name, None, get_spec(name).preprocessing.crop) \
-            .info.weights_hash == weights_hash
+        return pretrained_extractor(name).info.weights_hash == weights_hash
     except WeightsUnavailableError:
         return False
 
@@ -121,7 +120,7 @@ def write_web_app(site: Path, backbone: SiteBackbone, actions: dict | None = Non
         target = site / "web" / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(WEB / name, target)
-    shutil.copyfile(backbone.graph, site / "backbone.onnx")
+    write_atomically(site / "backbone.onnx", self_contained_graph(backbone.graph))
     _write_json(site / "backbone.json", backbone.info)
     model = None
     if bundle is not None:

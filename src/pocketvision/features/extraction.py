@@ -6,13 +6,13 @@ key, so retraining after adding ten images computes ten vectors; a fine-tuned
 backbone has new weights and therefore a fresh cache. The network runs as the
 cached ONNX graph of :mod:`pocketvision.features.graph`; nothing here needs torch.
 
-Layout: ``<cache>/features/<backbone key>/<aa>/<sha256>-<view>.npy``.
+Layout: rows of ``<cache>/features.sqlite`` keyed ``<backbone key>/<sha256>-<view>``,
+the vector's float32 bytes as the value (see :class:`pocketvision.cache.CacheTable`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import random
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +22,7 @@ from typing import Iterator
 
 import numpy as np
 
-from pocketvision.cache import default_cache_dir, write_cache_entry
+from pocketvision.cache import CacheTable, default_cache_dir
 from pocketvision.data.images import load_rgb
 from pocketvision.data.preprocessing import Preprocessing, load_array, to_array
 from pocketvision.features.graph import FeatureExtractor
@@ -47,25 +47,27 @@ class FeatureCache:
 
     def __init__(self, extractor: FeatureExtractor, preprocessing: Preprocessing,
                  root: Path | None = None):
-        name = extractor.info.name
+        name, self.feature_dim = extractor.info.name, extractor.info.feature_dim
         key = "|".join((name, extractor.info.weights_hash, preprocessing.fingerprint()))
-        folder = f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
-        self.root = root or default_cache_dir()
-        self.dir = self.root / "features" / folder
+        self.key = f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+        self.table = CacheTable((root or default_cache_dir()) / "features.sqlite")
 
-    def _path(self, item: Item) -> Path:
-        return self.dir / item.sha256[:2] / f"{item.sha256}-{item.view}.npy"
+    def _key(self, item: Item) -> str:
+        return f"{self.key}/{item.sha256}-{item.view}"
 
-    def get(self, item: Item) -> np.ndarray | None:
-        try:
-            return np.load(self._path(item))
-        except (OSError, ValueError):  # missing, or half-written by a killed run
+    def get_many(self, items: list[Item]) -> list[np.ndarray | None]:
+        """Each item's vector, or None where the cache has none (or a damaged one)."""
+        found = self.table.get_many([self._key(item) for item in items])
+        return [self._vector(found.get(self._key(item))) for item in items]
+
+    def _vector(self, value: bytes | None) -> np.ndarray | None:
+        if value is None or len(value) != 4 * self.feature_dim:
             return None
+        return np.frombuffer(value, np.float32)
 
-    def put(self, item: Item, vector: np.ndarray) -> None:
-        buffer = io.BytesIO()
-        np.save(buffer, vector)
-        write_cache_entry(self._path(item), buffer.getvalue())
+    def put_many(self, items: list[Item], vectors) -> None:
+        self.table.put_many({self._key(item): np.asarray(vector, np.float32).tobytes()
+                             for item, vector in zip(items, vectors)})
 
 
 @dataclass
@@ -82,7 +84,7 @@ def extract_features(
     """Return features (N, F) for ``items``, computing only what the cache lacks:
     here, or on a Ray cluster when ``engine`` is a :class:`~pocketvision.inference.ray_engine.RayEngine`."""
     stats = stats if stats is not None else FeatureStats()
-    vectors: list[np.ndarray | None] = [cache.get(i) if cache else None for i in items]
+    vectors = cache.get_many(items) if cache else [None] * len(items)
     missing = [k for k, v in enumerate(vectors) if v is None]
     stats.cached += len(items) - len(missing)
     stats.computed += len(missing)
@@ -92,10 +94,9 @@ def extract_features(
     with progress_bar(description, len(missing)) as advance:
         for positions, features in forward(extractor, preprocessing, [items[k] for k in missing]):
             for position, vector in zip(positions, features):
-                k = missing[position]
-                vectors[k] = vector
-                if cache is not None:
-                    cache.put(items[k], vector)
+                vectors[missing[position]] = vector
+            if cache is not None:  # each batch as it comes: a killed run keeps what it did
+                cache.put_many([items[missing[p]] for p in positions], features)
             advance(len(positions))
     return _stack(vectors, extractor.info.feature_dim)
 

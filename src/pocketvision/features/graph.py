@@ -6,18 +6,27 @@ of the 3 s torch and timm take, and does not collapse when another process
 competes for the cores (its threads sleep instead of spinning). So training on a
 known backbone, prediction, evaluation and ``control`` need no torch at all.
 
-A graph is built once per set of backbone weights, with PyTorch (about a
-second), and kept in ``<cache>/graphs/<name>-<weights hash>-<crop>/``:
+A graph folder holds:
 
-* ``backbone.onnx``: images (B, 3, crop, crop), normalized -> features (B, F);
 * ``body.safetensors``: the feature extractor's tensors, which every new bundle
   holds (so training writes a bundle without building the network);
-* ``info.json``: name, weights hash, feature size, crop.
+* ``backbone.onnx``: images (B, 3, H, W), normalized -> features (B, F), any size;
+  its tensors are read from ``body.safetensors`` (ONNX external data), so the
+  weights are on disk once, and batch norm stays a node of its own (onnxruntime
+  folds it into the convolutions when it loads the graph);
+* ``info.json``: name, weights hash, feature size, graph version.
 
-Pretrained weights are recognized by their file's SHA-256
-(``<cache>/graphs/pretrained/<name>-<sha>.json`` names the graph); a bundle's by
-the hash of the backbone tensors it holds. When a network cannot be exported,
-the extractor runs it eagerly in PyTorch instead (same features within 1e-4).
+Where graphs come from, fastest first:
+
+1. shipped with pocketvision (``prebuilt/<name>/``) for the default backbone's
+   pretrained weights: the first run on a machine imports no PyTorch;
+2. the cache, ``<cache>/graphs/<name>-<weights hash>/``; pretrained weights are
+   recognized by their file's SHA-256 (``<cache>/graphs/pretrained/<name>-<sha>.json``
+   names the graph), a bundle's by the hash of the backbone tensors it holds;
+3. another set of tensors for a shipped network (a fine-tuned bundle): the shipped
+   graph pointed at them, still without PyTorch;
+4. built with PyTorch (about a second) and cached. When a network cannot be
+   exported, the extractor runs it eagerly in PyTorch instead (same features within 1e-4).
 """
 
 from __future__ import annotations
@@ -39,7 +48,9 @@ from pocketvision.native_output import silenced
 if TYPE_CHECKING:
     from pocketvision.backbones.network import Backbone
 
-GRAPH_VERSION = 2  # bump when the way graphs are built changes (2: any input size)
+GRAPH_VERSION = 3  # bump when the way graphs are built changes (3: tensors in body.safetensors)
+PREBUILT = Path(__file__).parent / "prebuilt"  # graphs shipped with pocketvision, one folder a name
+_BODY_PREFIX = "body."  # the exporter names the extractor's tensors after the Backbone module's
 
 
 @dataclass(frozen=True)
@@ -47,12 +58,11 @@ class GraphInfo:
     name: str
     weights_hash: str
     feature_dim: int
-    crop: int
     version: int = GRAPH_VERSION
 
 
 class FeatureExtractor(Protocol):
-    """images (B, 3, crop, crop) float32, normalized -> features (B, F) float32."""
+    """images (B, 3, H, W) float32, normalized -> features (B, F) float32."""
 
     info: GraphInfo
 
@@ -62,7 +72,7 @@ class FeatureExtractor(Protocol):
 
 
 class OnnxExtractor:
-    """A cached backbone graph in an onnxruntime session (created on first use)."""
+    """A graph folder in an onnxruntime session (created on first use)."""
 
     def __init__(self, folder: Path, info: GraphInfo):
         self.folder, self.info = folder, info
@@ -77,6 +87,10 @@ class OnnxExtractor:
         from safetensors.numpy import load_file
 
         return load_file(str(self.folder / "body.safetensors"))
+
+    def graph_bytes(self) -> bytes:
+        """The graph as one file with its tensors inside (for a browser, another machine)."""
+        return self_contained_graph(self.folder / "backbone.onnx")
 
 
 class EagerExtractor:
@@ -110,7 +124,15 @@ def runtime_session(model: Path | bytes, threads: int | None = None):
     return onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
-def pretrained_extractor(name: str, weights: Path | None, crop: int,
+def self_contained_graph(graph: Path) -> bytes:
+    """A graph folder's ``backbone.onnx`` with the tensors it reads from
+    ``body.safetensors`` inside it: one file that runs anywhere."""
+    import onnx
+
+    return onnx.load(str(graph)).SerializeToString()  # onnx.load reads the external data in
+
+
+def pretrained_extractor(name: str, weights: Path | None = None,
                          cache_root: Path | None = None) -> FeatureExtractor:
     """The extractor of a registered backbone with its pretrained (or given) weights."""
 
@@ -119,9 +141,11 @@ def pretrained_extractor(name: str, weights: Path | None, crop: int,
     fingerprint = weights_fingerprint(spec, weights)
     index = None
     if fingerprint is not None:
+        if found := _prebuilt(name, weights_sha256=fingerprint):
+            return found
         index = root / "pretrained" / f"{name}-{fingerprint[:24]}.json"
         known = _read_json(index)
-        if known and (found := _cached(root, name, known.get("weights_hash"), crop)):
+        if known and (found := _cached(root, name, known.get("weights_hash"))):
             return found
 
     def build():
@@ -129,18 +153,20 @@ def pretrained_extractor(name: str, weights: Path | None, crop: int,
 
         return create_backbone(name, weights)
 
-    extractor = _build(root, build, crop)
+    extractor = _build(root, build)
     if index is not None:
         write_cache_entry(index, json.dumps({"weights_hash": extractor.info.weights_hash}).encode())
     return extractor
 
 
-def bundle_extractor(name: str, body: dict[str, np.ndarray], crop: int,
+def bundle_extractor(name: str, body: dict[str, np.ndarray],
                      cache_root: Path | None = None) -> FeatureExtractor:
     """The extractor for a bundle's backbone tensors (``body``: without the
     ``backbone.body.`` prefix), built from them the first time they are seen."""
     root = _graphs(cache_root)
-    found = _cached(root, name, weights_hash(body), crop)
+    hash_ = weights_hash(body)
+    found = _prebuilt(name, weights_hash=hash_) or _cached(root, name, hash_) or \
+        _rebound(root, name, body, hash_)
     if found:
         return found
 
@@ -155,32 +181,63 @@ def bundle_extractor(name: str, body: dict[str, np.ndarray], crop: int,
                               f"({str(error).splitlines()[0][:120]}); train it again") from None
         return backbone
 
-    return _build(root, build, crop)
+    return _build(root, build)
 
 
 def backbone_extractor(backbone: Backbone, cache_root: Path | None = None) -> FeatureExtractor:
     """The extractor for a backbone already built in PyTorch (e.g. fine-tuned)."""
     root = _graphs(cache_root)
-    crop = backbone.preprocessing.crop
-    return _cached(root, backbone.spec.name, backbone.weights_hash(), crop) or \
-        _build(root, lambda: backbone, crop)
+    hash_ = backbone.weights_hash()
+    name = backbone.spec.name
+    return _prebuilt(name, weights_hash=hash_) or _cached(root, name, hash_) or \
+        _build(root, lambda: backbone)
+
+
+def prebuild(name: str, folder: Path | None = None) -> Path:
+    """Write the graph pocketvision ships for ``name``'s pretrained weights (a
+    maintainer's step, whenever GRAPH_VERSION or the weights package changes);
+    tests/features/test_prebuilt.py checks the shipped one against the backbone."""
+    from pocketvision.backbones.network import create_backbone
+
+    folder = folder or PREBUILT / name
+    backbone = create_backbone(name)
+    graph = _export_graph(backbone)
+    if graph is None:
+        raise BundleError(f"no ONNX exporter takes {name}; it cannot be shipped prebuilt")
+    info = _info(backbone, backbone.body_tensors())
+    _write_graph(folder, info, graph, backbone.body_tensors(),
+                 {"weights_sha256": weights_fingerprint(backbone.spec)})
+    return folder
 
 
 def _graphs(cache_root: Path | None) -> Path:
     return (cache_root or default_cache_dir()) / "graphs"
 
 
-def _folder(root: Path, name: str, hash_: str, crop: int) -> Path:
-    return root / f"{name}-{hash_[:24]}-{crop}"
+def _folder(root: Path, name: str, hash_: str) -> Path:
+    return root / f"{name}-{hash_[:24]}"
 
 
 _LOADED: dict[Path, OnnxExtractor] = {}  # one session per graph and process (studio retrains)
 
 
-def _cached(root: Path, name: str, hash_: str | None, crop: int) -> OnnxExtractor | None:
+def _prebuilt(name: str, weights_sha256: str | None = None, weights_hash: str | None = None
+              ) -> OnnxExtractor | None:
+    """The graph shipped for ``name``, if it is of these weights (their file's
+    SHA-256, or their tensors' hash)."""
+    info = _read_json(PREBUILT / name / "info.json") or {}
+    wanted = (info.get("weights_sha256"), weights_sha256) if weights_sha256 else \
+        (info.get("weights_hash"), weights_hash)
+    if not wanted[0] or wanted[0] != wanted[1]:
+        return None
+    return _cached(PREBUILT, name, info["weights_hash"], PREBUILT / name)
+
+
+def _cached(root: Path, name: str, hash_: str | None, folder: Path | None = None
+            ) -> OnnxExtractor | None:
     if not hash_:
         return None
-    folder = _folder(root, name, hash_, crop)
+    folder = folder or _folder(root, name, hash_)
     if folder in _LOADED and (folder / "info.json").is_file():
         return _LOADED[folder]
     info = _read_json(folder / "info.json")
@@ -188,7 +245,8 @@ def _cached(root: Path, name: str, hash_: str | None, crop: int) -> OnnxExtracto
         return None
     if not (folder / "backbone.onnx").is_file() or not (folder / "body.safetensors").is_file():
         return None
-    _LOADED[folder] = OnnxExtractor(folder, GraphInfo(**info))
+    fields = {key: info[key] for key in GraphInfo.__dataclass_fields__}
+    _LOADED[folder] = OnnxExtractor(folder, GraphInfo(**fields))
     return _LOADED[folder]
 
 
@@ -199,31 +257,109 @@ def _read_json(path: Path) -> dict | None:
         return None
 
 
-def _build(root: Path, build: Callable[[], Backbone], crop: int) -> FeatureExtractor:
+def _info(backbone: Backbone, body: dict[str, np.ndarray]) -> GraphInfo:
+    return GraphInfo(backbone.spec.name, weights_hash(body), backbone.spec.feature_dim)
+
+
+def _build(root: Path, build: Callable[[], Backbone]) -> FeatureExtractor:
     """Build the network in PyTorch, export its graph and tensors to the cache,
     and return an extractor on the cached graph (eager PyTorch if export fails)."""
-    from safetensors.numpy import save
-
     backbone = build()
     body = backbone.body_tensors()
-    info = GraphInfo(backbone.spec.name, weights_hash(body), backbone.spec.feature_dim, crop)
-    folder = _folder(root, info.name, info.weights_hash, crop)
-    graph = _export_graph(backbone, crop)
+    info = _info(backbone, body)
+    graph = _export_graph(backbone)
     if graph is None:
         return EagerExtractor(backbone, info)
-    write_cache_entry(folder / "backbone.onnx", graph)
-    write_cache_entry(folder / "body.safetensors", save(body))
-    write_cache_entry(folder / "info.json", json.dumps(asdict(info)).encode())  # last: marks it whole
+    _write_graph(_folder(root, info.name, info.weights_hash), info, graph, body)
     # read back as any later run will (None when the cache is not writable)
-    return _cached(root, info.name, info.weights_hash, crop) or EagerExtractor(backbone, info)
+    return _cached(root, info.name, info.weights_hash) or EagerExtractor(backbone, info)
 
 
-def _export_graph(backbone: Backbone, crop: int) -> bytes | None:
+def _rebound(root: Path, name: str, body: dict[str, np.ndarray], hash_: str
+             ) -> OnnxExtractor | None:
+    """The shipped graph of ``name`` reading ``body`` (same network, other weights:
+    a fine-tuned bundle), or None when none ships or ``body`` is not laid out as
+    the shipped tensors are (the same names, shapes and types)."""
+    import onnx
+
+    shipped = _read_json(PREBUILT / name / "info.json")
+    if not shipped or shipped.get("version") != GRAPH_VERSION or \
+            not _same_layout(body, _file_header(PREBUILT / name / "body.safetensors")):
+        return None
+    graph = onnx.load(str(PREBUILT / name / "backbone.onnx"), load_external_data=False)
+    info = GraphInfo(name, hash_, shipped["feature_dim"])
+    _write_graph(_folder(root, name, hash_), info, graph.SerializeToString(), body)
+    return _cached(root, name, hash_)
+
+
+_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32}  # safetensors'
+
+
+def _same_layout(body: dict[str, np.ndarray], header: dict) -> bool:
+    entries = {key: entry for key, entry in header.items() if key != "__metadata__"}
+    return entries.keys() == body.keys() and all(
+        list(body[key].shape) == entry["shape"] and body[key].dtype == _DTYPES.get(entry["dtype"])
+        for key, entry in entries.items())
+
+
+def _header(tensors: bytes) -> tuple[dict, int]:
+    """A safetensors file's header and where its data starts: the file is an 8-byte
+    header length, a JSON header of byte ranges, then the raw little-endian arrays."""
+    length = int.from_bytes(tensors[:8], "little")
+    return json.loads(tensors[8:8 + length]), 8 + length
+
+
+def _file_header(path: Path) -> dict:
+    with open(path, "rb") as stream:
+        return json.loads(stream.read(int.from_bytes(stream.read(8), "little")))
+
+
+def _write_graph(folder: Path, info: GraphInfo, graph: bytes, body: dict[str, np.ndarray],
+                 extra: dict | None = None) -> None:
+    """Write a graph folder: ``body.safetensors``, the graph reading its tensors from
+    it, and ``info.json`` last (its presence marks the folder whole)."""
+    import onnx
+    from safetensors.numpy import save
+
+    tensors = save(body)
+    model = onnx.load_from_string(graph)
+    _point_into(model, tensors, body)
+    write_cache_entry(folder / "body.safetensors", tensors)
+    write_cache_entry(folder / "backbone.onnx", model.SerializeToString())
+    write_cache_entry(folder / "info.json", json.dumps({**asdict(info), **(extra or {})}).encode())
+
+
+def _point_into(model, tensors: bytes, body: dict[str, np.ndarray]) -> None:
+    """Make each of ``model``'s tensors that is a body tensor read its bytes from
+    ``tensors`` (the body's safetensors file), which holds them as ONNX external data
+    wants them: raw little-endian arrays at known offsets."""
+    from onnx import TensorProto, numpy_helper
+
+    header, start = _header(tensors)
+    for tensor in model.graph.initializer:
+        key = tensor.name.removeprefix(_BODY_PREFIX)
+        if key not in header or key == "__metadata__":
+            continue
+        if tensor.data_location != TensorProto.EXTERNAL and \
+                not np.array_equal(numpy_helper.to_array(tensor), body[key]):
+            continue  # an exporter's folded constant that happens to share a name: keep it inside
+        begin, end = header[key]["data_offsets"]
+        for field in ("raw_data", "float_data", "external_data"):
+            tensor.ClearField(field)
+        tensor.data_location = TensorProto.EXTERNAL
+        for entry, value in (("location", "body.safetensors"), ("offset", start + begin),
+                             ("length", end - begin)):
+            tensor.external_data.add(key=entry, value=str(value))
+
+
+def _export_graph(backbone: Backbone) -> bytes | None:
     """ONNX bytes of ``backbone`` with a dynamic batch and input size, or None if no
-    exporter takes it. One graph serves every crop: the phone studio ships this file and
+    exporter takes it. One graph serves every size: the phone studio ships this file and
     runs it on camera frames at the game's size as on stored pictures at the bundle's.
+    Batch norm is kept as it is (not folded into the convolutions) so that every tensor
+    of the graph is one of the body's, stored once beside it.
 
-    The TorchScript-based exporter takes 0.4 s here against the dynamo exporter's
+    The TorchScript-based exporter takes 0.2 s here against the dynamo exporter's
     8 s; the dynamo exporter is the fallback for torch versions without the other.
     """
     import tempfile
@@ -231,11 +367,12 @@ def _export_graph(backbone: Backbone, crop: int) -> bytes | None:
 
     import torch
 
-    example = torch.zeros(2, 3, crop, crop)
+    example = torch.zeros(2, 3, *(backbone.preprocessing.crop,) * 2)
     names = {"input_names": ["image"], "output_names": ["features"]}
     attempts = (
         dict(dynamo=False, dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
-                                         "features": {0: "batch"}}),
+                                         "features": {0: "batch"}},
+             training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False),
         dict(dynamo=True, dynamic_shapes=({0: torch.export.Dim("batch"), 2: torch.export.Dim("height"),
                                            3: torch.export.Dim("width")},), external_data=False),
     )

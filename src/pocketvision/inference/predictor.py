@@ -63,7 +63,7 @@ def load_predictor(path: Path | str, cache_root: Path | None = None) -> Predicto
         raise BundleError(f"{path}: head tensors do not match {len(meta.labels)} labels; "
                           "train it again")
     if body:
-        extractor = bundle_extractor(meta.backbone.name, body, meta.preprocessing.crop, cache_root)
+        extractor = bundle_extractor(meta.backbone.name, body, cache_root)
     else:  # a bundle that names its pretrained backbone (from the phone studio)
         extractor = named_extractor(meta, path, cache_root)
     if extractor.info.feature_dim != weight.shape[1]:

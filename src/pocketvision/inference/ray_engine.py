@@ -64,7 +64,7 @@ def portable(extractor):
     """The extractor as something Ray can send to another machine."""
 
     if isinstance(extractor, OnnxExtractor):
-        return GraphBytes((extractor.folder / "backbone.onnx").read_bytes(), extractor.info)
+        return GraphBytes(extractor.graph_bytes(), extractor.info)
     return extractor  # the eager PyTorch network pickles as it is
 
 

@@ -1,6 +1,7 @@
 """The trained model and its file: stage 4.
 
-    head.py         the linear head on the features (NumPy + SciPy's L-BFGS)
+    head.py         the linear head on the features (NumPy)
+    lbfgs.py        the optimizer that fits it (the phone's too)
     novelty.py      how unlike the training images a picture is (unknown detection)
     bundle_meta.py  what a bundle says about itself (its checked JSON header)
     bundle.py       the .pvb file: write, read, load into PyTorch (load_bundle)

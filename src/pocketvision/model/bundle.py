@@ -240,7 +240,7 @@ def named_extractor(meta: BundleMeta, path: Path, cache_root: Path | None = None
     the bundle was trained on."""
     name = meta.backbone.name
     try:
-        extractor = pretrained_extractor(name, None, meta.preprocessing.crop, cache_root)
+        extractor = pretrained_extractor(name, None, cache_root)
     except WeightsUnavailableError as missing:
         raise BundleError(f"{path} uses the pretrained {name} weights without carrying them, "
                           f"and this machine has none: {missing}") from None

@@ -1,9 +1,9 @@
 """Fit the linear head on cached features: multinomial logistic regression.
 
-Full-batch L-BFGS (SciPy's) on standardized features with an L2 penalty; the
-standardization is then folded into the layer, so the exported model is a plain
-linear layer on raw backbone features. Starting from zero weights, the result
-depends only on the data (deterministic). NumPy and SciPy only: fitting a head
+Full-batch L-BFGS (:mod:`pocketvision.model.lbfgs`) on standardized features with
+an L2 penalty; the standardization is then folded into the layer, so the exported
+model is a plain linear layer on raw backbone features. Starting from zero weights,
+the result depends only on the data (deterministic). NumPy only: fitting a head
 needs no torch.
 """
 
@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from pocketvision.model.lbfgs import minimize
 
 
 @dataclass(frozen=True)
@@ -65,14 +67,15 @@ def fit_linear_head(
     features get weights hundreds of times the typical one, which amplifies noise
     (and int8 rounding in exports) on exactly the features that carry no signal.
     """
-    from scipy.optimize import minimize
-
     x = np.asarray(features, np.float64)
     y = np.asarray(targets, np.int64)
     mean = x.mean(axis=0)
     std = x.std(axis=0)
     std = np.maximum(std, max(1e-6, std_floor * float(np.median(std))))
     x = (x - mean) / std  # (N, F), standardized so one penalty suits every backbone
+    basis = _span_basis(x)
+    if basis is not None:
+        x = x @ basis  # (N, N): the pictures' coordinates in their own span
     n, f = x.shape
     one_hot = np.eye(num_classes)[y]  # (N, C)
 
@@ -86,12 +89,28 @@ def fit_linear_head(
         grad_w = error.T @ x + weight_decay * weight
         return loss, np.concatenate([grad_w.ravel(), error.sum(axis=0)])
 
-    solution = minimize(loss_and_gradient, np.zeros(num_classes * (f + 1)), jac=True,
-                        method="L-BFGS-B",
-                        options={"maxiter": max_iterations, "maxcor": 30, "gtol": 1e-9,
-                                 "ftol": 1e-12})
-    weight = solution.x[: num_classes * f].reshape(num_classes, f)
-    return _fold_standardization(weight, solution.x[num_classes * f:], mean, std)
+    theta = minimize(loss_and_gradient, np.zeros(num_classes * (f + 1)), max_iterations)
+    weight = theta[: num_classes * f].reshape(num_classes, f)
+    if basis is not None:
+        weight = weight @ basis.T  # back to one weight per feature, (C, F)
+    return _fold_standardization(weight, theta[num_classes * f:], mean, std)
+
+
+def _span_basis(x: np.ndarray) -> np.ndarray | None:
+    """An orthonormal basis (F, N) of the span of the N standardized feature vectors,
+    or None when there are at least as many pictures as features.
+
+    Why: the loss sees the weights only through the pictures, and the penalty is
+    smallest when the weights lie in their span, so the optimum does. Written in
+    this basis the problem has N instead of F unknowns per class, and as the basis
+    is orthonormal it is the same problem (same penalty, same conditioning, and from
+    zero L-BFGS takes the same steps), each step N/F of the work. The phone studio's
+    head.js fits the same way.
+    """
+    n, f = x.shape
+    if n >= f:
+        return None
+    return np.linalg.qr(x.T)[0]  # (F, N)
 
 
 def _fold_standardization(weight, bias, mean, std) -> LinearHead:

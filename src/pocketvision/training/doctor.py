@@ -136,7 +136,7 @@ def _leaks_and_duplicates(images: list[_Image], features: np.ndarray | None) -> 
 
 def _features(images: list[_Image], backbone: str, cache_dir) -> np.ndarray:
     spec = get_spec(backbone).preprocessing.with_crop_fraction(TrainConfig().crop_fraction)
-    extractor = pretrained_extractor(backbone, None, spec.crop, cache_dir)
+    extractor = pretrained_extractor(backbone, None, cache_dir)
     return sample_features(extractor, spec, [i.sample for i in images], cache_dir,
                            description="Features")
 

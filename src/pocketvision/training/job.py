@@ -5,7 +5,7 @@ data folder -> split (no leaks) -> cached backbone features -> linear head
 
 Without fine-tuning this runs no PyTorch once the backbone's graph is cached
 (:mod:`pocketvision.features.graph`): features come from onnxruntime, the head
-from SciPy, and the bundle is written with safetensors' NumPy API.
+from NumPy, and the bundle is written with safetensors' NumPy API.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def train(data: Path | str, out: Path | str, config: TrainConfig = TrainConfig()
 
     # the frozen backbone, as its cached ONNX graph, and the training images' features
     preprocessing = get_spec(config.backbone).preprocessing.with_crop_fraction(config.crop_fraction)
-    extractor = pretrained_extractor(config.backbone, config.weights, preprocessing.crop, cache_dir)
+    extractor = pretrained_extractor(config.backbone, config.weights, cache_dir)
     stats = FeatureStats()
     cache = FeatureCache(extractor, preprocessing, cache_dir)
     x_train, y_train = _training_features(extractor, preprocessing, split.train, labels,

@@ -2,8 +2,8 @@
 // multinomial logistic regression on standardized features (the std floor bounds how
 // much a feature that barely varies is magnified), L2 penalty on the weights, fitted
 // to its optimum by L-BFGS, then the standardization folded into the layer. The loss
-// is convex, so any optimizer that converges reaches the CLI's optimum (SciPy's
-// L-BFGS-B there); tests/system/test_phone_recipe.py compares the two heads.
+// is convex, so any optimizer that converges reaches the CLI's optimum; minimize below
+// is the CLI's too (model/lbfgs.py); tests/system/test_phone_recipe.py compares the heads.
 //
 // One shortcut, exact: the loss sees the weights only through the N pictures, and
 // the penalty is smallest when the weights lie in the span of those N feature
@@ -163,8 +163,8 @@ function unfold(head, mean, std, f, c) {
   return theta;
 }
 
-// L-BFGS (two-loop recursion, 30 pairs) with a backtracking Armijo line search;
-// stops as SciPy's L-BFGS-B is told to (largest gradient entry <= 1e-9, or the
+// L-BFGS (two-loop recursion, 30 pairs) with a backtracking Armijo line search, as
+// model/lbfgs.py; stops as SciPy's L-BFGS-B would be told to (largest gradient entry <= 1e-9, or the
 // loss falling by less than 1e-12 relative to its size).
 export function minimize(lossAndGradient, start, { maxIterations = 800, memory = 30,
   gtol = 1e-9, ftol = 1e-12 } = {}) {
