@@ -19,7 +19,7 @@ from typing import List, Optional
 import typer
 
 from pocketvision.config import NOVELTY_THRESHOLD, ExportConfig, SmoothingConfig, TrainConfig
-from pocketvision.errors import PocketVisionError
+from pocketvision.errors import PocketVisionError, install_command
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Train your own image classifier in seconds and put it on a phone.")
@@ -63,6 +63,9 @@ def _terminated(signum, frame):
 
 
 SIGTERM_GRACE_SECONDS = 5.0
+# What the [torch] extra brings: a command that reaches one of them without it gets the
+# install command, not a traceback (the core install has no PyTorch).
+TORCH_MODULES = {"torch", "torchvision", "timm"}
 
 
 def _user_errors(command):
@@ -81,6 +84,13 @@ def _user_errors(command):
             typer.echo(f"error: cannot read or write{where}: {error.strerror or error}; "
                        + ("free some space or choose another folder" if full
                           else "check the path and its permissions"), err=True)
+            raise typer.Exit(2) from None
+        except ModuleNotFoundError as error:
+            if (error.name or "").split(".")[0] not in TORCH_MODULES:
+                raise
+            typer.echo(f"error: this needs PyTorch ({error.name} is not installed), which the "
+                       f"core install leaves out; install it with \"{install_command('torch')}\"",
+                       err=True)
             raise typer.Exit(2) from None
         except Terminated:
             typer.echo("stopped (SIGTERM): nothing was written over existing files", err=True)

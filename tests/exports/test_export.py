@@ -468,6 +468,8 @@ def test_the_web_app_at_another_size_fits_its_own_unknown_threshold(trained, fas
     assert entry.ran and "160 px" in entry.notes[0] and "fitted again at 160 px" in entry.notes[1]
     play = json.loads((tmp_path / "out" / "web" / "config.json").read_text())["play"]
     assert play["crop"] == 160 and play["resize"] == 160
+    # the game page tells the player how often this 160 px model gave the bundle's answer
+    assert play["agreement"] == {"top1": entry.top1_agreement, "images": entry.images}
     predictor = load_predictor(trained.bundle)
     spec = page_spec(predictor.preprocessing, 160)
     samples, _ = labelled_images(fashion3 / "val", predictor.labels)

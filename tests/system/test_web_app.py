@@ -45,6 +45,12 @@ def test_the_web_app_opens_with_the_bundle_plays_and_works_offline(trained, fash
 
         phone.play("sneaker")  # the camera shows sneakers
         phone.until("s.jumps >= 1 && s.label === 'sneaker'", 60)
+        shown = page.inner_text("#game-model")  # what the game runs, told to the player
+        assert shown == "Game model: the trained model itself, at its 224 px input"
+        smaller = page.evaluate("import('./web/page-model.js').then((m) => "
+                                "m.agreementNote(224, 160, {top1: 0.973, images: 150}))")
+        assert smaller == ("160 px: the trained model's answer on 97 % of 150 check pictures "
+                           "(it takes 224 px)")
         page.wait_for_timeout(1500)
         page.screenshot(path=str(artifacts / "web-app-phone.png"))
         page.reload()

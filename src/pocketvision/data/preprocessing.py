@@ -121,11 +121,14 @@ def load_array(path, spec: Preprocessing) -> np.ndarray:
 
 def to_array(image: Image.Image, spec: Preprocessing) -> np.ndarray:
     """Steps 2-5 for one RGB image: float32 (3, crop, crop)."""
-    pixels = np.asarray(resize_and_crop(image, spec), dtype=np.float32) / 255.0  # (H, W, 3)
-    mean = np.asarray(spec.mean, dtype=np.float32)
-    std = np.asarray(spec.std, dtype=np.float32)
-    normalized = (pixels - mean) / std
-    return np.ascontiguousarray(normalized.transpose(2, 0, 1))
+    # Channels split by Pillow are contiguous planes: converting them is half the
+    # time of converting (H, W, 3) and transposing (it was half of decoding an image).
+    planes = np.stack([np.asarray(band) for band in resize_and_crop(image, spec).split()])
+    pixels = planes.astype(np.float32)  # (3, H, W), 0..255
+    std = np.asarray(spec.std, dtype=np.float32)[:, None, None]
+    pixels *= 1.0 / (255.0 * std)  # (p / 255 - mean) / std, as one multiply and one add
+    pixels -= np.asarray(spec.mean, dtype=np.float32)[:, None, None] / std
+    return pixels
 
 
 def load_tensor(path, spec: Preprocessing) -> "torch.Tensor":

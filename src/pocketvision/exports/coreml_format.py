@@ -216,6 +216,6 @@ def load_coreml(path: Path, threads: int | None = None) -> Runner:
 register_format(Format(
     name="coreml", suffix=".mlpackage",
     description="Core ML ML program (iOS, macOS; cannot run on Linux)",
-    modules=("coremltools",), extra="coreml", export=export_coreml, inspect=inspect_coreml,
+    modules=("torch", "coremltools",), extra="coreml", export=export_coreml, inspect=inspect_coreml,
     load=load_coreml, precisions=("fp32", "fp16", "int8"),
 ))

@@ -190,6 +190,6 @@ def load_pte(path: Path, threads: int | None = None) -> Runner:
 register_format(Format(
     name="pte", suffix=".pte",
     description="ExecuTorch with XNNPACK (Android, iOS)",
-    modules=("executorch",), extra="executorch", export=export_pte, inspect=inspect_pte,
+    modules=("torch", "executorch",), extra="executorch", export=export_pte, inspect=inspect_pte,
     load=load_pte, precisions=("fp32", "int8"),
 ))

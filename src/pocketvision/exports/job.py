@@ -60,9 +60,9 @@ def export(bundle: Bundle | Path | str, out_dir: Path | str,
     names = (formats,) if isinstance(formats, str) else tuple(formats)
     config = ExportConfig(formats=names, quantize=tuple(dict.fromkeys(quantize)),
                           web_input=web_input)  # checks them all
+    specs, skipped = _choose(_model_formats(config.formats))  # bad names and missing extras first
     bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
-    web_actions = _web_actions(bundle, config.formats, game_map)  # a bad --map fails now
-    specs, skipped = _choose(_model_formats(config.formats))  # so do bad names
+    web_actions = _web_actions(bundle, config.formats, game_map)  # so does a bad --map
     precisions = ["fp32", *config.quantize]
     out_dir = _output_folder(Path(out_dir))
     images = images or verification_set(bundle, verify_dir)
@@ -101,10 +101,13 @@ def _web_app(bundle: Bundle, actions: dict, size: int | None, staging: Path,
         raise ExportError("--format web needs a bundle file (the web app ships it)")
     spec = page_spec(bundle.preprocessing, size)
     novelty, how = page_novelty(load_predictor(bundle.path), spec)
-    site = write_web_app(staging / WEB, bundle_site_backbone(bundle.path), actions, bundle.path,
-                         play_config(spec, novelty))
+    backbone = bundle_site_backbone(bundle.path)
+    site = write_web_app(staging / WEB, backbone, actions, bundle.path, play_config(spec, novelty))
     runner = page_runner(site / "model.pvb", spec, novelty)
     entry = verify_runner(bundle, runner, images, site, WEB)
+    if entry.ran:  # written again, so that the game page tells the player what was measured
+        agreement = {"top1": entry.top1_agreement, "images": entry.images}
+        write_web_app(site, backbone, actions, bundle.path, play_config(spec, novelty, agreement))
     entry.notes = [f"the phone studio; its game runs the model at {spec.crop} px "
                    f"(the bundle's: {bundle.preprocessing.crop} px)", how, *entry.notes]
     return entry

@@ -278,6 +278,6 @@ def load_onnx(path: Path, threads: int | None = None) -> Runner:
 register_format(Format(
     name="onnx", suffix=".onnx",
     description="ONNX (onnxruntime, onnxruntime-web in the browser)",
-    modules=("onnx", "onnxscript", "onnxruntime"), extra="onnx", export=export_onnx,
+    modules=("torch", "onnx", "onnxscript", "onnxruntime"), extra="onnx", export=export_onnx,
     inspect=inspect_onnx, load=load_onnx, precisions=("fp32", "int8"),
 ))

@@ -227,6 +227,6 @@ def load_tflite(path: Path, threads: int | None = None) -> Runner:
 register_format(Format(
     name="tflite", suffix=".tflite",
     description="TFLite / LiteRT (Android)",
-    modules=("litert_torch", "ai_edge_litert", "ai_edge_quantizer", "mediapipe"), extra="tflite",
+    modules=("torch", "litert_torch", "ai_edge_litert", "ai_edge_quantizer", "mediapipe"), extra="tflite",
     export=export_tflite, inspect=inspect_tflite, load=load_tflite, precisions=("fp32", "int8"),
 ))

@@ -194,10 +194,12 @@ def _replace_folder(new: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def play_config(spec, novelty) -> dict:
+def play_config(spec, novelty, agreement: dict | None = None) -> dict:
     """How the page plays the site's own model: frames prepared at ``spec`` (the game's
-    input size), unknown detection calibrated at that size (scale and threshold)."""
-    return {"resize": spec.resize, "crop": spec.crop,
+    input size), unknown detection calibrated at that size (scale and threshold), and
+    how often that model gave the bundle's answer (``{"top1", "images"}``, the page
+    shows it to the player)."""
+    return {"resize": spec.resize, "crop": spec.crop, "agreement": agreement,
             "novelty": None if novelty is None else {"scale": novelty.scale,
                                                      "threshold": novelty.threshold}}
 

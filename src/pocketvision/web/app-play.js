@@ -58,6 +58,8 @@ export function playView(app) {
 
   function modelChanged() {
     chooseActions(app.model.labels);
+    $("game-model").textContent = `Game model: ${app.model.agreement}`;
+    state.gameModel = app.model.agreement;
     showBars = probabilityBars($("bars"), app.model.labels);
     $("label").textContent = "…";
   }

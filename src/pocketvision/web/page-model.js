@@ -12,6 +12,7 @@ export function pageModel(playable, play = null) {
   const novelty = playable.novelty && play?.novelty ? { ...playable.novelty, ...play.novelty } : playable.novelty;
   return {
     labels: playable.labels, spec, summary: playable.summary,
+    agreement: agreementNote(playable.preprocessing.crop, spec.crop, play?.agreement),
     classify(features) {
       const probs = probabilities(playable.head, features);
       const best = probs.indexOf(Math.max(...probs));
@@ -21,4 +22,14 @@ export function pageModel(playable, play = null) {
         label: unknown ? "unknown" : playable.labels[best] };
     },
   };
+}
+
+// What the player is told about the model the game runs: the bundle's own model, or
+// (a smaller game input) how often it gave the bundle's answer on the export's check
+// pictures ({top1, images}, measured by `pocketvision export --format web`).
+export function agreementNote(bundleCrop, gameCrop, agreement) {
+  if (gameCrop === bundleCrop) return `the trained model itself, at its ${bundleCrop} px input`;
+  if (!agreement) return `${gameCrop} px (the trained model's input is ${bundleCrop} px)`;
+  return `${gameCrop} px: the trained model's answer on ${Math.round(100 * agreement.top1)} % ` +
+    `of ${agreement.images} check pictures (it takes ${bundleCrop} px)`;
 }
