@@ -75,8 +75,8 @@ def test_int8_export_is_small_and_keeps_the_answers(bundle, exported, name):
     fp32 = verify_artifact(bundle, exported[name, "fp32"], images).to_json()
     int8 = verify_artifact(bundle, exported[name, "int8"], images).to_json()
     assert int8["precision"] == "int8"
-    bank = bundle.novelty.bank.nbytes  # the training features novelty compares with: float
-    assert int8["bytes"] - bank <= 0.32 * (fp32["bytes"] - bank)
+    # the whole file, novelty's bank of training features included (kept in int8)
+    assert int8["bytes"] <= 0.30 * fp32["bytes"], int8["bytes"] / fp32["bytes"]
     if runs_here(name):
         assert int8["top1_agreement"] >= 0.9
         assert int8["accuracy"] >= fp32["accuracy"] - 0.05
@@ -317,7 +317,7 @@ def test_export_quantize_bench_and_imagenet_commands(trained, tmp_path):
     assert result.returncode == 0, result.stderr
     entries = {(e["format"], e["precision"]): e for e in json.loads(result.stdout)["exports"]}
     assert set(entries) == {("onnx", "fp32"), ("onnx", "int8"), ("ptl", "fp32"), ("ptl", "int8")}
-    assert entries["onnx", "int8"]["ran"] and entries["onnx", "int8"]["size_vs_fp32"] < 0.32
+    assert entries["onnx", "int8"]["ran"] and entries["onnx", "int8"]["size_vs_fp32"] <= 0.30
     assert not entries["ptl", "int8"]["ran"] and "no int8" in entries["ptl", "int8"]["why_not_ran"]
     assert "training images" in json.loads((out / "report.json").read_text())["calibration_source"]
 

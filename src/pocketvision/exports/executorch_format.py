@@ -72,6 +72,8 @@ def _quantized(graph, example, calibration):
     from pocketvision.exports.pt2e import quantize_int8
 
     graph = copy.deepcopy(graph)  # the stem is re-typed below, not the caller's model
+    if graph.novelty is not None:
+        graph.novelty.store_bank_in_int8()
     stem = next(m for m in graph.modules() if isinstance(m, torch.nn.Conv2d))
     float_conv = type("FloatConv2d", (torch.nn.Conv2d,), {})  # a type the quantizer skips
     stem.__class__ = float_conv  # this quantizer skips by module type, not by name

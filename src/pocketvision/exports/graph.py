@@ -47,11 +47,21 @@ class NoveltyScore(nn.Module):
         super().__init__()
         self.k = min(NEIGHBOURS, novelty.bank.shape[0])
         self.register_buffer("bank_t", torch.from_numpy(np.ascontiguousarray(novelty.bank.T)))
+        self.register_buffer("bank_scale", None)  # (1, N), set by store_bank_in_int8
         self.scale = float(novelty.scale)
         self.rate = -math.log(2) / float(novelty.threshold)
 
+    def store_bank_in_int8(self) -> None:
+        """Keep the bank (F, N) as int8 with one scale per training vector, turned
+        back into float in the graph: the comparison stays float (nothing clipped),
+        the file holds a quarter of the bank's bytes."""
+        scale = self.bank_t.abs().amax(dim=0, keepdim=True).clamp_min(1e-12) / 127.0  # (1, N)
+        self.bank_t = torch.round(self.bank_t / scale).clamp(-127, 127).to(torch.int8)
+        self.bank_scale = scale
+
     def forward(self, features: torch.Tensor, probabilities: torch.Tensor) -> torch.Tensor:
-        similarity = nn.functional.normalize(features, dim=1) @ self.bank_t  # (B, N)
+        bank = self.bank_t if self.bank_scale is None else self.bank_t.float() * self.bank_scale
+        similarity = nn.functional.normalize(features, dim=1) @ bank  # (B, N)
         nearest = _mean_of_largest(similarity, self.k)
         raw = (1.0 - nearest) / self.scale + (1.0 - probabilities.amax(dim=1))
         return 1.0 - torch.exp(raw * self.rate)

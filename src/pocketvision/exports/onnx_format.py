@@ -31,6 +31,7 @@ from pocketvision.exports.contract import (
 )
 from pocketvision.exports.formats import Format, Runner, register_format
 from pocketvision.exports.graph_paths import feeding_only
+from pocketvision.exports.protobuf import fields, message, string_map
 from pocketvision.features.graph import runtime_session
 from pocketvision.model.novelty import NEIGHBOURS
 
@@ -149,7 +150,36 @@ def _quantize_int8(model, calibration: list):
                         # 7-bit weights: x86 CPUs without VNNI saturate u8 x s8
                         # products in int16 (agreement 94 % -> 97 % here)
                         reduce_range=True)
-        return onnx.load(str(quantized))
+        model = onnx.load(str(quantized))
+    _bank_in_int8(model, _feeding_only(model.graph.node, NOVELTY_OUTPUT, OUTPUT_NAME))
+    return model
+
+
+def _bank_in_int8(model, novelty: list[str]) -> None:
+    """Store the novelty bank (the training features the novelty MatMul compares
+    with, (F, N)) in int8 with one scale per training vector, dequantized in the
+    graph: novelty still computes in float (nothing is clipped) and the file holds a
+    quarter of the bank's bytes (the bank grows with the training images)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = model.graph
+    floats = {i.name: i for i in graph.initializer
+              if i.data_type == TensorProto.FLOAT and len(i.dims) == 2}
+    matmuls = [n for n in graph.node if n.name in set(novelty) and n.op_type == "MatMul"]
+    banks = [name for node in matmuls for name in node.input if name in floats]
+    if not banks:
+        return
+    name = max(banks, key=lambda n: np.prod(floats[n].dims))
+    bank = numpy_helper.to_array(floats[name])  # (F, N)
+    scale = np.maximum(np.abs(bank).max(axis=0), 1e-12) / 127.0  # (N,)
+    quantized = np.clip(np.round(bank / scale), -127, 127).astype(np.int8)
+    graph.initializer.remove(floats[name])
+    graph.initializer.extend([numpy_helper.from_array(quantized, f"{name}_int8"),
+                              numpy_helper.from_array(scale.astype(np.float32), f"{name}_scale"),
+                              numpy_helper.from_array(np.zeros_like(scale, np.int8), f"{name}_zero")])
+    graph.node.insert(0, helper.make_node("DequantizeLinear", [f"{name}_int8", f"{name}_scale",
+                                                               f"{name}_zero"], [name], axis=1,
+                                          name=f"{name}_dequantize"))
 
 
 def _feeding_only(nodes, output: str, other: str) -> list[str]:
@@ -239,19 +269,26 @@ def _add_novelty_output(model, features: str, novelty, found: dict) -> None:
 
 
 def inspect_onnx(path: Path) -> dict:
-    """The contract from ``metadata_props``, with the input shape taken from the graph."""
-    import onnx
-
+    """The contract from ``metadata_props``, with the input shape taken from the graph,
+    read from the protobuf directly: importing onnx was most of ``inspect``'s time."""
     with converter_errors(f"{path}: not a readable ONNX file", 120):
-        model = onnx.load(str(path), load_external_data=False)
-    found = contract_from({entry.key: entry.value for entry in model.metadata_props}, path)
-    if not model.graph.input:
+        model = Path(path).read_bytes()
+        metadata = string_map(fields(model, 14))               # ModelProto.metadata_props
+        graph_inputs = fields(message(model, 7), 11)            # .graph.input
+    found = contract_from(metadata, path)
+    if not graph_inputs:
         raise ExportError(f"{path}: its graph has no input; not a pocketvision export")
-    graph_input = model.graph.input[0]
-    found["input"]["name"] = graph_input.name
-    found["input"]["shape"] = [d.dim_value or d.dim_param for d in
-                               graph_input.type.tensor_type.shape.dim]
+    with converter_errors(f"{path}: not a readable ONNX file", 120):
+        found["input"]["name"] = message(graph_inputs[0], 1).decode()  # ValueInfoProto.name
+        found["input"]["shape"] = _shape(graph_inputs[0])
     return found
+
+
+def _shape(value_info: bytes) -> list:
+    """ValueInfoProto.type.tensor_type.shape.dim: dim_value, else dim_param ('' if neither)."""
+    tensor = message(message(value_info, 2), 1)
+    dims = fields((fields(tensor, 2) or [b""])[0], 1)
+    return [(fields(d, 1) or [0])[0] or (fields(d, 2) or [b""])[0].decode() for d in dims]
 
 
 def load_onnx(path: Path, threads: int | None = None) -> Runner:

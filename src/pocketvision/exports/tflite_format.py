@@ -93,9 +93,16 @@ def _quantized(flatbuffer: bytes, calibration: list) -> bytes:
     # in ExecuTorch; the later rule wins
     chosen.append({"regex": re.escape(_stem_scope(flatbuffer)), "operation": "CONV_2D",
                    "algorithm_key": "no_quantize"})
-    # novelty stays float: ranges calibrated on known images would clip unknown ones
-    chosen += [{"regex": re.escape(scope), "operation": op, "algorithm_key": "no_quantize"}
-               for scope, op in _novelty_only_ops(flatbuffer) if op in INT8_OPS]
+    # novelty computes in float: ranges calibrated on known images would clip unknown
+    # ones. Its bank of training features (the FULLY_CONNECTED's weights, N x 1,280)
+    # is stored in int8, one scale per feature vector, and dequantized when loaded:
+    # no activation is clipped, and the file holds a quarter of the bank's bytes.
+    bank = dict(recipe.weight_only_wi8_afp32()[0])
+    for scope, op in _novelty_only_ops(flatbuffer):
+        if op in INT8_OPS:
+            chosen.append({"regex": re.escape(scope), "operation": op, "algorithm_key": "no_quantize"})
+        elif op == "FULLY_CONNECTED":
+            chosen.append(dict(copy.deepcopy(bank), regex=re.escape(scope), operation=op))
     tool = quantizer.Quantizer(flatbuffer, chosen)
     signatures = Interpreter(model_content=flatbuffer).get_signature_list()
     [(signature, names)] = signatures.items()
