@@ -209,10 +209,10 @@ def test_any_contract_read_back_is_checked_or_refused(document, raw):
 @settings(max_examples=300, deadline=None)
 @given(data=st.binary(min_size=0, max_size=300))
 def test_the_coreml_protobuf_walk_never_hangs_or_crashes(data):
-    from pocketvision.exports.coreml_format import _fields
+    from pocketvision.exports.protobuf import fields
 
     try:
-        _fields(data, 1)
+        fields(data, 1)
     except (ValueError, IndexError):
         pass
 

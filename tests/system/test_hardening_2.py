@@ -232,11 +232,11 @@ def test_inspect_a_coreml_package_that_points_outside_or_at_a_device(exported, t
 
 
 def test_the_coreml_varint_reader_refuses_a_run_of_ff_at_once():
-    from pocketvision.exports.coreml_format import _fields
+    from pocketvision.exports.protobuf import fields
 
     started = time.monotonic()
     with pytest.raises(ValueError, match="10 bytes"):
-        _fields(b"\xff" * 2_000_000, 1)
+        fields(b"\xff" * 2_000_000, 1)
     assert time.monotonic() - started < 1
 
 

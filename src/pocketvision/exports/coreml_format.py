@@ -33,6 +33,7 @@ from pocketvision.exports.contract import (
     read_bounded,
 )
 from pocketvision.exports.formats import Format, Runner, register_format
+from pocketvision.exports.protobuf import fields, message, string_map
 from pocketvision.native_output import quiet_import, silenced
 
 
@@ -101,13 +102,13 @@ def inspect_coreml(path: Path) -> dict:
         manifest = json.loads(_package_file(path, "Manifest.json", MAX_MANIFEST_BYTES))
         entry = manifest["itemInfoEntries"][manifest["rootModelIdentifier"]]
         spec = _package_file(path, f"Data/{entry['path']}", MAX_SPEC_BYTES)
-        description = _message(spec, 2)                          # Model.description
-        metadata = _message(description, 100)                    # .metadata
-        user_defined = dict(_map_entry(e) for e in _fields(metadata, 100))
-        image = _message(description, 1)                         # .input[0]
-        size = _message(_message(image, 3), 4)                   # .type.imageType
-        width, height = _fields(size, 1)[0], _fields(size, 2)[0]
-        name = _fields(image, 1)[0].decode()
+        description = message(spec, 2)                           # Model.description
+        metadata = message(description, 100)                     # .metadata
+        user_defined = string_map(fields(metadata, 100))         # .userDefined
+        image = message(description, 1)                          # .input[0]
+        size = message(message(image, 3), 4)                     # .type.imageType
+        width, height = fields(size, 1)[0], fields(size, 2)[0]
+        name = fields(image, 1)[0].decode()
     found = contract_from(user_defined, path)
     found["input"]["name"] = name
     found["input"]["shape"] = [1, height, width, 3]
@@ -131,52 +132,6 @@ def _package_file(package: Path, name: str, limit: int) -> bytes:
         raise ExportError(f"{package}: {name} is not a regular file; not a pocketvision export")
     with open(target, "rb") as stream:
         return read_bounded(stream, limit, f"{package}: {name}")
-
-
-def _fields(message: bytes, number: int) -> list:
-    """Values of field ``number`` in a protobuf message: ints for varints, bytes
-    for length-delimited fields (the protobuf wire format, which is stable)."""
-    found, position = [], 0
-    while position < len(message):
-        key, position = _varint(message, position)
-        field, wire = key >> 3, key & 7
-        if wire == 0:
-            value, position = _varint(message, position)
-        elif wire == 2:
-            length, position = _varint(message, position)
-            value, position = message[position:position + length], position + length
-        elif wire in (1, 5):  # fixed 64 / 32 bits
-            size = 8 if wire == 1 else 4
-            value, position = message[position:position + size], position + size
-        else:
-            raise ValueError(f"unsupported protobuf wire type {wire}")
-        if field == number:
-            found.append(value)
-    return found
-
-
-def _varint(data: bytes, position: int) -> tuple[int, int]:
-    """A protobuf varint: at most 10 bytes (64 bits), so a run of 0xFF is refused at
-    once instead of growing one number for ever."""
-    value = 0
-    for shift in range(0, 70, 7):
-        byte = data[position]
-        value |= (byte & 0x7F) << shift
-        position += 1
-        if byte < 0x80:
-            return value, position
-    raise ValueError("a varint longer than 10 bytes")
-
-
-def _message(message: bytes, number: int) -> bytes:
-    values = _fields(message, number)
-    if not values:
-        raise ValueError(f"protobuf field {number} missing")
-    return values[0]
-
-
-def _map_entry(entry: bytes) -> tuple[str, str]:
-    return _message(entry, 1).decode(), _message(entry, 2).decode()
 
 
 def program_labels(spec) -> list[str]:
@@ -216,6 +171,6 @@ def load_coreml(path: Path, threads: int | None = None) -> Runner:
 register_format(Format(
     name="coreml", suffix=".mlpackage",
     description="Core ML ML program (iOS, macOS; cannot run on Linux)",
-    modules=("torch", "coremltools",), extra="coreml", export=export_coreml, inspect=inspect_coreml,
+    modules=("torch", "coremltools"), extra="coreml", export=export_coreml, inspect=inspect_coreml,
     load=load_coreml, precisions=("fp32", "fp16", "int8"),
 ))
