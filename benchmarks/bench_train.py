@@ -4,13 +4,16 @@ Same backbone (EfficientNet-Lite0), same weights, same images: few-shot
 Fashion-MNIST, 3 classes x 30 training images, 50 validation images per class.
 
     python benchmarks/bench_train.py [--runs 5] [--tutorial-runs 3]
+        [--classes bag coat sandal] [--baseline OLD/src]
 
 All variants run interleaved, round after round. Reports medians of:
   * tutorial: whole script wall time, final and best-epoch val accuracy;
   * pocketvision train, empty cache, whole command (interpreter start, imports,
-    scan, building the backbone's ONNX graph, features, head, bundle); and the same
-    with only the backbone graph cached (every later project with that backbone:
-    new images, no features cached);
+    scan, the backbone's ONNX graph, features, head, bundle): a user's first run;
+    and the same with the cache of an earlier project minus its features and
+    scanned images (every later project: new images);
+  * with --baseline, both of those again from another checkout's ``src`` (put first
+    on PYTHONPATH), in the same rounds;
   * pocketvision train() in process, cold cache (no interpreter start or imports);
   * the floor: one eager backbone forward pass per image, in process, at our batch
     size; and the same through the ONNX graph pocketvision runs.
@@ -43,14 +46,27 @@ def run_json(args: list[str], env: dict | None = None) -> tuple[float, dict]:
                                                      if args[1].endswith(".py") else completed.stdout)
 
 
-def pocketvision_cold(data: Path, graphs: Path | None = None) -> tuple[float, dict]:
-    """``pocketvision train`` with an empty cache, or one holding only the backbone
-    graphs of the cache at ``graphs`` (a user's second project)."""
+def pocketvision_cold(data: Path, earlier: Path | None = None,
+                      src: str | None = None) -> tuple[float, dict]:
+    """``pocketvision train`` with an empty cache, or one holding what the cache at
+    ``earlier`` kept besides features and scanned images (a user's next project);
+    from the checkout ``src`` if given."""
+    env = {"PYTHONPATH": src} if src else {}
     with tempfile.TemporaryDirectory() as cache:
-        if graphs is not None:
-            shutil.copytree(graphs / "graphs", Path(cache) / "graphs")
+        if earlier is not None:
+            shutil.copytree(earlier, cache, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
+                "features*", "images*", "*.pvb"))
         return run_json(pocketvision_command("train", str(data), "--out", f"{cache}/m.pvb", "--json"),
-                        {"POCKETVISION_CACHE_DIR": cache, "POCKETVISION_NO_PROGRESS": "1"})
+                        {"POCKETVISION_CACHE_DIR": cache, "POCKETVISION_NO_PROGRESS": "1", **env})
+
+
+def earlier_cache(data: Path, src: str | None = None) -> Path:
+    """A cache folder that one ``train`` (from ``src`` if given) has run in."""
+    cache = Path(tempfile.mkdtemp())
+    run_json(pocketvision_command("train", str(data), "--out", f"{cache}/m.pvb", "--json"),
+             {"POCKETVISION_CACHE_DIR": str(cache), "POCKETVISION_NO_PROGRESS": "1",
+              **({"PYTHONPATH": src} if src else {})})
+    return cache
 
 
 def in_process_cold(data: Path, keep: Path | None = None) -> float:
@@ -95,21 +111,29 @@ def main() -> None:
     parser.add_argument("--tutorial-runs", type=int, default=3)
     parser.add_argument("--classes", nargs=3, default=FIRST_THREE,
                         help="three Fashion-MNIST classes (a second split: bag coat sandal)")
+    parser.add_argument("--baseline", metavar="SRC",
+                        help="another checkout's src folder, timed in the same rounds")
     args = parser.parse_args()
     data = few_shot("-".join(args.classes), args.classes, 30, 50)
     tutorial, ours, second_project, in_process, floors, onnx_floors = [], [], [], [], [], []
-    graphs = Path(tempfile.mkdtemp())
-    in_process_cold(data, graphs)  # leaves the backbone graph in `graphs`
+    base_first, base_later = [], []
+    earlier = earlier_cache(data)
+    base_earlier = earlier_cache(data, args.baseline) if args.baseline else None
     # Interleaved, so that a slow spell of this shared machine hits every variant.
     for run in range(args.runs):
         if run < args.tutorial_runs:
             tutorial.append(run_json([sys.executable, str(HERE / "tutorial_loop.py"), str(data)]))
         ours.append(pocketvision_cold(data))
-        second_project.append(pocketvision_cold(data, graphs))
+        second_project.append(pocketvision_cold(data, earlier))
+        if args.baseline:
+            base_first.append(pocketvision_cold(data, src=args.baseline))
+            base_later.append(pocketvision_cold(data, base_earlier, src=args.baseline))
         in_process.append(in_process_cold(data))
         floors.append(floor_seconds(data))
         onnx_floors.append(floor_seconds(data, onnx=True))
-    shutil.rmtree(graphs)
+    shutil.rmtree(earlier)
+    if base_earlier:
+        shutil.rmtree(base_earlier)
     result = {
         "data": str(data), "classes": args.classes, "train_per_class": 30, "val_per_class": 50,
         "torch_threads": torch.get_num_threads(),
@@ -126,12 +150,21 @@ def main() -> None:
                  "command_graph_cached": [t for t, _ in second_project],
                  "in_process": in_process, "floor": floors, "onnx_floor": onnx_floors},
     }
+    if args.baseline:
+        result["baseline"] = args.baseline
+        result["baseline_command_seconds"] = median([t for t, _ in base_first])
+        result["baseline_command_graph_cached_seconds"] = median([t for t, _ in base_later])
+        result["baseline_val_accuracy"] = base_first[0][1]["val_accuracy"]
+        result["runs"]["baseline_command"] = [t for t, _ in base_first]
+        result["runs"]["baseline_command_graph_cached"] = [t for t, _ in base_later]
     result["speedup_command"] = result["tutorial_seconds"] / result["pocketvision_command_seconds"]
     result["speedup_command_graph_cached"] = (result["tutorial_seconds"]
                                               / result["pocketvision_command_graph_cached_seconds"])
+    result["command_over_onnx_floor"] = (result["pocketvision_command_seconds"]
+                                         / result["onnx_floor_seconds"])
+    result["command_graph_cached_over_onnx_floor"] = (
+        result["pocketvision_command_graph_cached_seconds"] / result["onnx_floor_seconds"])
     result["command_over_floor"] = result["pocketvision_command_seconds"] / result["floor_seconds"]
-    result["command_graph_cached_over_floor"] = (result["pocketvision_command_graph_cached_seconds"]
-                                                 / result["floor_seconds"])
     result["in_process_over_floor"] = result["pocketvision_in_process_seconds"] / result["floor_seconds"]
     OUT.mkdir(exist_ok=True)
     (OUT / f"bench_train-{'-'.join(args.classes)}.json").write_text(json.dumps(result, indent=2))
