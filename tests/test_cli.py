@@ -78,6 +78,25 @@ def test_backbones_table_prints_descriptions_as_written():
     assert "260 px" in shown
 
 
+def test_every_help_text_is_shown_as_written():
+    """Help lines go through rich markup: a bracketed word in one ('[scale]', the
+    extra to install) must be shown, not eaten as a style."""
+    import re
+
+    import typer
+    from typer.testing import CliRunner
+
+    from pocketvision.cli import app
+
+    group = typer.main.get_command(app)
+    for name, command in group.commands.items():
+        shown = CliRunner().invoke(app, [name, "--help"], terminal_width=300).output
+        shown = " ".join(re.sub(r"[│╭╮╰╯─]", " ", shown).split())
+        texts = [command.help or ""] + [getattr(p, "help", None) or "" for p in command.params]
+        for bracketed in re.findall(r"\[[^\]\s]+\]", " ".join(texts)):
+            assert bracketed in shown, (name, bracketed)
+
+
 def test_demo_runs_offline(tmp_path):
     document = run_json("demo", "--out", tmp_path / "demo")
     assert document["train"]["val_accuracy"] >= 0.9

@@ -123,9 +123,10 @@ def _print_json(document) -> None:
     sys.stdout.flush()
 
 
+# typer renders help lines as rich markup, in which '[scale]' is a style: escaped
 ENGINE_OPTION = typer.Option(
     "local", "--engine", help="Where the images are read and run: local (this machine) or "
-                              "ray (a Ray cluster; pip install 'pocketvision[scale]').")
+                              "ray (a Ray cluster; pip install 'pocketvision\\[scale]').")
 RAY_ADDRESS_OPTION = typer.Option(
     None, "--ray-address", help="With --engine ray: a running cluster (auto, or HOST:PORT from "
                                 "`ray start --head`); left out, Ray starts on this machine.")
