@@ -70,11 +70,13 @@ export function trainView(app) {
   // Rows: what the picture is; columns: what the model said.
   function confusionTable(summary) {
     const labels = app.model.labels;
-    const head = el("tr", {}, el("th", { title: "true class ↓, answer →" }, "is ↓ / said →"),
+    const head = el("tr", {}, el("th", { className: "corner", title: "true class ↓, answer →" }, "is ↓ / said →"),
       ...labels.map((l) => el("th", { title: l }, l)));
     const rows = summary.confusion.map((row, i) => el("tr", {}, el("th", { title: labels[i] }, labels[i]),
       ...row.map((count, j) => el("td", { className: count ? (i === j ? "hit" : "miss") : "" }, String(count)))));
-    return el("table", { className: "confusion" }, el("tbody", {}, head, ...rows));
+    // many classes scroll sideways inside the card instead of widening the page
+    return el("div", { className: "table-scroll" },
+      el("table", { className: "confusion" }, el("tbody", {}, head, ...rows)));
   }
 
   $("download-model").onclick = async () => {
