@@ -53,6 +53,17 @@ def write_y4m(path: Path, frames: list[np.ndarray], fps: int = 15) -> Path:
     return path
 
 
+def studio_project(project: Path, fashion3: Path, per_class: int) -> Path:
+    """A studio project of two classes, ``up`` (sneakers) and ``down`` (trousers), with
+    ``per_class`` real training pictures each."""
+    for name, label in (("up", "sneaker"), ("down", "trouser")):
+        folder = project / "samples" / name
+        folder.mkdir(parents=True)
+        for source in sorted((fashion3 / "train" / label).iterdir())[:per_class]:
+            (folder / source.name).write_bytes(source.read_bytes())
+    return project
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -266,13 +266,9 @@ def test_an_mlpackage_download_leaves_links_out_and_nothing_in_tmp(tmp_path):
 # ---- hardening 2: deleting keeps things; the doctor acts on what it shows ---------------
 
 def _project_with(fashion3, tmp_path) -> Path:
-    project = tmp_path / "project"
-    for name, label in (("up", "sneaker"), ("down", "trouser")):
-        folder = project / "samples" / name
-        folder.mkdir(parents=True)
-        for source in sorted((fashion3 / "train" / label).iterdir())[:6]:
-            (folder / source.name).write_bytes(source.read_bytes())
-    return project
+    from live_helpers import studio_project
+
+    return studio_project(tmp_path / "project", fashion3, per_class=6)
 
 
 def test_deleted_pictures_and_classes_can_be_undone(fashion3, tmp_path):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from browser import browser_available, chromium_page
-from live_helpers import camera_frame, running, write_y4m
+from live_helpers import camera_frame, running, studio_project, write_y4m
 
 pytestmark = pytest.mark.skipif(not browser_available(),
                                 reason="needs Debian's chromium and playwright (.ci/run installs both)")
@@ -192,12 +192,7 @@ def test_the_doctor_and_unsure_frames_in_the_studio(fashion3, photos, tmp_path, 
 
     from pocketvision.live.studio import studio_app
 
-    project = tmp_path / "project"
-    for name, label in (("up", "sneaker"), ("down", "trouser")):
-        folder = project / "samples" / name
-        folder.mkdir(parents=True)
-        for source in sorted((fashion3 / "train" / label).iterdir())[:20]:
-            (folder / source.name).write_bytes(source.read_bytes())
+    project = studio_project(tmp_path / "project", fashion3, per_class=20)
     stray = sorted((fashion3 / "train" / "trouser").iterdir())[25]
     (project / "samples" / "up" / stray.name).write_bytes(stray.read_bytes())  # a wrong label
     from live_helpers import FRAME_SIZE
