@@ -115,11 +115,14 @@ def missing_modules(spec: Format) -> list[str]:
     return [m for m in spec.modules if importlib.util.find_spec(m) is None]
 
 
-def require(spec: Format) -> None:
-    """Raise MissingExtraError naming the install command when a library is absent."""
-    missing = missing_modules(spec)
+def require(*specs: Format) -> None:
+    """Raise MissingExtraError naming the install command when a library is absent:
+    every missing one of ``specs`` at once, not one per try."""
+    missing = [(spec, missing_modules(spec)) for spec in specs if missing_modules(spec)]
     if missing:
-        raise MissingExtraError.needing(f"exporting {spec.name} needs {', '.join(missing)}", spec.extra)
+        needs = "; ".join(f"exporting {spec.name} needs {', '.join(modules)}"
+                          for spec, modules in missing)
+        raise MissingExtraError.needing(needs, ",".join(dict.fromkeys(s.extra for s, _ in missing)))
 
 
 def artifact_name(spec: Format, precision: str = "fp32") -> str:

@@ -16,9 +16,15 @@ from pocketvision.config import ExportConfig
 from pocketvision.data.bundled import sample_data_dir
 from pocketvision.data.images import load_rgb
 from pocketvision.data.preprocessing import resize_and_crop
-from pocketvision.errors import ExportError, MissingExtraError, install_command
+from pocketvision.errors import ExportError, install_command
 from pocketvision.exports.folder import publish, staging_folder
-from pocketvision.exports.formats import export_artifact, get_format, list_formats, missing_modules
+from pocketvision.exports.formats import (
+    export_artifact,
+    get_format,
+    list_formats,
+    missing_modules,
+    require,
+)
 from pocketvision.exports.report import ExportEntry, ExportReport
 from pocketvision.exports.verification import (
     VerificationSet,
@@ -32,6 +38,7 @@ from pocketvision.exports.web_app import (
     bundle_site_backbone,
     game_actions,
     play_config,
+    set_play,
     write_web_app,
 )
 from pocketvision.exports.web_model import page_novelty, page_runner, page_spec
@@ -101,13 +108,13 @@ def _web_app(bundle: Bundle, actions: dict, size: int | None, staging: Path,
         raise ExportError("--format web needs a bundle file (the web app ships it)")
     spec = page_spec(bundle.preprocessing, size)
     novelty, how = page_novelty(load_predictor(bundle.path), spec)
-    backbone = bundle_site_backbone(bundle.path)
-    site = write_web_app(staging / WEB, backbone, actions, bundle.path, play_config(spec, novelty))
+    site = write_web_app(staging / WEB, bundle_site_backbone(bundle.path), actions, bundle.path,
+                         play_config(spec, novelty))
     runner = page_runner(site / "model.pvb", spec, novelty)
     entry = verify_runner(bundle, runner, images, site, WEB)
-    if entry.ran:  # written again, so that the game page tells the player what was measured
+    if entry.ran:  # so that the game page tells the player what was measured
         agreement = {"top1": entry.top1_agreement, "images": entry.images}
-        write_web_app(site, backbone, actions, bundle.path, play_config(spec, novelty, agreement))
+        set_play(site, play_config(spec, novelty, agreement))
     entry.notes = [f"the phone studio; its game runs the model at {spec.crop} px "
                    f"(the bundle's: {bundle.preprocessing.crop} px)", how, *entry.notes]
     return entry
@@ -191,12 +198,7 @@ def _choose(formats: list[str] | str):
         skipped = [_skipped(s) for s in list_formats() if missing_modules(s)]
         return available, skipped
     specs = [get_format(name) for name in names]  # unknown names fail before any work
-    missing = [(spec, missing_modules(spec)) for spec in specs if missing_modules(spec)]
-    if missing:  # every missing part at once, not one per try
-        needs = "; ".join(f"exporting {spec.name} needs {', '.join(modules)}"
-                          for spec, modules in missing)
-        extras = ",".join(dict.fromkeys(spec.extra for spec, _ in missing))
-        raise MissingExtraError.needing(needs, extras)
+    require(*specs)
     return specs, []
 
 

@@ -137,10 +137,23 @@ def write_web_app(site: Path, backbone: SiteBackbone, actions: dict | None = Non
     _write_json(site / "manifest.webmanifest", _manifest())
     page = (WEB / "app.html").read_text().replace("<!--pwa-->", INSTALL_TAGS)
     write_atomically(site / "index.html", page.encode())
+    _write_service_worker(site)
+    return site
+
+
+def set_play(site: Path, play: dict) -> None:
+    """Rewrite a written site's play settings (``config.json``) and its service
+    worker, which precaches every file by content; the rest stays as it is (the
+    export learns the game model's agreement only once the site is verified)."""
+    config = json.loads((site / "config.json").read_text())
+    _write_json(site / "config.json", config | {"play": play})
+    _write_service_worker(site)
+
+
+def _write_service_worker(site: Path) -> None:
     site_files = sorted(str(p.relative_to(site)) for p in site.rglob("*")
                         if p.is_file() and p.name != "sw.js")
     write_atomically(site / "sw.js", _service_worker(site, ["./", *site_files]).encode())
-    return site
 
 
 def write_new_web_app(site: Path, backbone: str) -> dict:
