@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from conftest import run_cli
@@ -94,3 +95,26 @@ def test_csv_output_cuts_a_half_written_line_and_resumes(trained, fashion3, tmp_
         rows = list(csv.DictReader(stream))
     assert len(rows) == 15 and len({r["path"] for r in rows}) == 15
     assert all(r["label"] == "trouser" and len(json.loads(r["probabilities"])) == 3 for r in rows)
+
+
+@pytest.mark.parametrize("pattern", ["*.png", "**/*.png", "a/*.jpg", "**", "a/**", "[ab]/*",
+                                     "[!a]/*.png", "?/x?.png", "**/.h*", "a/**/deep.png", ".d/*"])
+def test_glob_sources_list_what_glob_lists_without_links(pattern, tmp_path, monkeypatch):
+    """Sources given as a pattern are the image files glob.glob(recursive=True) finds
+    (pocketvision walks the folders itself so that links never loop)."""
+    import glob
+
+    from pocketvision.data.images import is_image_name
+    from pocketvision.inference.bulk import source_paths
+
+    for name in ("top.png", "a/x1.png", "a/x2.jpg", "a/b/c/deep.png", "b/xy.png", "b/.hidden.png",
+                 "c/notes.txt", ".d/in-dot.png", "a/.e/in-dot.png"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    monkeypatch.chdir(tmp_path)
+    expected = sorted(p for p in glob.glob(pattern, recursive=True)
+                      if os.path.isfile(p) and is_image_name(Path(p)))
+    assert sorted(source_paths([pattern])) == expected
+    absolute = str(tmp_path / pattern)
+    assert sorted(source_paths([absolute])) == sorted(
+        p for p in glob.glob(absolute, recursive=True) if os.path.isfile(p) and is_image_name(Path(p)))

@@ -18,11 +18,11 @@ written as it goes, never held in memory, and never written twice.
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import hashlib
 import json
 import os
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,48 +89,30 @@ def _matching(pattern: str) -> Iterator[str]:
     parts = Path(pattern).parts
     fixed = next((k for k, part in enumerate(parts) if glob.has_magic(part)), len(parts))
     base = os.path.join(*parts[:fixed]) if fixed else "."
-    wanted = re.compile(_pattern_regex(parts[fixed:]))
     found = []
     for parent, folders, names in os.walk(base):  # followlinks=False
         folders[:] = sorted(f for f in folders if not f.startswith("."))
         for name in names:
             path = os.path.join(parent, name)
-            if wanted.fullmatch(os.path.relpath(path, base)) and is_image_name(Path(name)):
+            inside = Path(os.path.relpath(path, base)).parts
+            if _matches(inside, parts[fixed:]) and is_image_name(Path(name)):
                 found.append(path if fixed else os.path.relpath(path, base))
     yield from sorted(found)
 
 
-def _pattern_regex(parts: tuple[str, ...]) -> str:
-    """A regular expression for glob parts: ``**`` any folders (or none), ``*`` and
-    ``?`` within one name (not matching a leading dot), ``[...]`` as in glob."""
-    pieces = []
-    for part in parts:
-        if part == "**":
-            pieces.append("(?:[^/.][^/]*/)*")
-        else:
-            pieces.append(("" if part.startswith(".") else "(?!\\.)") + _name_regex(part) + "/")
-    if parts and parts[-1] == "**":  # "photos/**": every file below, too
-        pieces.append("(?!\\.)[^/]*/")
-    return "".join(pieces).removesuffix("/")
-
-
-def _name_regex(part: str) -> str:
-    out, k = [], 0
-    while k < len(part):
-        c = part[k]
-        close = part.find("]", k + 2) if c == "[" else -1
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif close > 0:
-            inside = part[k + 1:close]
-            out.append("[" + ("^" + inside[1:] if inside.startswith("!") else inside).replace("\\", "\\\\") + "]")
-            k = close
-        else:
-            out.append(re.escape(c))
-        k += 1
-    return "".join(out)
+def _matches(names: tuple[str, ...], parts: tuple[str, ...]) -> bool:
+    """A path's components ``names`` match the glob ``parts`` as glob.glob matches
+    them: ``**`` any number of folders (none included), any other part one name
+    (fnmatch's ``*``, ``?``, ``[...]``; a leading dot only when the part has one)."""
+    if not parts:
+        return not names
+    if not names:
+        return parts == ("**",) * len(parts)
+    if parts[0] == "**":
+        return _matches(names, parts[1:]) or \
+            (not names[0].startswith(".") and _matches(names[1:], parts))
+    visible = parts[0].startswith(".") or not names[0].startswith(".")
+    return visible and fnmatch.fnmatchcase(names[0], parts[0]) and _matches(names[1:], parts[1:])
 
 
 def _walk(folder: str) -> Iterator[str]:
