@@ -33,7 +33,7 @@ from typing import Iterator
 
 import numpy as np
 
-from pocketvision.errors import MissingExtraError, PocketVisionError
+from pocketvision.errors import MissingExtraError, PocketVisionError, install_command
 from pocketvision.features.extraction import Item, array_of
 from pocketvision.features.graph import OnnxExtractor, runtime_session
 from pocketvision.inference.bulk import BATCH, decode, label_rows  # BATCH: as predict --output
@@ -310,6 +310,5 @@ def _ray():
         import ray
         import ray.data  # noqa: F401  (Ray Data is the part we use)
     except ImportError:
-        raise MissingExtraError("--engine ray needs Ray: pip install 'pocketvision[scale]'") \
-            from None
+        raise MissingExtraError(f"--engine ray needs Ray: {install_command('scale')}") from None
     return ray

@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from pocketvision.errors import MissingExtraError, PocketVisionError
+from pocketvision.errors import MissingExtraError, PocketVisionError, install_command
 
 PART_ROWS = 1024  # rows per Parquet part file (and per CSV flush at most)
 PART_SECONDS = 10.0  # ... or this long, whichever comes first, so a crash loses little
@@ -107,10 +107,9 @@ class ParquetParts:
         self.next = 0
 
     def done(self) -> set[tuple[str, str]]:
+        """(path, sha256) of the rows already written (run under ``locked``, which
+        has checked the output is a folder)."""
         pq = _pyarrow_parquet()
-        if self.folder.exists() and not self.folder.is_dir():
-            raise PocketVisionError(f"--output {self.folder} exists and is not a folder of "
-                                    "Parquet parts; choose another name")
         found = set()
         for part in sorted(self.folder.glob("part-*.parquet")) if self.folder.is_dir() else []:
             table = self._read(pq, part)
@@ -175,7 +174,7 @@ def _pyarrow_parquet():
     try:
         import pyarrow.parquet as pq
     except ImportError:
-        raise MissingExtraError("Parquet output needs pyarrow: pip install 'pocketvision[scale]' "
+        raise MissingExtraError(f"Parquet output needs pyarrow: {install_command('scale')} "
                                 "(or write --output results.csv)") from None
     return pq
 
@@ -187,10 +186,10 @@ class CsvRows:
         self.path, self.model = path, model
 
     def done(self) -> set[tuple[str, str]]:
+        """(path, sha256) of the rows already written (run under ``locked``, which
+        has checked the output is a regular file)."""
         if not self.path.exists():
             return set()
-        if not self.path.is_file():
-            raise PocketVisionError(f"--output {self.path} is not a regular file; choose another name")
         self._check_header()
         self._cut_incomplete_record()
         found = set()
