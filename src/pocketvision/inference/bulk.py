@@ -170,25 +170,26 @@ def labelled_batches(predictor: Predictor, paths: list[str], done: set,
     batches = [paths[k:k + BATCH] for k in range(0, len(paths), BATCH)]
     for decoded in decoded_ahead(lambda batch: decode(batch, predictor.preprocessing, done),
                                  batches, PREFETCH, workers=2):
-        fresh = [entry for entry in decoded if entry is not None]
+        fresh = [entry for entry in decoded if entry[2] is not None]
         yield label_rows(predictor, fresh, threshold), len(decoded) - len(fresh)
 
 
-def decode(batch: list[str], spec, done: set = frozenset()
-           ) -> list[tuple[str, str | None, np.ndarray | str] | None]:
+def decode(batch: list[str], spec, done: set = frozenset(), shown_as: list[str] | None = None
+           ) -> list[tuple[str, str | None, np.ndarray | str | None]]:
     """(path as written, sha256 or None, input array or the reason it cannot be
-    read), or None for a file done before (found by its hash, never decoded); the
-    second read of each file comes from the operating system's cache."""
+    read, or None for a file done before: found by its hash, never decoded); the
+    second read of each file comes from the operating system's cache. ``shown_as``:
+    the paths as the user gave them, where ``batch`` holds others (absolute ones)."""
     decoded = []
-    for path in batch:
-        shown = printable(path)
+    for path, name in zip(batch, shown_as or batch):
+        shown = printable(name)
         try:
             sha = file_sha256(path)
         except OSError as error:
             decoded.append((shown, None, error.strerror or "cannot be read"))
             continue
         if (shown, sha) in done:
-            decoded.append(None)
+            decoded.append((shown, sha, None))
             continue
         try:
             decoded.append((shown, sha, to_array(load_rgb(path, at_least=spec.resize), spec)))

@@ -37,7 +37,7 @@ from pocketvision.errors import MissingExtraError, PocketVisionError, install_co
 from pocketvision.features.extraction import Item, array_of
 from pocketvision.features.graph import OnnxExtractor, runtime_session
 from pocketvision.inference.bulk import BATCH, decode, label_rows  # BATCH: as predict --output
-from pocketvision.inference.sinks import printable, schema
+from pocketvision.inference.sinks import schema
 from pocketvision.native_output import silenced
 
 IMAGE = "image"  # column: the network's input as float32 bytes, empty when not to run
@@ -203,9 +203,9 @@ def _decode_for_labels(batch: dict, spec, done: set) -> dict:
     """Read, hash and decode a batch of paths (a Ray task): columns path, sha256,
     error, done (in the output before: not run again) and the network's input."""
     columns = {"path": [], "sha256": [], "error": [], "done": [], IMAGE: []}
-    for path, (_, sha, decoded) in zip(batch["path"], decode(list(batch["file"]), spec)):
-        path = printable(str(path))
-        skip = (path, sha) in done
+    shown = [str(path) for path in batch["path"]]
+    for path, sha, decoded in decode(list(batch["file"]), spec, done, shown):
+        skip = decoded is None  # done before: hashed, not decoded
         columns["path"].append(path)
         columns["sha256"].append(sha)
         columns["done"].append(skip)
