@@ -67,9 +67,14 @@ def contract_json(bundle: Bundle, export_format: str, precision: str = "fp32") -
 
 def contract_from(metadata: dict, path) -> dict:
     """The contract stored under CONTRACT_KEY in a file's metadata (key -> JSON text)."""
+    return checked_contract(contract_text(metadata, path), path)
+
+
+def contract_text(metadata: dict, path) -> str | bytes:
+    """The contract's JSON text in a file's metadata; a file without one is not ours."""
     if CONTRACT_KEY not in metadata:
         raise ExportError(f"{path}: no {CONTRACT_KEY} metadata; not a pocketvision export")
-    return checked_contract(metadata[CONTRACT_KEY], path)
+    return metadata[CONTRACT_KEY]
 
 
 MAX_LABELS = 100_000

@@ -37,7 +37,7 @@ from pocketvision.exports.contract import (
     OUTPUT_NAME,
     checked_contract,
     contract,
-    contract_from,
+    contract_text,
     novelty_entry,
     read_bounded,
 )
@@ -201,11 +201,11 @@ def inspect_tflite(path: Path) -> dict:
         entries = [model.Metadata(k) for k in range(model.MetadataLength())]
         metadata = {entry.Name().decode(): model.Buffers(entry.Buffer()).DataAsNumpy().tobytes()
                     for entry in entries}
-    found = contract_from(metadata, path)
+    text = contract_text(metadata, path)  # a file that is not ours is said so first
     with converter_errors(f"{path}: its packed {LABELS_FILE} cannot be read", 120), \
             zipfile.ZipFile(io.BytesIO(data)) as packed, packed.open(LABELS_FILE) as member:
         labels = read_bounded(member, MAX_LABELS_BYTES, f"{path}: {LABELS_FILE}").decode()
-    return checked_contract(json.dumps(found), path, labels.splitlines())
+    return checked_contract(text, path, labels.splitlines())  # the labels a runtime reads
 
 
 def load_tflite(path: Path, threads: int | None = None) -> Runner:
