@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from conftest import run_cli as run
 from conftest import save, user_error
 
@@ -95,6 +96,30 @@ def test_every_help_text_is_shown_as_written():
         texts = [command.help or ""] + [getattr(p, "help", None) or "" for p in command.params]
         for bracketed in re.findall(r"\[[^\]\s]+\]", " ".join(texts)):
             assert bracketed in shown, (name, bracketed)
+
+
+def test_ctrl_c_while_a_c_extension_imports_is_an_interruption(capsys):
+    """pybind11 turns a KeyboardInterrupt during a C extension's import into
+    ImportError("initialization failed"): the command still ends as interrupted."""
+    import typer
+
+    from pocketvision.cli import _user_errors
+
+    def importing():
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as interrupt:
+            raise ImportError("initialization failed") from interrupt
+
+    def missing():
+        raise ImportError("no module named zzz")
+
+    with pytest.raises(typer.Exit) as stopped:
+        _user_errors(importing)()
+    assert stopped.value.exit_code == 130
+    assert capsys.readouterr().err.startswith("interrupted: nothing was written")
+    with pytest.raises(ImportError, match="zzz"):  # any other failed import is a bug
+        _user_errors(missing)()
 
 
 def test_demo_runs_offline(tmp_path):

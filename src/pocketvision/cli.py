@@ -74,7 +74,7 @@ def _user_errors(command):
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
-            return command(*args, **kwargs)
+            return _interruptible(command, *args, **kwargs)
         except PocketVisionError as error:
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(2) from None
@@ -100,6 +100,18 @@ def _user_errors(command):
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+def _interruptible(command, *args, **kwargs):
+    """``command(...)``, with a Ctrl-C that lands while a C extension is being imported
+    (onnxruntime's, in a command's first second) raised as the KeyboardInterrupt it
+    is: pybind11 raises ImportError("initialization failed") from it instead."""
+    try:
+        return command(*args, **kwargs)
+    except ImportError as error:
+        if isinstance(error.__cause__, KeyboardInterrupt):
+            raise error.__cause__ from None
+        raise
 
 
 def _flag(config: type, name: str, *flags: str):
