@@ -198,7 +198,7 @@ def print_site(written: dict) -> None:
     console.print(f"Phone studio for [bold]{escape(written['backbone'])}[/] written to "
                   f"[bold]{escape(site)}[/] ({written['files']} files, "
                   f"{written['bytes'] / 1e6:.0f} MB)", highlight=False)
-    console.print("  on this computer: python -m http.server 8000 --directory "
+    console.print("  on this computer: python -m http.server 8000 --bind 127.0.0.1 --directory "
                   f"{escape(site)}, then open http://127.0.0.1:8000/", highlight=False)
     console.print("  on a phone: put the folder on any https host (GitHub Pages, ...), open it "
                   "once, add it to the home screen; it works offline from then on",

@@ -5,10 +5,16 @@ converters' own temporary files too), and only when everything is written and
 verified is it published: the new files are moved in, files of the previous
 export that this one did not write are removed, and ``manifest.json`` (each
 file's SHA-256) is written last. While files move, a marker file says the folder
-is being changed. So a crash or kill -9 at any point leaves either the old export
-or the new one, never a mix that looks valid: ``inspect`` and ``bench`` refuse a
-file the manifest does not vouch for, and the next export removes what a killed
-one left behind.
+is being changed and which files are arriving. So a crash or kill -9 at any point
+leaves either the old export or the new one, never a mix that looks valid:
+``inspect`` and ``bench`` refuse a file the manifest does not vouch for, and the
+next export removes what a killed one left behind.
+
+The folder may hold the user's own files too (a shared exports folder, a repo):
+pocketvision removes or replaces only a file it can prove it wrote, a plain name
+directly in the folder whose content still has the SHA-256 a manifest (or the
+marker of an interrupted publish) recorded. Anything else in the way of the new
+files stops the export before a file moves, with a sentence naming it.
 """
 
 from __future__ import annotations
@@ -24,12 +30,10 @@ from typing import Iterator
 
 from pocketvision.cache import file_sha256, process_alive, write_atomically
 from pocketvision.errors import ExportError
-from pocketvision.exports.formats import list_formats
 
 MANIFEST = "manifest.json"
 PUBLISHING = ".pocketvision-publishing"  # present only while files are being swapped
 STAGING_PREFIX = ".pocketvision-staging-"
-REPORT_FILES = ("report.json", "report.md", "golden.png", "golden.json")
 
 
 @contextlib.contextmanager
@@ -58,21 +62,23 @@ def remove_leftovers(out_dir: Path) -> None:
 
 def publish(staging: Path, out_dir: Path, bundle_sha256: str | None) -> None:
     """Move the staged files into ``out_dir``, drop the previous export's other
-    files, and write the manifest last."""
+    files, and write the manifest last; refuse, before anything moves, when a
+    file that pocketvision cannot prove it wrote is in the way."""
     names = sorted(p.name for p in staging.iterdir() if not p.name.startswith("."))
-    previous = _previous_files(out_dir)
+    ours = _files_we_wrote(out_dir)
+    _check_nothing_in_the_way(out_dir, names, ours)
+    arriving = {name: content_sha256(staging / name) for name in names}
     marker = out_dir / PUBLISHING
-    marker.write_text(str(os.getpid()))
-    (out_dir / MANIFEST).unlink(missing_ok=True)
+    write_atomically(marker, json.dumps({"pid": os.getpid(), "files": arriving}).encode(),
+                     durable=True)
     for name in names:
         target = out_dir / name
-        if target.is_dir() and not target.is_symlink():
+        if name in ours and target.is_dir():
             shutil.rmtree(target)  # an .mlpackage folder: os.replace cannot replace it
         os.replace(staging / name, target)
-    for name in sorted(set(previous) - set(names)):
+    for name in sorted(set(ours) - set(names)):
         _remove(out_dir / name)
-    manifest = {"bundle_sha256": bundle_sha256,
-                "files": {name: content_sha256(out_dir / name) for name in names}}
+    manifest = {"bundle_sha256": bundle_sha256, "files": arriving}
     write_atomically(out_dir / MANIFEST, json.dumps(manifest, indent=2).encode(), durable=True)
     marker.unlink()
 
@@ -115,16 +121,64 @@ def _pid_of(text: str) -> int | None:
     return int(head) if head.isdigit() else None
 
 
-def _previous_files(out_dir: Path) -> list[str]:
-    """What the previous export wrote: its manifest, or, for folders written
-    before manifests, the names pocketvision exports always have."""
+def _files_we_wrote(out_dir: Path) -> set[str]:
+    """Names in ``out_dir`` that an earlier export provably wrote: listed in its
+    manifest (or in the marker of a publish that was interrupted), a plain name of
+    an entry directly in the folder, not a link, with the recorded content."""
+    recorded: dict[str, set[str]] = {}
+    for document in (out_dir / MANIFEST, out_dir / PUBLISHING):
+        for name, digest in _recorded_files(document).items():
+            recorded.setdefault(name, set()).add(digest)
+    ours = set()
+    for name, digests in recorded.items():
+        path = out_dir / name
+        if _plain_name(name) and path.exists() and not path.is_symlink() \
+                and content_sha256(path) in digests:
+            ours.add(name)
+    return ours
 
+
+def _recorded_files(document: Path) -> dict[str, str]:
+    """name -> SHA-256 from a manifest or publishing marker; nothing when it is
+    missing or damaged (then nothing counts as ours)."""
     try:
-        return list(json.loads((out_dir / MANIFEST).read_text())["files"])
+        files = json.loads(document.read_text())["files"]
     except (OSError, ValueError, KeyError, TypeError):
-        suffixes = tuple(spec.suffix for spec in list_formats())
-        return [p.name for p in out_dir.iterdir()
-                if p.name in REPORT_FILES or (p.name.startswith("model") and p.name.endswith(suffixes))]
+        return {}
+    if not isinstance(files, dict):
+        return {}
+    return {name: digest for name, digest in files.items()
+            if isinstance(name, str) and isinstance(digest, str)}
+
+
+def _is_our_document(path: Path) -> bool:
+    """A manifest or publishing marker pocketvision wrote (a web app's own
+    manifest.json, say, is not)."""
+    try:
+        document = json.loads(path.read_text()) if path.is_file() and not path.is_symlink() else None
+    except (OSError, ValueError):
+        return False
+    return isinstance(document, dict) and isinstance(document.get("files"), dict) \
+        and ("bundle_sha256" in document or "pid" in document)
+
+
+def _plain_name(name: str) -> bool:
+    """A name of an entry directly in the folder: no separators, not . or .., no NUL."""
+    return bool(name) and name not in (".", "..") and "/" not in name and "\\" not in name \
+        and "\0" not in name and name not in (MANIFEST, PUBLISHING)
+
+
+def _check_nothing_in_the_way(out_dir: Path, names: list[str], ours: set[str]) -> None:
+    in_the_way = [name for name in names if os.path.lexists(out_dir / name) and name not in ours]
+    for name in (MANIFEST, PUBLISHING):  # replaced or removed at the end
+        if os.path.lexists(out_dir / name) and not _is_our_document(out_dir / name):
+            in_the_way.append(name)
+    if in_the_way:
+        listed = ", ".join(in_the_way)
+        raise ExportError(
+            f"{out_dir} already has {listed}, which pocketvision did not write (or which "
+            "changed since); nothing was exported. Move "
+            f"{'it' if len(in_the_way) == 1 else 'them'} away, or choose another --out")
 
 
 def _remove(path: Path) -> None:

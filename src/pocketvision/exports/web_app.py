@@ -2,7 +2,7 @@
 
 ``pocketvision web DIR`` writes one before any model exists; ``export --format web``
 writes one around a bundle (``OUT/web/``), which then opens with that model. Any
-static server can serve it (``python -m http.server --directory DIR``), or ``play
+static server can serve it (``python -m http.server --bind 127.0.0.1 --directory DIR``), or ``play
 --https`` for a phone on the same network; after one visit it works offline.
 
 Everything runs on the page: the backbone's ONNX graph (the very graph the CLI
@@ -56,6 +56,10 @@ PAGE_FILES = ("app.js", "app-collect.js", "app-train.js", "app-play.js", "store.
               "train-worker.js", "page-model.js", "runner.js", "smoothing.js", "ui.js",
               "style.css", *VENDOR)
 ICON_SIZES = (192, 512)
+# What a site holds beside web/ and its model; sw.js last (see site_files).
+SITE_ROOT_FILES = ("backbone.onnx", "backbone.json", "config.json",
+                   *(f"icon-{size}.png" for size in ICON_SIZES), "manifest.webmanifest",
+                   "index.html", "sw.js")
 ACCENT = (59, 91, 219)  # --accent in style.css
 
 
@@ -150,31 +154,84 @@ def set_play(site: Path, play: dict) -> None:
     _write_service_worker(site)
 
 
+def site_files(site: Path) -> list[str]:
+    """The files a written site consists of, relative to it, sw.js last: only what
+    write_web_app writes, never whatever else the folder holds (a user's .git/,
+    CNAME, photos/ are neither precached nor replaced)."""
+    model = json.loads((site / "config.json").read_text()).get("model")
+    return [*(f"web/{name}" for name in PAGE_FILES), *([model] if model else []), *SITE_ROOT_FILES]
+
+
 def _write_service_worker(site: Path) -> None:
-    site_files = sorted(str(p.relative_to(site)) for p in site.rglob("*")
-                        if p.is_file() and p.name != "sw.js")
-    write_atomically(site / "sw.js", _service_worker(site, ["./", *site_files]).encode())
+    cached = [name for name in site_files(site) if name != "sw.js"]
+    write_atomically(site / "sw.js", _service_worker(site, ["./", *cached]).encode())
 
 
 def write_new_web_app(site: Path, backbone: str) -> dict:
-    """``pocketvision web SITE``: the phone studio before any model exists, written
-    beside ``site`` and moved into place whole (a previous web app there is replaced;
-    any other folder with files in it is refused)."""
-    site = Path(site)
-    if site.exists() and (not site.is_dir() or (any(site.iterdir()) and not _is_web_app(site))):
+    """``pocketvision web SITE``: the phone studio before any model exists. A new
+    folder is written beside ``site`` and moved into place whole; over a previous
+    web app (a GitHub Pages checkout, say) only the files the site writes are
+    replaced, each atomically and sw.js last, and everything else in it stays; any
+    other folder with files in it is refused. A link is followed to its folder."""
+    site = _site_folder(Path(site))
+    chosen = pretrained_site_backbone(backbone)  # missing weights fail before any file
+    if site.exists():
+        _update_site(site, chosen)
+    else:
+        site.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{site.name}-", dir=site.parent))
+        staging.chmod(0o755)  # mkdtemp's 0700 would travel with the folder
+        try:
+            write_web_app(staging, chosen)
+            staging.rename(site)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    sizes = [(site / name).stat().st_size for name in site_files(site)]
+    return {"site": str(site), "backbone": backbone, "files": len(sizes), "bytes": sum(sizes)}
+
+
+def _site_folder(site: Path) -> Path:
+    """Where ``web SITE`` writes: the folder a link points to, ``.`` as the folder it
+    names; refused when it is a file or a folder of other things."""
+    if site.is_symlink() and not site.exists():
+        raise ExportError(f"{site} is a link to {os.readlink(site)}, which does not exist; "
+                          "create that folder, or choose another folder for the web app")
+    site = site.resolve()
+    if site.exists() and not site.is_dir():
+        raise ExportError(f"{site} is a file; choose a folder for the web app")
+    if site.exists() and any(site.iterdir()) and not _is_web_app(site):
         raise ExportError(f"{site} is not empty and not a pocketvision web app; choose a new "
                           "folder for the web app")
-    chosen = pretrained_site_backbone(backbone)  # missing weights fail before any file
-    site.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{site.name}-", dir=site.parent))
-    staging.chmod(0o755)  # mkdtemp's 0700 would travel with the folder
+    return site
+
+
+def _update_site(site: Path, backbone: SiteBackbone) -> None:
+    """Write the site into a staging folder inside ``site``, then move each of its
+    files over the old one: a crash leaves a working site (the old service worker
+    until sw.js, moved last, is replaced)."""
+    names = [*(f"web/{n}" for n in PAGE_FILES), *SITE_ROOT_FILES]
+    in_the_way = [name for name in names if _not_a_plain_file(site, name)]
+    if in_the_way:
+        raise ExportError(f"{site} has {', '.join(in_the_way)} where the web app writes a file "
+                          "(a link or a folder); move it away and run web again")
+    staging = Path(tempfile.mkdtemp(prefix=".pocketvision-staging-", dir=site))
     try:
-        write_web_app(staging, chosen)
-        _replace_folder(staging, site)
+        write_web_app(staging, backbone)
+        for name in site_files(staging):
+            (site / name).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / name, site / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    sizes = [p.stat().st_size for p in site.rglob("*") if p.is_file()]
-    return {"site": str(site), "backbone": backbone, "files": len(sizes), "bytes": sum(sizes)}
+
+
+def _not_a_plain_file(site: Path, name: str) -> bool:
+    """Whether ``site/name`` or a folder on the way to it is a link, or it is a folder."""
+    path = site
+    for part in Path(name).parts:
+        path = path / part
+        if path.is_symlink():
+            return True
+    return path.exists() and not path.is_file()
 
 
 def play_site(bundle: Path, actions: dict, root: Path) -> Path:

@@ -1,0 +1,158 @@
+"""Regression tests for hardening round 3 (issue 27): what a new user and an attacker
+found. Each test names the item it covers; each failed before its fix."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from conftest import run_cli, user_error
+
+# ---- 1, 2, 18. export touches only what it wrote -------------------------------------------
+
+
+def export_onnx(trained, out: Path):
+    return run_cli("export", trained.bundle, "--out", out, "--format", "onnx")
+
+
+def test_export_never_removes_what_a_manifest_names_outside_its_folder(trained, tmp_path):
+    """Item 1: a manifest naming ../victim.txt or an absolute folder deletes nothing."""
+    out = tmp_path / "exports"
+    victim_file = tmp_path / "victim.txt"
+    victim_file.write_text("mine")
+    victim_folder = tmp_path / "shared"
+    (victim_folder / "inside").mkdir(parents=True)
+    (victim_folder / "inside" / "keep.txt").write_text("mine too")
+    assert export_onnx(trained, out).returncode == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["files"] |= {"../victim.txt": "x", str(victim_folder): "y", "..": "z", "": "w"}
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert export_onnx(trained, out).returncode == 0
+    assert victim_file.read_text() == "mine"
+    assert (victim_folder / "inside" / "keep.txt").read_text() == "mine too"
+
+
+def test_export_keeps_a_users_files_with_export_like_names(trained, tmp_path):
+    """Item 2: with no manifest, model_from_colab.tflite and models_old.onnx are not
+    'the previous export's' and stay."""
+    out = tmp_path / "exports"
+    out.mkdir()
+    theirs = {"model_from_colab.tflite": b"colab", "models_old.onnx": b"old", "notes.md": b"n"}
+    for name, data in theirs.items():
+        (out / name).write_bytes(data)
+    assert export_onnx(trained, out).returncode == 0
+    for name, data in theirs.items():
+        assert (out / name).read_bytes() == data
+    assert export_onnx(trained, out).returncode == 0  # and again, over its own export
+    for name, data in theirs.items():
+        assert (out / name).read_bytes() == data
+
+
+@pytest.mark.parametrize("theirs", ["report.md", "golden.json", "model.onnx", "manifest.json"])
+def test_export_refuses_to_replace_a_file_it_did_not_write(trained, tmp_path, theirs):
+    """Item 2: a report.md (or model.onnx, manifest.json...) of the user's in the way
+    stops the export before anything moves, naming it."""
+    out = tmp_path / "exports"
+    out.mkdir()
+    (out / theirs).write_text("the user's own")
+    message = user_error("export", trained.bundle, "--out", out, "--format", "onnx")
+    assert theirs in message and "did not write" in message
+    assert (out / theirs).read_text() == "the user's own"
+    assert sorted(p.name for p in out.iterdir()) == [theirs]  # nothing else arrived
+
+
+def test_export_refuses_to_replace_its_own_file_once_changed(trained, tmp_path):
+    """Item 2: a file the last export wrote, edited since, is the user's now."""
+    out = tmp_path / "exports"
+    assert export_onnx(trained, out).returncode == 0
+    (out / "report.md").write_text("my notes on this model")
+    assert "report.md" in user_error("export", trained.bundle, "--out", out, "--format", "onnx")
+    assert (out / "report.md").read_text() == "my notes on this model"
+
+
+def test_export_over_its_own_web_folder_replaces_it_and_refuses_a_users(trained, tmp_path):
+    """Items 2 and 18: OUT/web of the last export is replaced; a web/ of the user's, a
+    link or a file there, stops the export before anything moves."""
+    out = tmp_path / "exports"
+    assert run_cli("export", trained.bundle, "--out", out, "--format", "onnx,web").returncode == 0
+    assert run_cli("export", trained.bundle, "--out", out, "--format", "onnx,web").returncode == 0
+    assert (out / "web" / "index.html").is_file()
+    for make_in_the_way in (lambda web: web.write_text("a file"),
+                            lambda web: web.symlink_to(tmp_path / "elsewhere", target_is_directory=True),
+                            lambda web: (web.mkdir(), (web / "mine.txt").write_text("mine"))):
+        other = tmp_path / f"other-{len(list(tmp_path.iterdir()))}"
+        assert export_onnx(trained, other).returncode == 0
+        before = {p.name: p.read_bytes() for p in other.iterdir() if p.is_file()}
+        make_in_the_way(other / "web")
+        assert "web" in user_error("export", trained.bundle, "--out", other, "--format", "onnx,web")
+        after = {p.name: p.read_bytes() for p in other.iterdir() if p.is_file()}
+        assert {k: v for k, v in after.items() if k != "web"} == before  # the old export, whole
+        assert not (other / ".pocketvision-publishing").exists()
+        assert export_onnx(trained, other).returncode == 0  # and later exports still work
+
+
+# ---- 3, 8, 19. pocketvision web SITE --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def first_site(tmp_path_factory) -> Path:
+    site = tmp_path_factory.mktemp("pages") / "site"
+    assert run_cli("web", site).returncode == 0
+    return site
+
+
+def copy_site(site: Path, to: Path) -> Path:
+    import shutil
+
+    shutil.copytree(site, to)
+    return to
+
+
+def test_web_over_a_site_keeps_everything_the_user_added(first_site, tmp_path):
+    """Item 3: a GitHub Pages checkout keeps .git/, CNAME, README.md, photos/; only the
+    site's own files are replaced, and the service worker caches only those."""
+    site = copy_site(first_site, tmp_path / "pages")
+    theirs = {".git/HEAD": "ref: refs/heads/main\n", "CNAME": "vision.example.org\n",
+              "README.md": "# my phone app\n", "photos/cat.jpg": "not really a cat"}
+    for name, text in theirs.items():
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text(text)
+    (site / "web" / "style.css").write_text("an old style")
+    assert run_cli("web", site).returncode == 0
+    for name, text in theirs.items():
+        assert (site / name).read_text() == text
+    assert (site / "web" / "style.css").read_text() != "an old style"
+    worker = (site / "sw.js").read_text()
+    assert "CNAME" not in worker and "photos/" not in worker and ".git" not in worker
+    assert not [p for p in site.iterdir() if p.name.startswith(".pocketvision")]
+
+
+def test_web_into_the_current_folder(first_site, tmp_path):
+    """Item 8: `pocketvision web .` writes the site into the current folder."""
+    empty = tmp_path / "here"
+    empty.mkdir()
+    assert run_cli("web", ".", cwd=empty).returncode == 0
+    assert (empty / "index.html").is_file() and (empty / "sw.js").is_file()
+    assert run_cli("web", ".", cwd=empty).returncode == 0  # and over itself
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "thesis.tex").write_text("mine")
+    assert "not a pocketvision web app" in user_error("web", ".", cwd=tmp_path / "busy")
+
+
+def test_web_through_a_link_writes_where_it_points(first_site, tmp_path):
+    """Item 19: a link stays a link and the site lands in its folder; a dangling link
+    is one sentence naming it."""
+    real = tmp_path / "real"
+    real.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(real, target_is_directory=True)
+    assert run_cli("web", link).returncode == 0
+    assert link.is_symlink() and (real / "index.html").is_file()
+    assert not [p for p in tmp_path.iterdir() if "-old-" in p.name]
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "nowhere")
+    message = user_error("web", dangling)
+    assert "does not exist" in message and "nowhere" in message and ".tmp" not in message
+    assert os.path.islink(dangling)
