@@ -188,3 +188,13 @@ def test_the_checks_find_each_kind_of_fault(fault):
     else:
         planted = Import("pocketvision.training.job", "pocketvision.model.head", True, 1)
         assert planted.target not in heavy_modules(imports)
+
+
+def test_the_readme_test_command_is_what_ci_runs():
+    """The README's second quick-start command installs everything the tests need
+    (tests/install.sh) and runs them; .ci/run runs exactly that line."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Quick start", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = block.strip().splitlines()
+    assert len(commands) == 2 and commands[1] == "bash tests/install.sh && python -m pytest"
+    assert commands[1] in (ROOT / ".ci" / "run").read_text().splitlines()

@@ -157,7 +157,7 @@ def test_missing_folder(tmp_path):
 
 def test_debian_fashion_mnist_reader(tmp_path):
     """The reader benchmarks and many tests use. Debian's dataset-fashion-mnist is a
-    test requirement (.ci/run installs it): without it this fails, naming the package
+    test requirement (tests/install.sh installs it): without it this fails, naming the package
     to install, rather than skipping and proving nothing."""
     from fashion_mnist import read_images, write_few_shot
 

@@ -185,7 +185,7 @@ print(json.dumps([classifier.classify(vision.TensorImage.create_from_file(path))
 
 
 @pytest.mark.skipif(not TASK_LIBRARY_PYTHON.exists(),
-                    reason="the TFLite Task Library needs protobuf<4: .ci/run installs it in .venv-tasklib")
+                    reason="the TFLite Task Library needs protobuf<4: tests/install.sh installs it in .venv-tasklib")
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
 def test_the_tflite_task_library_loads_the_file_with_default_options(bundle, exported, precision,
                                                                       tmp_path):

@@ -12,7 +12,7 @@ from browser import browser_available, chromium_page, static_server, web_assets
 from paths import ROOT
 
 pytestmark = pytest.mark.skipif(not browser_available(),
-                                reason="needs Debian's chromium and playwright (.ci/run installs both)")
+                                reason="needs Debian's chromium and playwright (tests/install.sh installs both)")
 
 SNIPPET = ROOT / "docs" / "snippets" / "browser.html"
 

@@ -1,5 +1,5 @@
 """Real key presses: the pynput sink on an X server (Xvfb), observed by a key
-listener on the same display. .ci/run installs Debian's xvfb."""
+listener on the same display. tests/install.sh installs Debian's xvfb."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import time
 import pytest
 
 pytestmark = [
-    pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb (.ci/run installs xvfb)"),
+    pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb (tests/install.sh installs xvfb)"),
     # not imported here: pynput needs a display at import time
     pytest.mark.skipif(importlib.util.find_spec("pynput") is None, reason="needs pynput ([live])"),
 ]

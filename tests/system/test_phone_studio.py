@@ -21,7 +21,7 @@ from conftest import SAMPLE_CLASSES, run_cli, sample_dir
 from phone import Phone, camera_file, phone_site, static_site
 
 pytestmark = pytest.mark.skipif(not browser_available(),
-                                reason="needs Debian's chromium and playwright (.ci/run installs both)")
+                                reason="needs Debian's chromium and playwright (tests/install.sh installs both)")
 
 BURST = 15  # pictures a Record hold keeps; two bursts per class
 

@@ -10,7 +10,7 @@ from browser import browser_available, chromium_page
 from live_helpers import camera_frame, running, studio_project, write_y4m
 
 pytestmark = pytest.mark.skipif(not browser_available(),
-                                reason="needs Debian's chromium and playwright (.ci/run installs both)")
+                                reason="needs Debian's chromium and playwright (tests/install.sh installs both)")
 pytest.importorskip("fastapi")
 
 

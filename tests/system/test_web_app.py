@@ -16,7 +16,7 @@ from conftest import sample_dir
 from phone import Phone, camera_file, static_site
 
 pytestmark = pytest.mark.skipif(not browser_available(),
-                                reason="needs Debian's chromium and playwright (.ci/run installs both)")
+                                reason="needs Debian's chromium and playwright (tests/install.sh installs both)")
 
 
 def test_the_web_app_opens_with_the_bundle_plays_and_works_offline(trained, fashion3, tmp_path,
