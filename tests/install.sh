@@ -4,7 +4,8 @@
 # the same suite CI runs, with nothing skipped for want of an install:
 #   - Debian packages: the Fashion-MNIST files (the dataset reader test, benchmarks),
 #     Chromium (the browser tests, through Playwright), Xvfb (the real key-press test),
-#     libgl1 (the OpenCV wheel MediaPipe pulls in), Node.js and npm (the stock web clients);
+#     libgl1 (the OpenCV wheel MediaPipe pulls in), unzip (the picture zip test), Node.js
+#     and npm (the stock web clients);
 #   - the TFLite Task Library in a venv of its own (.venv-tasklib: it pins protobuf<4,
 #     which the exporters' libraries cannot share);
 #   - the stock web clients from npm (tests/npm-clients, pinned by its package-lock.json);
@@ -16,7 +17,7 @@ cd "$(dirname "$0")/.."
 # The interpreter `python -m pytest` will run (python3 where there is no `python`).
 PYTHON=$(command -v python || command -v python3)
 
-APT_PACKAGES=(dataset-fashion-mnist chromium xvfb libgl1)
+APT_PACKAGES=(dataset-fashion-mnist chromium xvfb libgl1 unzip)
 # Node.js and npm from Debian only where there is no npm yet (a Node.js from elsewhere
 # brings its own npm, and Debian's npm would conflict with it).
 command -v npm >/dev/null || APT_PACKAGES+=(nodejs npm)

@@ -93,12 +93,14 @@ class CacheTable:
         self._unusable = False
 
     def get_many(self, keys: list[str]) -> dict[str, bytes]:
-        """The entries found among ``keys`` (missing ones are left out)."""
+        """The entries found among ``keys`` (missing ones are left out, and so is a
+        value that is not bytes: SQLite keeps whatever type a damaged page says)."""
         found: dict[str, bytes] = {}
         for start in range(0, len(keys), self._READS_AT_ONCE):
             chunk = keys[start:start + self._READS_AT_ONCE]
             query = f"SELECT key, value FROM entries WHERE key IN ({','.join('?' * len(chunk))})"
-            found.update(self._run(lambda db: db.execute(query, chunk).fetchall()) or [])
+            rows = self._run(lambda db: db.execute(query, chunk).fetchall()) or []
+            found.update((key, value) for key, value in rows if isinstance(value, bytes))
         return found
 
     def put_many(self, entries: dict[str, bytes]) -> None:

@@ -156,3 +156,47 @@ def test_web_through_a_link_writes_where_it_points(first_site, tmp_path):
     message = user_error("web", dangling)
     assert "does not exist" in message and "nowhere" in message and ".tmp" not in message
     assert os.path.islink(dangling)
+
+
+# ---- 6, 7, 14. hand-made bundles are one sentence in every command ------------------------
+
+
+@pytest.fixture(scope="module")
+def hostile(trained, tmp_path_factory) -> dict[str, Path]:
+    from hostile_bundles import hostile_bundles
+    from pocketvision.model.bundle import write_slim_bundle
+
+    folder = tmp_path_factory.mktemp("hostile")
+    return hostile_bundles(write_slim_bundle(trained.bundle, folder / "slim.pvb"), folder)
+
+
+@pytest.mark.parametrize("case", ["NaN in the head", "a header nested 100,000 deep",
+                                  "a label with an escape sequence", "a label with a newline"])
+def test_hostile_bundles_are_one_sentence_in_every_command(hostile, fashion3, tmp_path, case):
+    """NaN weights (item 6), a header nested deep (7) and labels that would forge
+    output lines or reach the terminal (14): refused in one line, no traceback."""
+    picture = next((fashion3 / "val").rglob("*.png"))
+    for command in (["predict", hostile[case], picture], ["predict", hostile[case], picture, "--json"],
+                    ["evaluate", hostile[case], fashion3 / "val", "--json"],
+                    ["export", hostile[case], "--out", tmp_path / "out", "--format", "onnx"]):
+        message = user_error(*command)
+        assert "damaged" in message and "\x1b" not in message, (command, message)
+    assert not (tmp_path / "out" / "golden.json").exists()
+
+
+# ---- 9. a damaged feature cache is a cache miss --------------------------------------------
+
+
+def test_a_cache_value_stored_as_text_is_a_missing_row(fashion3, tmp_path):
+    """Item 9: one flipped bit that turns a feature's type to TEXT: train recomputes it."""
+    import sqlite3
+
+    cache = tmp_path / "cache"
+    environment = {"POCKETVISION_CACHE_DIR": str(cache)}
+    assert run_cli("train", fashion3, "--out", tmp_path / "a.pvb", env=environment).returncode == 0
+    with sqlite3.connect(cache / "features.sqlite") as db:
+        key, value = db.execute("SELECT key, value FROM entries LIMIT 1").fetchone()
+        db.execute("UPDATE entries SET value = ? WHERE key = ?", ("x" * len(value), key))
+    result = run_cli("train", fashion3, "--out", tmp_path / "b.pvb", env=environment)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr

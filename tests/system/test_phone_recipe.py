@@ -22,7 +22,7 @@ from conftest import SAMPLE_CLASSES, sample_dir
 from PIL import Image
 
 pytestmark = pytest.mark.skipif(not browser_available(),
-                                reason="needs Debian's chromium and playwright (.ci/run installs both)")
+                                reason="needs Debian's chromium and playwright (tests/install.sh installs both)")
 
 PER_CLASS = 30  # pictures per class: two bursts of 13 and 4 photos on their own
 
@@ -270,3 +270,57 @@ def _prepared(path, spec):
     from pocketvision.data.preprocessing import load_array
 
     return load_array(path, spec)
+
+
+def test_one_rule_for_a_bundle_on_both_sides(page, trained, tmp_path):
+    """Hardening 3, items 6, 7, 13, 14: every hand-made bundle of the shared hostile set
+    is refused by the CLI's reader and by the page's, each with a sentence, and the
+    page stores none of them (it checks before it keeps)."""
+    from hostile_bundles import hostile_bundles
+    from pocketvision.errors import BundleError
+    from pocketvision.inference.predictor import load_predictor
+    from pocketvision.model.bundle import write_slim_bundle
+
+    slim = write_slim_bundle(trained.bundle, tmp_path / "slim.pvb")
+    refused = {}
+    for name, path in hostile_bundles(slim, tmp_path / "hostile").items():
+        with pytest.raises(BundleError) as cli:
+            load_predictor(path)
+        page_answer = page.evaluate(OPEN_ON_THE_PAGE, [base64.b64encode(path.read_bytes()).decode()])
+        refused[name] = (str(cli.value), page_answer)
+    for name, (cli_message, page_answer) in refused.items():
+        assert "\n" not in cli_message and len(cli_message) < 400, (name, cli_message)
+        assert page_answer.get("bundleError"), (name, page_answer)
+        assert len(page_answer["error"]) < 400, (name, page_answer)
+
+
+OPEN_ON_THE_PAGE = """async ([data]) => {
+  const file = await import("./web/bundle-file.js");
+  const backbone = await (await fetch("backbone.json")).json();
+  try {
+    const model = await file.playableModel(file.readBundle(
+      Uint8Array.from(atob(data), (c) => c.charCodeAt(0)).buffer), backbone);
+    return { labels: model.labels };
+  } catch (error) { return { error: String(error.message), bundleError: error instanceof file.BundleError }; }
+}"""
+
+
+def test_download_pictures_keeps_any_class_name_through_unzip(page, tmp_path):
+    """Item 14: "Download pictures" names class folders in any script, emoji included
+    (outside the BMP), and Debian's unzip unpacks them as written, so train takes them."""
+    import subprocess
+
+    names = ["😀 happy/frame-1.jpg", "café/a.jpg", "手/b.jpg"]
+    data = page.evaluate("""async (names) => {
+      const { zipBlob } = await import("./web/zip.js");
+      const entries = names.map((name, i) => ({ name, bytes: new Uint8Array([i, 1, 2, 3]) }));
+      const bytes = new Uint8Array(await zipBlob(entries).arrayBuffer());
+      let text = ""; for (const b of bytes) text += String.fromCharCode(b);
+      return btoa(text);
+    }""", names)
+    archive = tmp_path / "pictures.zip"
+    archive.write_bytes(base64.b64decode(data))
+    subprocess.run(["unzip", "-q", str(archive), "-d", str(tmp_path / "out")], check=True)
+    found = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*.jpg"))
+    assert found == sorted(names)
+    assert (tmp_path / "out" / "手" / "b.jpg").read_bytes() == bytes([2, 1, 2, 3])

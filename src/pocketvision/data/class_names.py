@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 
 MAX_LENGTH = 64
+MAX_BYTES = 255  # a file name's limit on most file systems (64 emoji are 256 bytes)
 
 
 def normalized(name: str) -> str:
@@ -21,7 +22,7 @@ def normalized(name: str) -> str:
 def class_name_problem(name: str) -> str | None:
     """Why ``name`` cannot be a class name, or None when it can.
 
-    Allowed: 1 to 64 characters of any script, spaces, dots, brackets... What is
+    Allowed: 1 to 64 characters (at most 255 bytes in UTF-8) of any script, spaces, dots, brackets... What is
     refused could leave the folder, hide it, or break a file system or a terminal:
     slashes, a leading dot, control characters, bytes that are not UTF-8.
     """
@@ -40,6 +41,8 @@ def _reason(name: str) -> str | None:
         return f"it is longer than {MAX_LENGTH} characters"
     if not _is_utf8(name):
         return "it is not valid UTF-8"
+    if len(name.encode("utf-8")) > MAX_BYTES:
+        return f"it is longer than {MAX_BYTES} bytes in UTF-8 (a folder name's limit)"
     if any(c in "/\\" for c in name):  # first: '../x' is refused for what makes it escape
         return "it has a slash (a class is one folder)"
     if name.startswith("."):

@@ -49,6 +49,8 @@ SUFFIX = ".pvb"
 HEADER_KEY = "pocketvision"  # the safetensors metadata key holding BundleMeta as JSON
 BODY_PREFIX = "backbone.body."  # tensors of the feature extractor; the head's are "head.*"
 NOVELTY_PREFIX = "novelty."  # the training features unknown images are told apart by
+MAX_HEADER_DEPTH = 32  # a header nests 3 deep; Python's json gives up near 1,000
+HEAD_AND_NOVELTY = ("head.weight", "head.bias", BANK_TENSOR)  # every other tensor is the body's
 
 
 @dataclass
@@ -137,9 +139,33 @@ def read_tensors(path: Path) -> dict[str, np.ndarray]:
     from safetensors.numpy import load_file
 
     try:
-        return load_file(str(path))
+        tensors = load_file(str(path))
     except Exception as error:  # safetensors raises its own error types
         raise BundleError(f"{path}: damaged bundle weights ({str(error)[:120]})") from None
+    unexpected = sorted(name for name in tensors if name not in HEAD_AND_NOVELTY
+                        and not name.startswith(BODY_PREFIX))
+    if unexpected:
+        raise BundleError(f"{path}: damaged bundle weights (unexpected tensor "
+                          f"{unexpected[0][:60]!r}); train it again")
+    check_finite(tensors, path)
+    return tensors
+
+
+def check_finite(tensors: dict, path: Path) -> None:
+    """Refuse NaN or infinite weights: they give NaN probabilities everywhere (and a
+    golden.json that is not JSON). ``tensors``: NumPy or PyTorch tensors."""
+    for name, tensor in tensors.items():
+        if not _all_finite(tensor):
+            raise BundleError(f"{path}: tensor {name} holds NaN or infinite numbers, so the "
+                              "file is damaged; train it again")
+
+
+def _all_finite(tensor) -> bool:
+    if hasattr(tensor, "is_floating_point"):  # a PyTorch tensor (bfloat16 has no NumPy twin)
+        import torch
+
+        return not tensor.is_floating_point() or bool(torch.isfinite(tensor).all())
+    return tensor.dtype.kind != "f" or bool(np.isfinite(tensor).all())
 
 
 def check_bundle_target(path: Path) -> Path:
@@ -176,9 +202,23 @@ def read_meta(path: Path) -> BundleMeta:
         raise BundleError(f"{path} is a safetensors file but not a pocketvision bundle")
     try:
         document = json.loads(header[HEADER_KEY])
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
         raise BundleError(f"{path}: damaged bundle header (not JSON); train it again") from None
+    if nesting_depth(document) > MAX_HEADER_DEPTH:
+        raise BundleError(f"{path}: damaged bundle header (nested more than {MAX_HEADER_DEPTH} "
+                          "deep); train it again")
     return BundleMeta.from_json(document, str(path))
+
+
+def nesting_depth(document) -> int:
+    """How deep lists and objects nest in a JSON document (without recursion)."""
+    deepest, stack = 0, [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (list, dict)):
+            deepest = max(deepest, depth)
+            stack.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return deepest
 
 
 def _check_tensors(found: dict, expected: dict, path: Path, backbone: str) -> None:
@@ -215,6 +255,7 @@ def load_bundle(path: Path | str) -> Bundle:
         tensors = load_file(str(path))
     except Exception as error:  # safetensors raises its own error types
         raise BundleError(f"{path}: damaged bundle weights ({str(error)[:120]})") from None
+    check_finite(tensors, path)
     if not body_of(tensors):  # it names its backbone: the pretrained weights, checked
         pretrained = create_backbone(meta.backbone.name, preprocessing=meta.preprocessing)
         check_named_weights(meta, pretrained.weights_hash(), path)

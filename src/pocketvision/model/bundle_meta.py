@@ -13,6 +13,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
+from pocketvision.data.class_names import class_name_problem
 from pocketvision.data.preprocessing import Preprocessing
 from pocketvision.errors import BundleError
 
@@ -27,6 +28,10 @@ class ImageRecord:
     path: str  # absolute
     label: str
     sha256: str  # of the file's bytes, so a changed file is not mistaken for it
+
+    def __post_init__(self):
+        if not all(isinstance(v, str) for v in (self.path, self.label, self.sha256)):
+            raise TypeError(f"image record {str(self.path)[:60]!r} is not path, label and sha256 texts")
 
 
 @dataclass(frozen=True)
@@ -108,8 +113,8 @@ class BundleMeta:
                 backbone=_backbone(document["backbone"]),
                 training=document.get("training", {}), metrics=document.get("metrics", {}),
                 dataset=document.get("dataset", {}),
-                validation_images=[ImageRecord(**r) for r in document.get("validation_images", [])],
-                training_images=[ImageRecord(**r) for r in document.get("training_images", [])],
+                validation_images=_records(document.get("validation_images", [])),
+                training_images=_records(document.get("training_images", [])),
                 training_images_sha256=list(document.get("training_images_sha256", [])),
                 created=document.get("created"), versions=document.get("versions", {}),
                 imagenet=bool(document.get("imagenet", False)), source=document.get("source"),
@@ -122,7 +127,15 @@ class BundleMeta:
                               "train it again") from None
 
 
+def _records(value) -> list[ImageRecord]:
+    if not isinstance(value, list) or not all(isinstance(r, dict) for r in value):
+        raise TypeError("image records are not a list of {path, label, sha256}")
+    return [ImageRecord(**r) for r in value]
+
+
 def _check_version(version, where: str) -> None:
+    if isinstance(version, float) and version.is_integer():
+        version = int(version)  # 1.0: JSON has one kind of number (the page cannot tell them apart)
     if not isinstance(version, int) or isinstance(version, bool):
         raise BundleError(f"{where}: damaged bundle header (format_version {version!r}); "
                           "train it again")
@@ -139,6 +152,10 @@ def _labels(value) -> list[str]:
         raise ValueError(f"labels {str(value)[:60]!r} are not a list of class names")
     if len(set(value)) != len(value):
         raise ValueError("labels repeat a class name")
+    for label in value:  # a newline or an escape sequence in a label would reach terminals
+        problem = class_name_problem(label)
+        if problem:
+            raise ValueError(problem.replace("class name", "label", 1))
     return list(value)
 
 
@@ -155,6 +172,9 @@ def _novelty(value) -> dict | None:
 def _backbone(value) -> BackboneInfo:
     if not isinstance(value, dict) or not isinstance(value.get("name"), str):
         raise ValueError(f"backbone {str(value)[:60]!r} has no name")
+    dim = value.get("feature_dim")
+    if dim is not None and (not isinstance(dim, int) or isinstance(dim, bool) or dim < 1):
+        raise ValueError(f"backbone feature_dim {str(dim)[:20]!r} is not a positive whole number")
     return BackboneInfo(**{k: value.get(k) for k in ("name", "weights_hash", "feature_dim")})
 
 

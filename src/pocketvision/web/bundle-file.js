@@ -7,12 +7,16 @@
 // backbone.body.* tensors, and backbone.weights_hash says which pretrained weights
 // the head was fitted on (the CLI finds them on its machine and checks the hash).
 
+import { classNameProblem } from "./class-names.js";
+import { MAX_BANK } from "./novelty.js";
 import { byCodePoint } from "./split.js";
 
 export const FORMAT = "pocketvision-bundle", FORMAT_VERSION = 1;
 export const HEADER_KEY = "pocketvision", BODY_PREFIX = "backbone.body.", BANK = "novelty.bank";
 const DTYPE_BYTES = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
 const MAX_SIDE = 1024; // preprocessing.MAX_SIDE
+const MAX_HEADER_DEPTH = 32; // bundle.MAX_HEADER_DEPTH
+const HEAD_AND_NOVELTY = ["head.weight", "head.bias", BANK]; // bundle.HEAD_AND_NOVELTY
 
 export class BundleError extends Error {}
 
@@ -54,23 +58,51 @@ export function readBundle(buffer) {
   const bytes = new Uint8Array(buffer);
   const { header, start } = safetensorsHeader(bytes);
   const document = headerDocument(header);
-  const tensors = {};
-  for (const [name, entry] of Object.entries(header)) {
-    if (name === "__metadata__") continue;
-    const [begin, end] = entry.data_offsets || [];
-    if (!(entry.dtype in DTYPE_BYTES) || !Array.isArray(entry.shape) || !(end >= begin) || start + end > bytes.length) {
-      throw new BundleError(`tensor ${name} is damaged in this file; download the model again`);
-    }
+  const tensors = Object.create(null); // tensor names are the file's text ("__proto__" too)
+  for (const [name, entry] of tensorEntries(header, bytes.length - start)) {
+    const [begin, end] = entry.data_offsets;
     const raw = bytes.slice(start + begin, start + end);
-    const count = entry.shape.reduce((a, b) => a * b, 1);
-    if (raw.length !== count * DTYPE_BYTES[entry.dtype]) {
-      throw new BundleError(`tensor ${name} has the wrong size; download the model again`);
-    }
     tensors[name] = { dtype: entry.dtype, shape: entry.shape, raw,
       data: entry.dtype === "F32" ? new Float32Array(raw.buffer) : raw };
   }
   return { meta: checkedMeta(document), tensors };
 }
+
+// The header's tensor entries, checked as the safetensors library checks them: a
+// known dtype, a shape of whole numbers, and offsets that tile the data exactly (no
+// overlap, no gap), each tensor's bytes matching its shape.
+function tensorEntries(header, dataLength) {
+  const entries = Object.entries(header).filter(([name]) => name !== "__metadata__");
+  const damagedTensor = (name) => new BundleError(`tensor ${name} is damaged in this file; download the model again`);
+  for (const [name, entry] of entries) {
+    if (!HEAD_AND_NOVELTY.includes(name) && !name.startsWith(BODY_PREFIX)) {
+      throw new BundleError(`this file has a tensor no model has (${name.slice(0, 60)}); download the model again`);
+    }
+    const offsets = entry?.data_offsets;
+    if (!(entry?.dtype in DTYPE_BYTES) || !Array.isArray(entry.shape) || !entry.shape.every(isCount) ||
+        !Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount) || offsets[1] < offsets[0]) {
+      throw damagedTensor(name);
+    }
+    const count = entry.shape.reduce((a, b) => a * b, 1);
+    if (offsets[1] - offsets[0] !== count * DTYPE_BYTES[entry.dtype]) {
+      throw new BundleError(`tensor ${name} has the wrong size; download the model again`);
+    }
+  }
+  entries.sort(([, a], [, b]) => a.data_offsets[0] - b.data_offsets[0]);
+  let end = 0;
+  for (const [name, entry] of entries) {
+    if (entry.data_offsets[0] !== end) throw damagedTensor(name);
+    end = entry.data_offsets[1];
+  }
+  if (end !== dataLength) throw new BundleError("this file is damaged (cut short, or bytes added); download the model again");
+  return entries;
+}
+
+// bundle_meta.ImageRecord: exactly three texts.
+const isImageRecord = (r) => r !== null && typeof r === "object" && !Array.isArray(r) &&
+  Object.keys(r).sort().join() === "label,path,sha256" && ["path", "label", "sha256"].every((k) => typeof r[k] === "string");
+
+const isCount = (n) => Number.isSafeInteger(n) && n >= 0;
 
 function safetensorsHeader(bytes) {
   const fail = () => new BundleError("this file is not a pocketvision model (not a safetensors " +
@@ -90,11 +122,27 @@ function headerDocument(header) {
   if (typeof text !== "string") {
     throw new BundleError("this safetensors file is not a pocketvision model (no pocketvision header)");
   }
+  let document;
   try {
-    return JSON.parse(text);
+    document = JSON.parse(text);
   } catch {
     throw new BundleError("this model's header is damaged (not JSON); train it again");
   }
+  if (nestingDepth(document) > MAX_HEADER_DEPTH) throw damaged(`nested more than ${MAX_HEADER_DEPTH} deep`);
+  return document;
+}
+
+// bundle.nesting_depth: how deep arrays and objects nest (without recursion).
+function nestingDepth(document) {
+  let deepest = 0;
+  const stack = [[document, 1]];
+  while (stack.length) {
+    const [value, depth] = stack.pop();
+    if (value === null || typeof value !== "object") continue;
+    deepest = Math.max(deepest, depth);
+    for (const child of Object.values(value)) stack.push([child, depth + 1]);
+  }
+  return deepest;
 }
 
 // BundleMeta.from_json's checks, with the same meaning.
@@ -112,8 +160,21 @@ export function checkedMeta(d) {
     throw damaged("labels are not a list of class names");
   }
   if (new Set(labels).size !== labels.length) throw damaged("labels repeat a class name");
+  for (const label of labels) { // a label is a class name: no newline, escape or 10,000 characters
+    const problem = classNameProblem(label);
+    if (problem) throw damaged(problem.replace("class name", "label"));
+  }
   checkPreprocessing(d.preprocessing);
+  for (const key of ["validation_images", "training_images"]) {
+    if (d[key] != null && !(Array.isArray(d[key]) && d[key].every(isImageRecord))) {
+      throw damaged(`${key} are not a list of {path, label, sha256}`);
+    }
+  }
   if (!d.backbone || typeof d.backbone.name !== "string") throw damaged("backbone has no name");
+  const dim = d.backbone.feature_dim;
+  if (dim != null && !(Number.isInteger(dim) && dim >= 1)) {
+    throw damaged(`backbone feature_dim ${JSON.stringify(dim).slice(0, 20)} is not a positive whole number`);
+  }
   if (d.novelty != null && !["scale", "threshold"].every((k) => Number.isFinite(d.novelty[k]) && d.novelty[k] > 0)) {
     throw damaged("novelty has no positive scale and threshold");
   }
@@ -153,17 +214,31 @@ export async function playableModel({ meta, tensors }, backbone) {
       weight.shape.join() !== [classes, features].join() || bias.shape.join() !== [classes].join()) {
     throw new BundleError(`its head does not match ${classes} classes of ${features} features; train it again`);
   }
+  if (!weight.data.every(Number.isFinite) || !bias.data.every(Number.isFinite)) {
+    throw new BundleError("its head holds NaN or infinite numbers, so the file is damaged; train it again");
+  }
   let novelty = null;
   if (meta.novelty) {
     const bank = tensors[BANK];
-    if (!bank || bank.dtype !== "F32" || bank.shape.length !== 2 || bank.shape[1] !== features) {
+    if (!bank || bank.dtype !== "F32" || bank.shape.length !== 2 || bank.shape[1] !== features ||
+        bank.shape[0] < 1 || bank.shape[0] > MAX_BANK) {
       throw new BundleError("its unknown-detection data is damaged; train it again");
     }
     const rows = Array.from({ length: bank.shape[0] }, (_, i) => bank.data.subarray(i * features, (i + 1) * features));
+    if (!rows.every(isUnitVector)) { // novelty.py's check: unit rows, as fitted
+      throw new BundleError("its unknown-detection data is damaged (its training features are not " +
+        "unit vectors); train it again");
+    }
     novelty = { bank: rows, scale: meta.novelty.scale, threshold: meta.novelty.threshold };
   }
   return { labels: meta.labels, preprocessing: meta.preprocessing,
     head: { weight: weight.data, bias: bias.data }, novelty, meta };
+}
+
+function isUnitVector(row) {
+  let squares = 0;
+  for (const x of row) squares += x * x;
+  return Math.abs(Math.sqrt(squares) - 1) <= 1e-3; // NaN fails too
 }
 
 // A bundle plays here only on the backbone this site runs: the same network, and the

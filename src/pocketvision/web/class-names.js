@@ -3,6 +3,7 @@
 // Unicode NFC.
 
 export const MAX_LENGTH = 64;
+export const MAX_BYTES = 255; // a file name's limit on most file systems
 
 export function normalized(name) {
   return name.normalize("NFC").trim();
@@ -13,6 +14,7 @@ export function classNameProblem(name) {
   const n = normalized(name);
   const reason = !n ? "it is empty"
     : Array.from(n).length > MAX_LENGTH ? `it is longer than ${MAX_LENGTH} characters`
+    : new TextEncoder().encode(n).length > MAX_BYTES ? `it is longer than ${MAX_BYTES} bytes in UTF-8 (a folder name's limit)`
     : /[/\\]/.test(n) ? "it has a slash (a class is one folder)"
     : n.startsWith(".") ? "it starts with a dot (hidden folders are not classes)"
     : /\p{C}/u.test(n) ? "it has a control character"
