@@ -401,7 +401,8 @@ def inspect(
     artifact: Path = typer.Argument(..., help="An exported file, e.g. exports/model.onnx."),
     as_json: bool = JSON_OPTION,
 ):
-    """Show the labels and input contract an exported file carries, read from the file."""
+    """Show the labels and input contract an exported file or a .pvb bundle carries,
+    read from the file (a bundle: also its backbone, metrics and unknown detection)."""
     from pocketvision.exports import format_for_file
     from pocketvision.exports.folder import check_member
 
@@ -409,6 +410,8 @@ def inspect(
         raise PocketVisionError(f"{artifact} does not exist")
     if not (artifact.is_file() or artifact.is_dir()):  # a FIFO would hang, a device never end
         raise PocketVisionError(f"{artifact} is not a regular file; pass an exported file")
+    if artifact.suffix == ".pvb":
+        return _inspect_bundle(artifact, as_json)
     spec = format_for_file(artifact)
     check_member(artifact)
     found = spec.inspect(artifact)
@@ -417,6 +420,17 @@ def inspect(
     from pocketvision.cli_text import print_contract
 
     print_contract(artifact, found)
+
+
+def _inspect_bundle(path: Path, as_json: bool) -> None:
+    from pocketvision.model.bundle import describe_bundle
+
+    found = describe_bundle(path)
+    if as_json:
+        return _print_json(found)
+    from pocketvision.cli_text import print_bundle
+
+    print_bundle(path, found)
 
 
 @app.command()

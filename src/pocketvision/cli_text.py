@@ -177,6 +177,35 @@ def print_contract(path, found: dict) -> None:
                       highlight=False)
 
 
+def print_bundle(path, found: dict) -> None:
+    """``inspect model.pvb``: what the bundle is, in a few lines."""
+    backbone, steps, validation = found["backbone"], found["preprocessing"], found["validation"]
+    console.print(f"[bold]{_t(path)}[/] (pocketvision bundle, format "
+                  f"{found['bundle_format_version']})", highlight=False)
+    console.print(f"  labels: {_t(', '.join(found['labels']))}", highlight=False)
+    console.print(_t(f"  backbone: {backbone['name']} ({backbone['feature_dim']} features, "
+                     f"weights {backbone['weights']}"
+                     f"{', fine-tuned' if backbone['fine_tuned'] else ''})"), highlight=False)
+    console.print(_t(f"  input: RGB, resize shorter side to {steps['resize']}, centre-crop "
+                     f"{steps['crop']}, divide by 255, subtract {steps['mean']}, divide by "
+                     f"{steps['std']}"), highlight=False)
+    if validation["accuracy"] is not None:
+        console.print(f"  validation: {validation['accuracy']:.1%} accuracy on "
+                      f"{validation['images']} images" + ("" if validation["ece"] is None else
+                      f", calibration error {validation['ece']:.3f}"), highlight=False)
+    novelty = found["novelty"]
+    if novelty is None:
+        console.print("  unknown detection: none (trained without it)")
+    else:
+        rejected = novelty["rejected_validation_share"]
+        console.print(f"  unknown detection: {novelty['training_features']} training features, "
+                      f"threshold {novelty['threshold']:.3f}" + ("" if rejected is None else
+                      f" ({rejected:.1%} of validation images called unknown)"), highlight=False)
+    if found["created"]:
+        console.print(_t(f"  trained: {found['created']} on {found['training_images']} images"),
+                      highlight=False)
+
+
 def print_diagnosis(diagnosis, pictures: dict) -> None:
     counts = ", ".join(f"{name} {count}" for name, count in diagnosis.classes.items())
     console.print(f"{diagnosis.images} images in {len(diagnosis.classes)} classes ({_t(counts)})",

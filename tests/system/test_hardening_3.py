@@ -200,3 +200,34 @@ def test_a_cache_value_stored_as_text_is_a_missing_row(fashion3, tmp_path):
     result = run_cli("train", fashion3, "--out", tmp_path / "b.pvb", env=environment)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
+
+
+# ---- 24. inspect a bundle ------------------------------------------------------------------
+
+
+def test_inspect_shows_a_bundle_without_torch(trained, tmp_path):
+    """Item 24: `inspect model.pvb` (the README and the phone app say a downloaded model
+    works with it) shows labels, backbone, preprocessing, metrics and unknown detection,
+    for a whole bundle and a slim one, without importing PyTorch."""
+    import subprocess
+    import sys
+
+    from pocketvision.model.bundle import write_slim_bundle
+
+    slim = write_slim_bundle(trained.bundle, tmp_path / "slim.pvb")
+    text = run_cli("inspect", trained.bundle)
+    assert text.returncode == 0, text.stderr
+    for expected in (", ".join(trained.classes), "efficientnet_lite0", "weights carried",
+                     "centre-crop 224", "validation:", "unknown detection:"):
+        assert expected in text.stdout, (expected, text.stdout)
+    found = json.loads(run_cli("inspect", slim, "--json").stdout)
+    assert found["labels"] == trained.classes and found["backbone"]["weights"].startswith("not carried")
+    assert found["novelty"]["training_features"] == len(trained.split.train)
+    assert found["validation"]["accuracy"] == pytest.approx(trained.metrics["accuracy"])
+    probe = ("import sys; sys.argv = ['pocketvision', 'inspect', sys.argv[1]]\n"
+             "from pocketvision.cli import main\n"
+             "try: main()\n"
+             "except SystemExit: pass\n"
+             "assert 'torch' not in sys.modules, 'inspect imported torch'")
+    result = subprocess.run([sys.executable, "-c", probe, str(slim)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

@@ -37,7 +37,7 @@ from pocketvision.config import VERSION
 from pocketvision.data.preprocessing import load_tensor
 from pocketvision.errors import BundleError, WeightsUnavailableError
 from pocketvision.features.graph import FeatureExtractor, pretrained_extractor
-from pocketvision.model.bundle_meta import BackboneInfo, BundleMeta, MetaView
+from pocketvision.model.bundle_meta import FORMAT_VERSION, BackboneInfo, BundleMeta, MetaView
 from pocketvision.model.novelty import BANK_TENSOR, NoveltyModel
 
 if TYPE_CHECKING:
@@ -208,6 +208,33 @@ def read_meta(path: Path) -> BundleMeta:
         raise BundleError(f"{path}: damaged bundle header (nested more than {MAX_HEADER_DEPTH} "
                           "deep); train it again")
     return BundleMeta.from_json(document, str(path))
+
+
+def describe_bundle(path: Path) -> dict:
+    """What ``inspect model.pvb`` shows, read from the file without PyTorch: labels,
+    backbone (carried or named by its weights' hash), preprocessing, validation
+    metrics and unknown detection. Every tensor is read and checked, as predict
+    would read it."""
+    meta = read_meta(path)
+    tensors = read_tensors(path)
+    body = body_of(tensors)
+    metrics = meta.metrics or {}
+    return {
+        "format": "pvb", "bundle_format_version": FORMAT_VERSION, "labels": meta.labels,
+        "backbone": {"name": meta.backbone.name, "feature_dim": meta.backbone.feature_dim,
+                     "weights_hash": meta.backbone.weights_hash,
+                     "weights": "carried" if body else "not carried (the pretrained ones, named by hash)",
+                     "fine_tuned": bool(meta.training.get("fine_tune"))},
+        "preprocessing": meta.preprocessing.to_dict(),
+        "validation": {"accuracy": metrics.get("accuracy"), "images": metrics.get("count"),
+                       "ece": metrics.get("ece"), "per_class": metrics.get("per_class", {})},
+        "novelty": None if meta.novelty is None else {
+            "threshold": meta.novelty.get("threshold"), "scale": meta.novelty.get("scale"),
+            "training_features": int(tensors[BANK_TENSOR].shape[0]),
+            "rejected_validation_share": metrics.get("novelty_rejected")},
+        "training_images": meta.dataset.get("train_images"), "created": meta.created,
+        "source": meta.source,
+    }
 
 
 def nesting_depth(document) -> int:
