@@ -104,3 +104,37 @@ def test_two_web_apps_and_another_app_on_one_origin_keep_their_offline_files(tra
         assert page.evaluate("caches.open('someone-else').then((c) => c.match('x')).then((r) => r.text())") == "mine"
         phone.close()
     assert outside == []
+
+
+def test_a_new_export_over_the_site_replaces_the_model_that_came_with_it(trained, fashion3,
+                                                                          tmp_path):
+    """Hardening 3, item 17: the phone kept the model of the site's first export; the
+    site is exported again with another model; once the new site reaches the phone, the
+    page plays the new model (a model trained or opened on the phone would stay)."""
+    import shutil
+    import time
+
+    from playwright.sync_api import sync_playwright
+
+    from pocketvision.exports.job import export
+    from pocketvision.training.job import train
+
+    two = tmp_path / "two"
+    for label in trained.classes[:2]:
+        shutil.copytree(fashion3 / "train" / label, two / label)
+    other = train(two, tmp_path / "other.pvb")
+    out = tmp_path / "out"
+    export(trained.bundle, out, ["web"])
+    camera = camera_file(tmp_path, "sneakers", sorted((fashion3 / "val" / "sneaker").iterdir())[:6])
+    with static_site(out / "web") as (url, _), sync_playwright() as playwright:
+        phone = Phone(playwright, tmp_path / "profile", [])
+        page = phone.open(url, camera)
+        assert phone.until("s.modelReady")["model"]["labels"] == trained.classes
+        export(other.bundle, out, ["web"])
+        deadline = time.monotonic() + 90
+        while phone.state()["labels"] != other.classes and time.monotonic() < deadline:
+            page.reload()  # the new service worker takes over, then serves the new site
+            phone.until("s.modelReady")
+        assert phone.state()["labels"] == other.classes
+        assert phone.state()["model"]["source"] == "came with this web app"
+        phone.close()

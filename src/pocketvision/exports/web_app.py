@@ -133,7 +133,9 @@ def write_web_app(site: Path, backbone: SiteBackbone, actions: dict | None = Non
             write_slim_bundle(bundle, site / model)
         else:  # a fine-tuned backbone travels with its head
             shutil.copyfile(bundle, site / model)
+    # model_sha256: a phone that kept an earlier site's model replaces it with this one
     _write_json(site / "config.json", {"actions": actions or {}, "model": model, "play": play,
+                                       "model_sha256": model and file_sha256(site / model),
                                        "backbone": "backbone.json", "graph": "backbone.onnx",
                                        "start": start})
     for size in ICON_SIZES:

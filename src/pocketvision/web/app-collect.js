@@ -93,9 +93,9 @@ export function collectView(app) {
     urls.push(url);
     const remove = el("button", { ariaLabel: `Delete ${picture.name}`, title: "Delete this picture" }, "×");
     remove.onclick = async () => {
-      let record;
-      if (await act(async () => { record = await app.store.deletePicture(picture.id); })) {
-        app.toast(`Deleted a picture of “${c.name}”.`, () => act(() => app.store.restorePicture(record)));
+      let mark;
+      if (await act(async () => { mark = await app.store.deletePicture(picture.id); })) {
+        offerUndo(`Deleted a picture of “${c.name}”.`, mark);
       }
     };
     return el("div", { className: "thumb" }, el("img", { src: url, alt: "", loading: "lazy" }), remove);
@@ -108,9 +108,31 @@ export function collectView(app) {
 
   async function deleteClass(c) {
     if (!confirm(`Delete class “${c.name}” and its ${count(c.pictures.length)}?`)) return;
-    let removed;
-    if (await act(async () => { removed = await app.store.deleteClass(c.id); })) {
-      app.toast(`Deleted “${c.name}”.`, () => act(() => app.store.restoreClass(removed)));
+    let mark;
+    if (await act(async () => { mark = await app.store.deleteClass(c.id); })) {
+      offerUndo(`Deleted “${c.name}”.`, mark);
+    }
+  }
+
+  // Undo for a deletion (its trash mark); when the time for it has passed, the
+  // deletion is made final.
+  function offerUndo(text, mark) {
+    app.toast(text, { undo: () => undoDeletion(mark), expire: () => app.store.purge(mark).catch(() => {}) });
+  }
+
+  // A sentence when it could not be undone (the deleted things stay restorable).
+  async function undoDeletion(mark) {
+    try {
+      const name = await app.store.restore(mark);
+      if (name && name !== mark.record.name) {
+        app.notice(`There is a class “${mark.record.name}” again, so the deleted one came back ` +
+          `as “${name}”; rename it if you like.`, "info");
+      }
+      return null;
+    } catch (error) {
+      return `Could not undo: ${error.message}`;
+    } finally {
+      await app.refresh();
     }
   }
 
@@ -191,7 +213,24 @@ export function collectView(app) {
     video.requestVideoFrameCallback(onFrame);
   }
 
-  return { render };
+  // Deletions a reload (or a failed Undo) left restorable: offer them once more.
+  async function offerLeftovers() {
+    const marks = await app.store.trash();
+    if (!marks.length) return;
+    const restoreAll = async () => {
+      const left = new Set((await app.store.trash()).map((m) => m.key)); // a retry: the rest
+      for (const mark of marks.filter((m) => left.has(m.key))) {
+        const problem = await undoDeletion(mark);
+        if (problem) return problem;
+      }
+      return null;
+    };
+    const purgeAll = () => Promise.all(marks.map((m) => app.store.purge(m))).catch(() => {});
+    app.toast(`${marks.length === 1 ? "A deletion" : `${marks.length} deletions`} from before ` +
+      "can still be undone.", { undo: restoreAll, expire: purgeAll });
+  }
+
+  return { render, offerLeftovers };
 }
 
 function count(n) {

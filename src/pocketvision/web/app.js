@@ -30,21 +30,39 @@ const app = {
     $("notice").className = `message ${kind}`;
     $("notice").hidden = !text;
   },
-  // A short message with an Undo button (deleting a picture or a class).
-  toast(text, undo) {
-    document.querySelector(".toast")?.remove();
+  // A short message with an Undo button (deleting a picture or a class): `undo`
+  // returns a sentence when it could not undo (then Undo is offered again), `expire`
+  // runs when the undo time has passed (or the next message takes its place).
+  toast(text, { undo = null, expire = null } = {}) {
+    closeToast(true);
     const box = Object.assign(document.createElement("div"), { className: "toast", role: "status" });
     box.append(text);
     if (undo) {
       const button = Object.assign(document.createElement("button"), { textContent: "Undo" });
-      button.onclick = async () => { box.remove(); await undo(); };
+      button.onclick = async () => {
+        closeToast(false);
+        const problem = await undo();
+        if (problem) app.toast(`${problem} Tap Undo to try again.`, { undo, expire });
+      };
       box.append(button);
     }
     document.body.append(box);
-    setTimeout(() => box.remove(), 6000);
+    toast = { box, expire, timer: setTimeout(() => closeToast(true), UNDO_MS) };
   },
   views: {},
 };
+
+const UNDO_MS = 6000; // how long a deletion can be undone
+let toast = null; // the message on screen: {box, expire, timer}
+
+function closeToast(expired) {
+  if (!toast) return;
+  const { box, expire, timer } = toast;
+  toast = null;
+  clearTimeout(timer);
+  box.remove();
+  if (expired) expire?.();
+}
 
 async function json(url) {
   const response = await fetch(new URL(url, location.href));
@@ -64,14 +82,19 @@ app.useModel = async (bytes, summary, play = null) => {
   for (const view of Object.values(app.views)) view.modelChanged?.();
 };
 
+// The model to play: the one kept on this phone, unless it came with an earlier version
+// of this web app (an export replaced the site's model since: the new one wins).
+// Models trained or opened here always stay.
 async function loadModel() {
   const saved = await app.store.model();
-  if (saved) return app.useModel(saved.bytes, saved.summary, saved.play);
-  if (!app.site.config.model) return;
-  const bytes = new Uint8Array(await (await fetch(new URL(app.site.config.model, location.href))).arrayBuffer());
+  const { model, model_sha256: shipped } = app.site.config;
+  const outdated = saved?.play && model && saved.fromSite !== shipped;
+  if (saved && !outdated) return app.useModel(saved.bytes, saved.summary, saved.play);
+  if (!model) return;
+  const bytes = new Uint8Array(await (await fetch(new URL(model, location.href))).arrayBuffer());
   const summary = summaryOf(readBundle(bytes).meta, null, "came with this web app");
   await app.useModel(bytes, summary, app.site.config.play);
-  await app.store.saveModel(bytes, summary, app.site.config.play);
+  await app.store.saveModel(bytes, summary, app.site.config.play, shipped);
 }
 
 // ---- project and views -------------------------------------------------------------
@@ -131,6 +154,7 @@ async function boot() {
   app.views = { collect: collectView(app), train: trainView(app), play: playView(app) };
   for (const tab of document.querySelectorAll("nav.tabs button")) tab.onclick = () => show(tab.dataset.view);
   await app.refresh();
+  await app.views.collect.offerLeftovers();
   await loadModel().catch((error) => app.notice(error instanceof BundleError
     ? `The saved model could not be used: ${error.message}` : String(error)));
   show(["collect", "train", "play"].includes(config.start) ? config.start : "collect");

@@ -5,11 +5,20 @@
 // was before the change, never half-changed; other tabs on the same project hear of
 // each change and re-read it. The database is named after the site's path, so two
 // web apps on one origin (a user's GitHub Pages) keep separate projects.
+//
+// Deleting is two steps, so that Undo needs no new space on a full phone (IndexedDB
+// frees the space of deleted records late, so writing them back would fail): a
+// deletion only puts a small mark in "trash" (the pictures stay where they are,
+// hidden), Undo removes the mark, and the records go for good only when the undo
+// window has passed (purge), or at the next start for marks nobody can undo any more.
+// On a storage so full that even the mark cannot be written, the mark is kept in
+// this tab's memory instead: the deletion happens only when the window has passed,
+// so a reload before then brings the things back rather than losing them.
 
 import { classNameProblem, normalized } from "./class-names.js";
 import { byCodePoint } from "./split.js";
 
-const VERSION = 1;
+const VERSION = 2; // 2: the trash
 
 export class StoreError extends Error {}
 
@@ -17,7 +26,7 @@ export class Store {
   static async open(scope = new URL(".", location.href).pathname) {
     const name = `pocketvision:${scope}`;
     const db = await request(Object.assign(indexedDB.open(name, VERSION), {
-      onupgradeneeded: ({ target }) => createStores(target.result),
+      onupgradeneeded: ({ target, oldVersion }) => createStores(target.result, oldVersion),
     }));
     return new Store(db, name);
   }
@@ -27,16 +36,22 @@ export class Store {
     this.channel = new BroadcastChannel(name);
     this.onChange = null; // (what) => {}: another tab changed the project
     this.channel.onmessage = ({ data }) => this.onChange?.(data);
+    this.unwritten = new Map(); // key -> trash marks the full storage kept in memory only
     db.onversionchange = () => db.close();
   }
 
   // ---- classes and pictures ------------------------------------------------
   // [{id, name, pictures: [{id, name, sha256, ...}]}], classes by name, pictures by file name.
   async project() {
-    const [classes, pictures] = await this.read(["classes", "pictures"],
-      (t) => Promise.all([all(t.objectStore("classes")), allKeyless(t.objectStore("pictures"))]));
-    return classes.sort((a, b) => byCodePoint(a.name, b.name)).map((c) => ({
-      ...c, pictures: pictures.filter((p) => p.classId === c.id).sort((a, b) => byCodePoint(a.name, b.name)),
+    const [classes, pictures, trash] = await this.read(["classes", "pictures", "trash"],
+      (t) => Promise.all([all(t.objectStore("classes")), allKeyless(t.objectStore("pictures")),
+        all(t.objectStore("trash"))]));
+    const marks = [...trash, ...this.unwritten.values()];
+    const hidden = (kind) => new Set(marks.filter((mark) => mark.kind === kind).map((mark) => mark.id));
+    const hiddenPictures = hidden("picture"), hiddenClasses = hidden("class");
+    const kept = pictures.filter((p) => !hiddenPictures.has(p.id));
+    return classes.filter((c) => !hiddenClasses.has(c.id)).sort((a, b) => byCodePoint(a.name, b.name)).map((c) => ({
+      ...c, pictures: kept.filter((p) => p.classId === c.id).sort((a, b) => byCodePoint(a.name, b.name)),
     }));
   }
 
@@ -55,22 +70,78 @@ export class Store {
     }, { exists: `there is already a class “${clean}”` });
   }
 
-  // Deletes the class and its pictures; returns them, so the page can offer Undo.
+  // Deletes the class (its pictures go with it); returns the trash mark to undo or purge.
   async deleteClass(id) {
-    return this.write(["classes", "pictures"], async (t) => {
-      const record = await request(t.objectStore("classes").get(id));
-      const pictures = await request(t.objectStore("pictures").index("class").getAll(id));
+    const mark = trashMark("class", id);
+    return this.toTrash(mark, async (t) => {
+      mark.record = await request(t.objectStore("classes").get(id));
+      if (!mark.record) throw new StoreError("that class was deleted in another tab");
       t.objectStore("classes").delete(id);
-      for (const p of pictures) t.objectStore("pictures").delete(p.id);
-      return { record, pictures };
     });
   }
 
-  async restoreClass({ record, pictures }) {
-    await this.write(["classes", "pictures"], (t) => {
-      t.objectStore("classes").put(record);
-      for (const p of pictures) t.objectStore("pictures").put(p);
-    }, { exists: `there is a class “${record.name}” again; rename it first` });
+  // Deletes one picture, as deleteClass does.
+  async deletePicture(id) {
+    const mark = trashMark("picture", id);
+    return this.toTrash(mark, () => {});
+  }
+
+  async toTrash(mark, work) {
+    try {
+      await this.write(["classes", "trash"], async (t) => {
+        await work(t);
+        t.objectStore("trash").put(mark);
+      });
+    } catch (error) {
+      if (!(error instanceof StoreError && error.full)) throw error;
+      this.unwritten.set(mark.key, { ...mark, unwritten: true });
+      this.channel.postMessage(["trash"]);
+    }
+    return this.unwritten.get(mark.key) ?? mark;
+  }
+
+  // Undoes a deletion. A class whose name was taken since comes back under a free
+  // name ("dogs (2)"). Returns the name the class came back under (null for a picture).
+  async restore(mark) {
+    if (mark.unwritten) { // nothing was changed in storage: showing it again is enough
+      this.unwritten.delete(mark.key);
+      return mark.kind === "class" ? mark.record.name : null;
+    }
+    return this.write(["classes", "trash"], async (t) => {
+      if (!await request(t.objectStore("trash").get(mark.key))) {
+        throw new StoreError("it can no longer be restored (its undo time has passed)");
+      }
+      t.objectStore("trash").delete(mark.key);
+      if (mark.kind === "picture") return null;
+      const name = await freeName(t.objectStore("classes").index("name"), mark.record.name);
+      await request(t.objectStore("classes").put({ ...mark.record, name }));
+      return name;
+    });
+  }
+
+  // Deletes for good what a mark hid, unless it was restored (its undo time has passed).
+  async purge(mark) {
+    if (mark.unwritten && !this.unwritten.delete(mark.key)) return; // restored
+    await this.erase(mark, !mark.unwritten);
+  }
+
+  async erase(mark, onlyIfMarked = false) {
+    await this.write(["pictures", "trash", "classes"], async (t) => {
+      if (onlyIfMarked && !await request(t.objectStore("trash").get(mark.key))) return;
+      const pictures = t.objectStore("pictures");
+      if (mark.kind === "class") {
+        t.objectStore("classes").delete(mark.id);
+        for (const key of await request(pictures.index("class").getAllKeys(mark.id))) pictures.delete(key);
+      } else {
+        pictures.delete(mark.id);
+      }
+      t.objectStore("trash").delete(mark.key);
+    });
+  }
+
+  // Marks still in the trash (a reload inside the undo time, a restore that failed).
+  async trash() {
+    return this.read(["trash"], (t) => all(t.objectStore("trash")));
   }
 
   // pictures: [{name, blob, sha256, dhash, width, height}] into class `id`, skipping
@@ -84,18 +155,6 @@ export class Store {
       for (const p of fresh) store.add({ ...p, classId: id, added: Date.now() });
       return fresh.length;
     });
-  }
-
-  async deletePicture(id) {
-    return this.write(["pictures"], async (t) => {
-      const record = await request(t.objectStore("pictures").get(id));
-      t.objectStore("pictures").delete(id);
-      return record;
-    });
-  }
-
-  async restorePicture(record) {
-    await this.write(["pictures"], (t) => { t.objectStore("pictures").put(record); });
   }
 
   // The image bytes of pictures (Blobs), by id.
@@ -121,10 +180,11 @@ export class Store {
     return this.read(["models"], (t) => request(t.objectStore("models").get("current")));
   }
 
-  // play: how to play it, when it came with the web app (the size its game runs at).
-  async saveModel(bytes, summary, play = null) {
+  // play: how to play it, when it came with the web app (the size its game runs at);
+  // fromSite: then also the SHA-256 of the site's model file, to know a newer one.
+  async saveModel(bytes, summary, play = null, fromSite = null) {
     await this.write(["models"], (t) => request(t.objectStore("models").put(
-      { slot: "current", bytes, summary, play, saved: Date.now() })));
+      { slot: "current", bytes, summary, play, fromSite, saved: Date.now() })));
   }
 
   // ---- transactions ------------------------------------------------------------
@@ -151,7 +211,12 @@ export class Store {
   }
 }
 
-function createStores(db) {
+function createStores(db, oldVersion) {
+  if (oldVersion < 1) createFirstStores(db);
+  if (oldVersion < 2) db.createObjectStore("trash", { keyPath: "key" });
+}
+
+function createFirstStores(db) {
   const classes = db.createObjectStore("classes", { keyPath: "id", autoIncrement: true });
   classes.createIndex("name", "name", { unique: true });
   const pictures = db.createObjectStore("pictures", { keyPath: "id", autoIncrement: true });
@@ -170,8 +235,9 @@ function explained(error, exists) {
   if (error instanceof StoreError) return error;
   const name = error?.name || error?.target?.error?.name;
   if (name === "QuotaExceededError") {
-    return new StoreError("The phone's storage for this app is full: nothing was saved this " +
-      "time, and nothing kept before was lost. Delete some pictures, or free space on the phone.");
+    return Object.assign(new StoreError("The phone's storage for this app is full: nothing " +
+      "was saved this time, and nothing kept before was lost. Delete some pictures, or free " +
+      "space on the phone."), { full: true });
   }
   if (name === "ConstraintError" && exists) return new StoreError(exists);
   return new StoreError(`Could not save (${name || error}): nothing was changed.`);
@@ -192,6 +258,20 @@ function done(t) {
 }
 
 const all = (store) => request(store.getAll());
+
+// Unique per deletion: a class restored and deleted again gets a new mark.
+function trashMark(kind, id) {
+  const at = Date.now();
+  return { key: `${kind}:${id}:${at}:${Math.random().toString(36).slice(2)}`, kind, id, at };
+}
+
+// `name`, or "name (2)", "name (3)", ... whichever no class has.
+async function freeName(byName, name) {
+  for (let n = 1; ; n += 1) {
+    const candidate = n === 1 ? name : `${name} (${n})`;
+    if (!await request(byName.get(candidate))) return candidate;
+  }
+}
 
 // Pictures without their image bytes (the class lists show names and counts;
 // thumbnails load their Blob when drawn).
