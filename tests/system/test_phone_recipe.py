@@ -324,3 +324,18 @@ def test_download_pictures_keeps_any_class_name_through_unzip(page, tmp_path):
     found = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*.jpg"))
     assert found == sorted(names)
     assert (tmp_path / "out" / "手" / "b.jpg").read_bytes() == bytes([2, 1, 2, 3])
+
+
+def test_a_class_named_proto_is_a_class_like_any_other(page):
+    """Item 15: a class named __proto__ keeps its per-class metrics, and "collect
+    more" can name it (it vanished when scores were assigned into a plain object)."""
+    found = page.evaluate("""async () => {
+      const metrics = await import("./web/metrics.js");
+      const classes = ["__proto__", "cat"];
+      const summary = metrics.summarize([0, 0, 1, 1], [[0.2, 0.8], [0.9, 0.1], [0.1, 0.9], [0.2, 0.8]], classes);
+      return { names: Object.keys(JSON.parse(JSON.stringify(summary.per_class))),
+               support: summary.per_class["__proto__"]?.support,
+               next: metrics.captureNext({ per_class: summary.per_class }, classes) };
+    }""")
+    assert found["names"] == ["__proto__", "cat"] and found["support"] == 2
+    assert "“__proto__”" in found["next"]

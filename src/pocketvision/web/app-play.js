@@ -12,7 +12,7 @@ const UNSURE_EVERY_MS = 1500;
 
 export function playView(app) {
   const { state, $ } = app;
-  let smoother = new Smoother({}), actions = {}, showBars = null, visible = false, busy = false;
+  let smoother = new Smoother({}), actions = Object.create(null), showBars = null, visible = false, busy = false;
   let lastOffer = 0;
   const game = new RunnerGame($("world"), state, hint);
   game.start((s) => { $("score").textContent = s.score; $("best").textContent = s.best; });
@@ -50,7 +50,7 @@ export function playView(app) {
   }
 
   function apply(chosen) {
-    actions = {};
+    actions = Object.create(null); // keyed by class names: "__proto__" is a name too
     if (chosen.jump) actions[chosen.jump] = { key: "jump", mode: "tap" };
     if (chosen.duck && chosen.duck !== chosen.jump) actions[chosen.duck] = { key: "duck", mode: "hold" };
     smoother = new Smoother(actions);

@@ -18,17 +18,17 @@ export function summarize(truths, probs, classes) {
   };
 }
 
+// Keyed by class name with Object.fromEntries, so a class named "__proto__" is a key
+// like any other (an assignment would set the object's prototype instead).
 function perClass(confusion, classes) {
-  const scores = {};
-  classes.forEach((name, k) => {
+  return Object.fromEntries(classes.map((name, k) => {
     const hit = confusion[k][k];
     const predicted = confusion.reduce((sum, row) => sum + row[k], 0);
     const support = confusion[k].reduce((a, b) => a + b, 0);
     const precision = predicted ? hit / predicted : 0, recall = support ? hit / support : 0;
     const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
-    scores[name] = { precision, recall, f1, support };
-  });
-  return scores;
+    return [name, { precision, recall, f1, support }];
+  }));
 }
 
 // Equal-width bins over the top-class confidence (numpy.digitize on the inner edges).

@@ -12,7 +12,7 @@ export class Smoother {
     this.candidate = null;
     this.streak = 0;
     this.weakStreak = 0;
-    this.lastTap = {};
+    this.lastTap = new Map(); // by label: user text, so not a plain object's keys
   }
 
   // One frame's probabilities ({label: p}); returns the events it causes.
@@ -60,8 +60,8 @@ export class Smoother {
     if (!action) return events;
     if (action.mode === "hold") {
       events.push({ t, frame, label, action: "down", key: action.key });
-    } else if (t - (this.lastTap[label] ?? -Infinity) >= this.config.cooldown) {
-      this.lastTap[label] = t;
+    } else if (t - (this.lastTap.get(label) ?? -Infinity) >= this.config.cooldown) {
+      this.lastTap.set(label, t);
       events.push({ t, frame, label, action: "tap", key: action.key });
     }
     return events;
