@@ -231,3 +231,30 @@ def test_inspect_shows_a_bundle_without_torch(trained, tmp_path):
              "assert 'torch' not in sys.modules, 'inspect imported torch'")
     result = subprocess.run([sys.executable, "-c", probe, str(slim)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+# ---- 11. a header's image records are not trusted ----------------------------------------
+
+
+def test_recorded_images_are_hashed_once_and_only_when_they_are_pictures(tmp_path, monkeypatch):
+    """Item 11: a header naming one file 2,000 times hashes it once; /proc/self/mem, a
+    FIFO and a folder are skipped without a word; a relative path (a phone's bundle) is
+    found beside the bundle, not in the current folder."""
+    from pocketvision.cache import file_sha256
+    from pocketvision.exports import verification
+    from pocketvision.model.bundle_meta import ImageRecord
+
+    picture = tmp_path / "shoes" / "a.jpg"
+    picture.parent.mkdir()
+    picture.write_bytes(b"\xff\xd8 a picture")
+    digest = file_sha256(picture)
+    os.mkfifo(tmp_path / "fifo")
+    hashed = []
+    monkeypatch.setattr(verification, "file_sha256", lambda p: hashed.append(p) or file_sha256(p))
+    monkeypatch.chdir(tmp_path / "shoes")  # where a relative path would wrongly be looked for
+    records = [ImageRecord(str(picture), "shoes", digest)] * 2000 + [
+        ImageRecord("/proc/self/mem", "shoes", digest), ImageRecord(str(tmp_path / "fifo"), "shoes", digest),
+        ImageRecord(str(tmp_path), "shoes", digest), ImageRecord("shoes/a.jpg", "shoes", digest)]
+    kept = verification.unchanged_records(records, tmp_path / "model.pvb")
+    assert len(kept) == 2001 and {r.path for r in kept} == {str(picture)}
+    assert hashed == [picture]

@@ -9,6 +9,8 @@ probability difference, accuracy of both, file size and latency.
 
 from __future__ import annotations
 
+import dataclasses
+import stat
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -27,6 +29,8 @@ from pocketvision.exports.report import ExportEntry
 from pocketvision.model.bundle import Bundle
 
 REFERENCE_INPUTS = 16
+MAX_RECORDS = 20_000  # image records of a bundle's header looked at (a real one has fewer)
+MAX_IMAGE_BYTES = 100 * 2**20  # a recorded image larger than this is not looked for
 
 
 @dataclass
@@ -69,8 +73,8 @@ def verification_set(bundle: Bundle, verify_dir: Path | None = None) -> Verifica
         samples, _ = labelled_images(Path(verify_dir), bundle.labels)
         return VerificationSet([s.path for s in samples], [s.label for s in samples],
                                f"images under {verify_dir}")
-    present = [(Path(r.path), r.label) for r in bundle.meta.validation_images
-               if _unchanged(Path(r.path), r.sha256)]
+    present = [(Path(r.path), r.label)
+               for r in unchanged_records(bundle.meta.validation_images, bundle.path)]
     if present:
         return VerificationSet([p for p, _ in present], [label for _, label in present],
                                f"{len(present)} validation images recorded in the bundle")
@@ -87,8 +91,7 @@ def calibration_inputs(bundle: Bundle, fallback: VerificationSet,
     export's accuracy never tuned it; if they are gone, the verification images,
     and the source string says so.
     """
-    recorded = [Path(r.path) for r in bundle.meta.training_images
-                if _unchanged(Path(r.path), r.sha256)]
+    recorded = [Path(r.path) for r in unchanged_records(bundle.meta.training_images, bundle.path)]
     paths, source = recorded, f"{len(recorded)} training images recorded in the bundle"
     if not recorded:
         paths, source = fallback.paths, f"the verification images ({fallback.source})"
@@ -106,14 +109,34 @@ def artifact_bytes(path: Path) -> int:
     return path.stat().st_size
 
 
-def unchanged_records(records: list) -> list:
-    """The bundle's image records whose files are still there, unchanged."""
-    return [r for r in records if _unchanged(Path(r.path), r.sha256)]
+def unchanged_records(records: list, bundle_path: Path | None) -> list:
+    """The bundle's image records whose files are still there, unchanged, with their
+    paths made absolute (a bundle from the phone records paths relative to its own
+    folder). A header is the file's text, so it is not trusted: at most
+    MAX_RECORDS records are looked at, each file is hashed once however often it is
+    named, and what is not a regular file of at most MAX_IMAGE_BYTES is skipped."""
+    base = Path(bundle_path).resolve().parent if bundle_path else Path.cwd()
+    hashes: dict[Path, str | None] = {}
+    kept = []
+    for record in records[:MAX_RECORDS]:
+        path = base / record.path  # an absolute record.path stays as it is
+        if path not in hashes:
+            hashes[path] = _image_sha256(path)
+        if hashes[path] == record.sha256:
+            kept.append(dataclasses.replace(record, path=str(path)))
+    return kept
 
 
-def _unchanged(path: Path, sha256: str) -> bool:
-    """The file is still there with the bytes it had when the model was trained."""
-    return path.is_file() and file_sha256(path) == sha256
+def _image_sha256(path: Path) -> str | None:
+    """The file's SHA-256, or None when it is not a regular file of a picture's size
+    (a device, a FIFO, /proc/self/mem, 300 MB) or cannot be read."""
+    try:
+        found = path.stat()
+        if not stat.S_ISREG(found.st_mode) or not 0 < found.st_size <= MAX_IMAGE_BYTES:
+            return None
+        return file_sha256(path)
+    except OSError:
+        return None
 
 
 def _reference_images(bundle: Bundle) -> list[Path]:

@@ -92,5 +92,5 @@ def _training_samples(predictor: Predictor) -> list[Sample]:
     """The bundle's training images that are still there unchanged, grouped by burst."""
     samples = [Sample(Path(r.path), r.label, r.sha256,
                       difference_hash(load_rgb(r.path, at_least=HASH_DECODE_SIZE)))
-               for r in unchanged_records(predictor.meta.training_images)]
+               for r in unchanged_records(predictor.meta.training_images, predictor.path)]
     return assign_groups(samples)
