@@ -186,3 +186,28 @@ def test_an_address_that_is_not_ray_is_one_line_in_seconds(trained, fashion3, tm
         assert "not as a Ray cluster does" in line and time.monotonic() - started < 30
     finally:
         server.shutdown()
+
+
+def test_a_grpc_server_that_is_not_ray_and_bad_ports_are_one_line(trained, fashion3, tmp_path):
+    """Hardening 3, item 12: a server that speaks HTTP/2 (gRPC) but is not Ray hung
+    ray.init for more than 10 minutes; '127.0.0.1:-1' passed the port check; an IPv6
+    address in brackets was 'Name or service not known'."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import grpc
+
+    server = grpc.server(ThreadPoolExecutor(max_workers=1))  # no services at all
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    picture = next((fashion3 / "val" / "sneaker").iterdir())
+    try:
+        for address, expected in [(f"127.0.0.1:{port}", "not as a Ray cluster does"),
+                                  ("127.0.0.1:-1", "is not a port number"),
+                                  ("127.0.0.1:99999", "is not a port number"),
+                                  ("[::1]:9", "no Ray cluster answers at [::1]:9")]:
+            started = time.monotonic()
+            line = user_error("predict", trained.bundle, picture, "--output", tmp_path / "o.parquet",
+                              "--engine", "ray", "--ray-address", address)
+            assert expected in line and time.monotonic() - started < 60, (address, line)
+    finally:
+        server.stop(None)

@@ -158,39 +158,59 @@ class RayEngine:
         return ray
 
     def _check_reachable(self) -> None:
-        """Fail in seconds on a HOST:PORT nobody listens at (Ray itself keeps
-        retrying for minutes)."""
+        """Fail in seconds on a HOST:PORT nobody listens at, or where something other
+        than Ray's head answers (Ray itself keeps retrying for minutes, and hangs for
+        good on a server that speaks HTTP/2 but is not Ray)."""
         import socket
 
-        host, _, port = (self.address or "").removeprefix("ray://").rpartition(":")
-        if not host or not port.isdigit():
+        found = _host_and_port(self.address)
+        if found is None:
             return  # None or "auto": Ray finds (or starts) the cluster itself
+        host, port = found
         try:
-            with socket.create_connection((host, int(port)), timeout=5) as probe:
-                speaks_grpc = _answers_http2(probe)
+            socket.create_connection((host, port), timeout=5).close()
         except OSError as error:
             raise PocketVisionError(
                 f"no Ray cluster answers at {self.address} ({error.strerror or error}); start "
                 "one with `ray start --head` and pass the address it prints, or leave out "
                 "--ray-address to run Ray on this machine") from None
-        if not speaks_grpc:
+        if not _answers_as_ray(host, port):
             raise PocketVisionError(
                 f"{self.address} answers, but not as a Ray cluster does (it is another kind "
                 "of server: a web server, say); pass the address `ray start --head` prints")
 
 
-def _answers_http2(connection) -> bool:
-    """Whether the server speaks HTTP/2, as Ray's head (gRPC) does: it answers the
-    client preface with a SETTINGS frame (type 4); a web server answers HTTP/1 or
-    closes the connection."""
-    connection.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))
-    answer = b""
-    while len(answer) < 9:
-        chunk = connection.recv(9 - len(answer))
-        if not chunk:
-            break
-        answer += chunk
-    return len(answer) == 9 and answer[3] == 4
+def _host_and_port(address: str | None) -> tuple[str, int] | None:
+    """(host, port) of a [ray://]HOST:PORT address (an IPv6 host in brackets); None
+    for the words Ray resolves itself; a user error for anything else."""
+    text = (address or "").removeprefix("ray://")
+    if text in ("", "auto", "local"):
+        return None
+    host, colon, port = text.rpartition(":")
+    if not colon or not host:
+        raise PocketVisionError(f"--ray-address {address!r} is not HOST:PORT (the address "
+                                "`ray start --head` prints, e.g. 192.168.1.20:6379)")
+    if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        raise PocketVisionError(f"--ray-address {address!r}: {port!r} is not a port number "
+                                "(1 to 65535)")
+    return host.removeprefix("[").removesuffix("]"), int(port)
+
+
+def _answers_as_ray(host: str, port: int) -> bool:
+    """Whether Ray's head (its GCS, a gRPC server) answers there: a cluster-id request
+    gets a reply, or a refusal only a Ray head gives (authentication); a web server or
+    another gRPC server answers 'unimplemented' or not in gRPC at all."""
+    import grpc
+
+    target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    with grpc.insecure_channel(target) as channel:
+        ask = channel.unary_unary("/ray.rpc.NodeInfoGcsService/GetClusterId")
+        try:
+            ask(b"", timeout=5)
+            return True
+        except grpc.RpcError as error:
+            return error.code() in (grpc.StatusCode.UNAUTHENTICATED,
+                                    grpc.StatusCode.PERMISSION_DENIED)
 
 
 # Decoding asks for less than a core so it runs beside the networks rather than
