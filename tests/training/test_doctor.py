@@ -74,3 +74,21 @@ def test_doctor_finds_leaks_single_bursts_and_small_classes(tmp_path):
     found = diagnose(tmp_path / "project")  # a studio project: its samples/
     assert [f.label for f in found.findings if f.kind == "single_burst"] == ["up"]
     assert [f.label for f in found.findings if f.kind == "imbalance"] == ["t-shirt"]
+
+
+def test_copies_in_one_class_are_duplicates_not_outliers(tmp_path):
+    """Hardening 3, item 25: a class where a looping camera repeated frames (exact
+    copies) reports the copies as duplicates, and measures outliers without them
+    (the copies made the usual distance 0: 46 'outliers' at 224648.4x)."""
+    from pocketvision.training.doctor import diagnose
+
+    data = subset(tmp_path / "data", SAMPLE_CLASSES, 20)
+    sneakers = sorted((data / "sneaker").iterdir())
+    for k, source in enumerate(sneakers):  # every frame twice, as a looping camera gives it
+        shutil.copy(source, data / "sneaker" / f"again-{k:02d}.png")
+    found = diagnose(data)
+    copies = [f for f in found.findings if f.kind == "duplicate"]
+    assert len(copies) == 20 and all(f.label == "sneaker" and len(f.paths) == 2 for f in copies)
+    assert "2 copies of the same picture in 'sneaker'" in copies[0].why
+    outliers = [f for f in found.findings if f.kind == "outlier" and f.label == "sneaker"]
+    assert len(outliers) <= 2 and all(f.score < 100 for f in outliers), outliers

@@ -5,7 +5,8 @@ one. What is looked for, most important first:
 
 * unreadable: files that are not images a model can use;
 * leak: a validation image that is (nearly) a training image: it flatters accuracy;
-* duplicate: the same (or a nearly identical) picture in two classes;
+* duplicate: the same (or a nearly identical) picture in two classes, or the same
+  file more than once in one class (a camera that repeats frames);
 * mislabeled: an image that models which never saw its capture burst put, with
   confidence, in another class (5-fold out-of-fold predictions on the cached
   features: the same folds as the novelty threshold);
@@ -81,7 +82,7 @@ def diagnose(data: Path | str, cache_dir: Path | None = None,
     diagnosis = Diagnosis(images=len(images), classes=dict(sorted(counts.items())), folder=str(root))
     findings = [Finding("unreadable", [s["path"]], s["reason"], 1.0) for s in skipped]
     features = _features(images, backbone, cache_dir) if images else None
-    findings += _leaks_and_duplicates(images, features)
+    findings += _leaks_and_duplicates(images, features) + _copies(images)
     if len(counts) >= 2 and len(images) >= 4:
         findings += _mislabeled(images, features, sorted(counts))
         findings += _outliers(images, features)
@@ -134,6 +135,32 @@ def _leaks_and_duplicates(images: list[_Image], features: np.ndarray | None) -> 
     return findings
 
 
+def _one_of_each_file(images: list[_Image], label: str) -> list[int]:
+    """Indexes of ``label``'s images, one per file content: copies (reported as
+    duplicates) are 0 apart, which made the usual distance 0 and every other
+    picture of the class thousands of times too far."""
+    seen, members = set(), []
+    for k, image in enumerate(images):
+        if image.sample.label == label and image.sample.sha256 not in seen:
+            seen.add(image.sample.sha256)
+            members.append(k)
+    return members
+
+
+def _copies(images: list[_Image]) -> list[Finding]:
+    """The same file more than once in one class (and one side): it counts as many
+    times in training, and made every copy an 'outlier' of the rest."""
+    copies: dict[tuple, list[_Image]] = {}
+    for image in images:
+        copies.setdefault((image.sample.label, image.side, image.sample.sha256), []).append(image)
+    return [Finding("duplicate", [str(i.sample.path) for i in same],
+                    f"{len(same)} copies of the same picture in {label!r} (a camera that "
+                    f"repeats frames, or a file copied twice): it counts {len(same)} times in "
+                    "training; keep one", 1.0, label=label)
+            for (label, _, _), same in sorted(copies.items(), key=lambda kv: kv[0][:2])
+            if len(same) > 1]
+
+
 def _features(images: list[_Image], backbone: str, cache_dir) -> np.ndarray:
     spec = get_spec(backbone).preprocessing.with_crop_fraction(TrainConfig().crop_fraction)
     extractor = pretrained_extractor(backbone, None, cache_dir)
@@ -170,7 +197,7 @@ def _outliers(images: list[_Image], features: np.ndarray) -> list[Finding]:
     findings = []
     vectors = unit(features)
     for label in sorted({i.sample.label for i in images}):
-        members = [k for k, i in enumerate(images) if i.sample.label == label]
+        members = _one_of_each_file(images, label)
         if len(members) < 4:
             continue
         similarity = vectors[members] @ vectors[members].T
