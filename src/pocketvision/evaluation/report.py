@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -82,11 +83,17 @@ def _image_grid(shown, title: str, colour: str, path: Path) -> Path:
         axes.axis("off")
     for axes, (image_path, truth, predicted, probability) in zip(grid.flat, shown):
         axes.imshow(_thumbnail(image_path))
-        axes.set_title(f"{_short(Path(image_path).name)}\ntrue: {truth}\n"
+        axes.set_title(f"{_named(Path(image_path))}\ntrue: {truth}\n"
                        f"predicted: {predicted} ({_confidence(probability)})",
                        fontsize=9, color=colour, loc="left")
     figure.suptitle(title, color=INK, fontsize=13, x=0.02, ha="left")
     return _save(figure, path)
+
+
+def _named(path: Path) -> str:
+    """A picture as people find it again: its class folder and file name
+    (IMG_2001.jpg is in two classes often enough)."""
+    return _short(f"{path.parent.name}/{path.name}", 30)
 
 
 def _short(name: str, limit: int = 26) -> str:
@@ -184,12 +191,14 @@ def _findings_png(kind: str, findings: list, path: Path) -> Path:
             axes.imshow(_thumbnail(image_path))
         except Exception:  # an unreadable file is itself a finding: show its name only
             pass
-        caption = f"{_short(image_path.name)}\nin {finding.label!r}" if finding.label else _short(image_path.name)
-        if finding.suggested:
-            caption += f", looks like {finding.suggested!r}"
+        caption = _named(image_path)
+        if kind == "unreadable":  # there is no picture: say why
+            caption += "\n" + "\n".join(textwrap.wrap(_short(finding.why, 90), 30))
+        elif finding.suggested:
+            caption += f"\nlooks like {finding.suggested!r}"
         axes.set_title(caption, fontsize=8, color=WRONG, loc="left")
     more = f" ({len(shown)} of {len(findings)} shown)" if len(findings) > len(shown) else ""
-    titles = {"mislabeled": "Probably mislabeled", "duplicate": "The same picture in two classes",
+    titles = {"mislabeled": "Probably mislabeled", "duplicate": "The same picture twice",
               "leak": "Validation images that are training images", "outlier": "Unlike the rest of their class",
               "unreadable": "Not usable as images"}
     figure.suptitle(f"{titles.get(kind, kind)}: {len(findings)}{more}", color=INK, fontsize=12,
