@@ -127,19 +127,23 @@ def print_export(report, out) -> None:
     for column in ("format", "precision", "top-1 agreement", "max prob diff", "accuracy",
                    "latency", "size"):
         table.add_column(column, justify="left" if column in ("format", "precision") else "right")
+    notes = []  # why a file was not run: below the table, so its columns stay narrow
     for e in report.exports:
         size = "" if e.bytes is None else f"{e.bytes / 1e6:.1f} MB"
         if e.size_vs_fp32 is not None:
             size += f" ({e.size_vs_fp32:.0%})"
         if not e.ran:
+            notes.append(f"({len(notes) + 1}) {e.format} {e.precision}: {e.why_not_ran}")
             colour = "dim" if e.bytes is None else "yellow"
-            table.add_row(e.format, e.precision, f"[{colour}]not run: {_t(e.why_not_ran)}[/]",
+            table.add_row(e.format, e.precision, f"[{colour}]not run ({len(notes)})[/]",
                           "", "", "", size)
             continue
         table.add_row(e.format, e.precision, f"{e.top1_agreement:.1%}",
                       f"{e.max_prob_diff:.1e}", _percent(e.accuracy),
                       f"{e.latency_ms:.1f} ms", size)
     console.print(table)
+    for note in notes:
+        console.print(_t(note), highlight=False)
     console.print(f"Report: {_t(out)}/report.md · golden image for apps: {_t(out)}/golden.png + "
                   "golden.json", highlight=False)
 
@@ -170,11 +174,20 @@ def print_contract(path, found: dict) -> None:
                      f"{found['input']['dtype']}, RGB values {found['input']['range']}"),
                   highlight=False)
     console.print(_t(f"  caller: resize shorter side to {steps['resize']}, centre-crop "
-                     f"{steps['crop']}, divide by 255" + ("" if steps["mean"] is None else
-                     f", subtract {steps['mean']}, divide by {steps['std']}")), highlight=False)
+                     f"{steps['crop']}, {_caller_scaling(found['input'], steps)}"), highlight=False)
     if steps.get("normalization_in_graph"):
         console.print(_t(f"  inside the model: normalization {steps['normalization_in_graph']}"),
                       highlight=False)
+
+
+def _caller_scaling(given: dict, steps: dict) -> str:
+    """What the caller does to the pixels after cropping: nothing when the file takes
+    0-255 values (Core ML scales by 1/255 inside), else divide by 255 and, where the
+    normalization is not inside the model, subtract the mean and divide by std."""
+    if given["range"] == [0, 255]:
+        return "pass the 0-255 values as they are (the model scales them inside)"
+    return "divide by 255" + ("" if steps["mean"] is None else
+                              f", subtract {steps['mean']}, divide by {steps['std']}")
 
 
 def print_bundle(path, found: dict) -> None:

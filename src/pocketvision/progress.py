@@ -7,6 +7,8 @@ import sys
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
+from rich.markup import escape
+
 _observers: list[Callable[[str, int, int], None]] = []
 _stop: list[BaseException] = []  # what a signal asked for; raised at the next step
 
@@ -35,18 +37,27 @@ def observe(callback: Callable[[str, int, int], None]) -> Iterator[None]:
 
 
 @contextmanager
-def progress_bar(description: str, total: int, unit: str | None = None
-                 ) -> Iterator[Callable[[int], None]]:
-    """Yield ``advance(n)``; draws a bar on stderr when it is a terminal and
-    POCKETVISION_NO_PROGRESS is unset; with ``unit``, also the rate (e.g. "38 images/s")."""
+def progress_bar(description: str, total: int, unit: str | None = None, lines: bool = False
+                 ) -> Iterator[Callable[..., None]]:
+    """Yield ``advance(n=1, note=None)``: ``n`` more steps done, ``note`` saying what runs
+    now. Draws a bar on stderr when it is a terminal and POCKETVISION_NO_PROGRESS is
+    unset; with ``unit``, also the rate (e.g. "38 images/s"). ``lines``: for a job of
+    few slow steps (an export), a pipe or a log gets a line per note instead of silence."""
     _check_stop()
+    quiet = total <= 0 or bool(os.environ.get("POCKETVISION_NO_PROGRESS"))
     if _observers:
         with _observed(description, total) as advance:
             yield _stoppable(advance)
-        return
-    if total <= 0 or os.environ.get("POCKETVISION_NO_PROGRESS") or not sys.stderr.isatty():
-        yield _stoppable(lambda n=1: None)  # a bar in a pipe or a file is only noise
-        return
+    elif quiet or not sys.stderr.isatty():
+        # a bar in a pipe or a file is only noise; a line per slow step is not
+        yield _stoppable(_line_printer(description, total) if lines and not quiet else _ignore)
+    else:
+        with _drawn(description, total, unit) as advance:
+            yield _stoppable(advance)
+
+
+@contextmanager
+def _drawn(description: str, total: int, unit: str | None) -> Iterator[Callable[..., None]]:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -63,22 +74,43 @@ def progress_bar(description: str, total: int, unit: str | None = None
         columns += (_Rate(unit),)
     with Progress(*columns, console=console) as bar:
         task = bar.add_task(description, total=total)
-        yield _stoppable(lambda n=1: bar.advance(task, n))
+
+        def advance(n: int = 1, note: str | None = None) -> None:
+            shown = description if note is None else f"{description}: {note}"
+            bar.update(task, advance=n, description=escape(shown))
+
+        yield advance
 
 
-def _stoppable(advance: Callable[[int], None]) -> Callable[[int], None]:
-    def step(n: int = 1) -> None:
+def _line_printer(description: str, total: int) -> Callable[..., None]:
+    done = 0
+
+    def advance(n: int = 1, note: str | None = None) -> None:
+        nonlocal done
+        done += n
+        if note is not None:
+            print(f"{description} ({done}/{total}): {note}", file=sys.stderr, flush=True)
+
+    return advance
+
+
+def _ignore(n: int = 1, note: str | None = None) -> None:
+    pass
+
+
+def _stoppable(advance: Callable[..., None]) -> Callable[..., None]:
+    def step(n: int = 1, note: str | None = None) -> None:
         _check_stop()
-        advance(n)
+        advance(n, note)
 
     return step
 
 
 @contextmanager
-def _observed(description: str, total: int) -> Iterator[Callable[[int], None]]:
+def _observed(description: str, total: int) -> Iterator[Callable[..., None]]:
     done = 0
 
-    def advance(n: int = 1) -> None:
+    def advance(n: int = 1, note: str | None = None) -> None:
         nonlocal done
         done += n
         for callback in list(_observers):

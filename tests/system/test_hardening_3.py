@@ -258,3 +258,24 @@ def test_recorded_images_are_hashed_once_and_only_when_they_are_pictures(tmp_pat
     kept = verification.unchanged_records(records, tmp_path / "model.pvb")
     assert len(kept) == 2001 and {r.path for r in kept} == {str(picture)}
     assert hashed == [picture]
+
+
+# ---- 28. export in a log ----------------------------------------------------------------------
+
+
+def test_export_says_what_it_is_doing_in_a_log(trained, tmp_path):
+    """Item 28: with stderr a pipe (a log, CI), export prints a line per step instead
+    of nothing for minutes; a format that cannot run here is a numbered note under
+    the table, so the table fits 80 columns."""
+    result = run_cli("export", trained.bundle, "--out", tmp_path / "out", "--format", "onnx,coreml",
+                     env={"COLUMNS": "80", "POCKETVISION_NO_PROGRESS": ""})
+    assert result.returncode == 0, result.stderr
+    steps = result.stderr.splitlines()
+    assert "Exporting (0/4): writing onnx fp32" in steps
+    assert any(line.startswith("Exporting (1/4): verifying onnx fp32 in its runtime") for line in steps)
+    assert "Exporting (2/4): writing coreml fp32" in steps
+    lines = result.stdout.splitlines()
+    table = [line for line in lines if line[:1] in "┏┃┡│└"]
+    assert len(table) >= 6 and max(len(line) for line in table) <= 80, result.stdout
+    assert any("not run (1)" in line for line in table)
+    assert any(line.startswith("(1) coreml fp32: ") for line in lines)

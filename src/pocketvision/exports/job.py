@@ -138,19 +138,24 @@ def _write_report(report: ExportReport, folder: Path) -> None:
 def _export_all(bundle, specs, precisions, staging, images, calibration) -> list[ExportEntry]:
     entries = []
     jobs = [(spec, precision) for spec in specs for precision in precisions]
-    with progress_bar("Exporting and verifying", len(jobs)) as advance:
+    with progress_bar("Exporting", 2 * len(jobs), lines=True) as advance:  # write, verify
         for spec, precision in jobs:
-            entries.append(_export_one(bundle, spec, precision, staging, images, calibration))
-            advance()
+            entries.append(_export_one(bundle, spec, precision, staging, images, calibration,
+                                       advance))
     return entries
 
 
-def _export_one(bundle, spec, precision, out_dir, images, calibration) -> ExportEntry:
+def _export_one(bundle, spec, precision, out_dir, images, calibration, advance) -> ExportEntry:
     if precision not in spec.precisions:
+        advance(2)
         return not_run_entry(spec.name, precision, f"{spec.name} has no {precision} export "
                              f"(it supports {', '.join(spec.precisions)})")
+    advance(0, f"writing {spec.name} {precision}")
     path = export_artifact(spec, bundle, out_dir, precision, calibration)
-    return verify_artifact(bundle, path, images)
+    advance(1, f"verifying {spec.name} {precision} in its runtime on {len(images.paths)} images")
+    entry = verify_artifact(bundle, path, images)
+    advance(1)
+    return entry
 
 
 def _compare_with_fp32(entries: list[ExportEntry]) -> None:
