@@ -237,3 +237,22 @@ def test_undo_of_a_class_whose_name_was_taken_again(phone):
     assert sorted((c["name"], c["pictures"]) for c in state["classes"]) == \
         [("shoes", 0), ("shoes (2)", kept)]
     assert "came back as “shoes (2)”" in phone.page.locator("#notice").inner_text()
+
+
+def test_the_class_card_counts_while_recording(phone):
+    """Item 29: while Record is held, the class card's count grows with the pictures
+    kept (it said "0 pictures" until release)."""
+    phone.add_class("sneaker")
+    phone.page.get_by_role("radio", name="sneaker", exact=True).click()
+    box = phone.page.get_by_role("button", name="Record", exact=True).bounding_box()
+    phone.page.mouse.move(box["x"] + 20, box["y"] + 20)
+    phone.page.mouse.down()
+    try:
+        phone.page.wait_for_function("""() => {
+          const count = document.querySelector('.class-card[data-class="sneaker"] .count');
+          return window.studioState.recording === "sneaker" && count && parseInt(count.textContent) >= 3;
+        }""", timeout=30_000)
+    finally:
+        phone.page.mouse.up()
+    kept = phone.until("s.recording === null")["classes"][0]["pictures"]
+    assert phone.page.locator('.class-card[data-class="sneaker"] .count').inner_text() == f"{kept} pictures"

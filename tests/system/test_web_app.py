@@ -41,9 +41,14 @@ def test_the_web_app_opens_with_the_bundle_plays_and_works_offline(trained, fash
         phone.until("s.threads >= 2")  # the service worker's headers allow wasm threads
         assert state["model"]["source"] == "came with this web app"
         assert state["model"]["labels"] == trained.classes
+        assert state["view"] == "play"  # a site with a model opens on its game (item 29)
+        page.wait_for_function("document.getElementById('steer').textContent.includes("
+                               "'No class steers the game yet')")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390  # fits the phone
 
         phone.play("sneaker")  # the camera shows sneakers
+        page.wait_for_function("document.getElementById('steer').textContent.startsWith("
+                               "'“sneaker” jumps')")
         phone.until("s.jumps >= 1 && s.label === 'sneaker'", 60)
         shown = page.inner_text("#game-model")  # what the game runs, told to the player
         assert shown == "Game model: the trained model itself, at its 224 px input"

@@ -116,10 +116,12 @@ def _site_backbone(extractor, preprocessing, config: TrainConfig, pretrained: bo
 
 def write_web_app(site: Path, backbone: SiteBackbone, actions: dict | None = None,
                   bundle: Path | None = None, play: dict | None = None,
-                  start: str = "collect") -> Path:
+                  start: str | None = None) -> Path:
     """Write the phone studio into ``site`` and return ``site``. ``bundle``: the model
     it opens first (a slim copy when its backbone is the pretrained one), played as
-    ``play`` says (see play_config); ``start``: the view it opens on."""
+    ``play`` says (see play_config); ``start``: the view it opens on (by default the
+    game when the site carries a model, else Collect)."""
+    start = start or ("play" if bundle is not None else "collect")
     for name in PAGE_FILES:
         target = site / "web" / name
         target.parent.mkdir(parents=True, exist_ok=True)

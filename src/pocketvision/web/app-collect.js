@@ -197,6 +197,12 @@ export function collectView(app) {
     button.addEventListener("contextmenu", (e) => e.preventDefault()); // a long press is not a menu
   }
 
+  function showCount(c, n) {
+    const card = [...document.querySelectorAll(".class-card")].find((node) => node.dataset.class === c.name);
+    const counter = card?.querySelector(".count");
+    if (counter) counter.textContent = count(n);
+  }
+
   function captureFrames(burst, c) {
     const video = app.video, canvas = new OffscreenCanvas(1, 1);
     const onFrame = () => {
@@ -205,7 +211,11 @@ export function collectView(app) {
       const write = pictureOf(video, side(), canvas)
         .then((picture) => described(picture, name))
         .then((picture) => app.store.addPictures(c.id, [picture]))
-        .then(() => { state.recorded += 1; burst.kept += 1; $("recording").textContent = `● ${burst.kept} pictures`; })
+        .then(() => {
+          state.recorded += 1; burst.kept += 1;
+          $("recording").textContent = `● ${burst.kept} pictures`;
+          showCount(c, c.pictures.length + burst.kept); // the card counts as it records
+        })
         .catch((error) => { burst.on = false; app.notice(error.message); });
       burst.writes.push(write);
       video.requestVideoFrameCallback(onFrame);

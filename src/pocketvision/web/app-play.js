@@ -54,6 +54,14 @@ export function playView(app) {
     if (chosen.jump) actions[chosen.jump] = { key: "jump", mode: "tap" };
     if (chosen.duck && chosen.duck !== chosen.jump) actions[chosen.duck] = { key: "duck", mode: "hold" };
     smoother = new Smoother(actions);
+    $("steer").textContent = steering(chosen);
+  }
+
+  // What steers the game, in words (the canvas's banner is small on a phone).
+  function steering({ jump, duck }) {
+    if (!jump && !duck) return "No class steers the game yet: choose one under “Jump on” (or tap Jump).";
+    const parts = [jump && `“${jump}” jumps`, duck && duck !== jump && `“${duck}” ducks`].filter(Boolean);
+    return `${parts.join(", ")}: show ${jump && duck && duck !== jump ? "them" : "it"} to the camera.`;
   }
 
   function modelChanged() {

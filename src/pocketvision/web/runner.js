@@ -111,14 +111,18 @@ export class RunnerGame {
     if (!this.state.running || this.state.crashed) this.drawBanner();
   }
 
+  // Drawn at least as large as 22 and 15 CSS pixels on screen: on a phone the
+  // canvas is shown at about 40 % of its width, which made the text 6 px.
   drawBanner() {
     const { draw, W, H, state } = this;
-    draw.fillStyle = "rgba(29, 36, 51, 0.72)"; draw.fillRect(W / 2 - 230, H / 2 - 52, 460, 84);
+    const scale = Math.min(2.6, Math.max(1, W / (this.canvas.clientWidth || W)));
+    const width = Math.min(W - 16, 460 * scale), height = 84 * scale;
+    draw.fillStyle = "rgba(29, 36, 51, 0.72)"; draw.fillRect(W / 2 - width / 2, H / 2 - height / 2 - 10, width, height);
     draw.fillStyle = "white"; draw.textAlign = "center";
-    draw.font = "600 22px system-ui, sans-serif";
-    draw.fillText(state.crashed ? `Crashed at ${state.score}` : "Ready", W / 2, H / 2 - 14);
-    draw.font = "15px system-ui, sans-serif";
-    draw.fillText(`${this.hint()} to ${state.crashed ? "run again" : "start"}`, W / 2, H / 2 + 14);
+    draw.font = `600 ${22 * scale}px system-ui, sans-serif`;
+    draw.fillText(state.crashed ? `Crashed at ${state.score}` : "Ready", W / 2, H / 2 - 14 * scale);
+    draw.font = `${15 * scale}px system-ui, sans-serif`;
+    draw.fillText(`${this.hint()} to ${state.crashed ? "run again" : "start"}`, W / 2, H / 2 + 14 * scale, W - 24);
   }
 
   drawRunner() {
