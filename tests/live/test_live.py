@@ -190,6 +190,8 @@ def test_studio_api_guards_uploads_and_paths(fashion3, tmp_path):
     ok = client.post("/api/classes/up/frames?session=20261122T070000-abcd&index=0", content=jpeg)
     assert ok.json()["saved"] == "20261122T070000-abcd-0000.jpg"
     assert client.get("/samples/up/..%2F..%2Fmodels%2Fmodel.pvb").status_code in (400, 404)
+    icon = client.get("/favicon.ico")  # hardening 3, item 31: browsers ask for it
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/png"
     assert client.post("/api/classes/up/rename", json={"name": "up"}).status_code == 400
     assert client.post("/api/train", headers={"origin": "http://elsewhere.example"}).status_code == 403
 

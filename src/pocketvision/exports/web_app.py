@@ -141,7 +141,7 @@ def write_web_app(site: Path, backbone: SiteBackbone, actions: dict | None = Non
                                        "backbone": "backbone.json", "graph": "backbone.onnx",
                                        "start": start})
     for size in ICON_SIZES:
-        _icon(size).save(site / f"icon-{size}.png")
+        app_icon(size).save(site / f"icon-{size}.png")
     _write_json(site / "manifest.webmanifest", _manifest())
     page = (WEB / "app.html").read_text().replace("<!--pwa-->", INSTALL_TAGS)
     write_atomically(site / "index.html", page.encode())
@@ -332,7 +332,7 @@ def game_actions(labels: list[str], mappings: list[str]) -> dict[str, dict]:
     return chosen
 
 
-def _icon(size: int):
+def app_icon(size: int):
     """A round-cornered accent square with a white runner's head: our own drawing."""
     from PIL import Image, ImageDraw
 

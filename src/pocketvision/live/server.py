@@ -19,7 +19,7 @@ from pocketvision.cache import default_cache_dir, file_sha256, write_atomically
 from pocketvision.errors import MissingExtraError
 from pocketvision.exports import export_artifact, get_format
 from pocketvision.exports.onnx_format import composed_onnx
-from pocketvision.exports.web_app import WEB, game_actions, play_site
+from pocketvision.exports.web_app import WEB, app_icon, game_actions, play_site
 from pocketvision.features.graph import OnnxExtractor
 from pocketvision.inference.predictor import load_predictor
 from pocketvision.model.bundle import load_bundle, read_meta
@@ -55,7 +55,21 @@ def base_app(title: str, host: str = "127.0.0.1"):
         return response
 
     app.mount("/web", StaticFiles(directory=str(WEB)), name="web")
+    icon = _png(app_icon(64))
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():  # browsers ask for it whatever the page says
+        return fastapi().Response(icon, media_type="image/png")
+
     return app
+
+
+def _png(image) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 class HostGuard:
