@@ -92,6 +92,12 @@ def _user_errors(command):
                        f"core install leaves out; install it with \"{install_command('torch')}\"",
                        err=True)
             raise typer.Exit(2) from None
+        except (RuntimeError, AttributeError, ImportError) as error:
+            pair = _broken_torch_pair(error)
+            if pair is None:
+                raise
+            typer.echo(f"error: {pair}", err=True)
+            raise typer.Exit(2) from None
         except Terminated:
             typer.echo("stopped (SIGTERM): nothing was written over existing files", err=True)
             raise typer.Exit(143) from None
@@ -100,6 +106,31 @@ def _user_errors(command):
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+def _broken_torch_pair(error: BaseException) -> str | None:
+    """What to say when torchvision failed inside its own code and its version is not
+    the one built for the installed torch (torch 2.N goes with torchvision 0.N+15): an
+    install that mixed a CPU wheel of one with a CUDA wheel of the other, or upgraded
+    one alone, fails with 60 lines about an operator that does not exist."""
+    import traceback
+    from importlib.metadata import PackageNotFoundError, version
+
+    if not any("/torchvision/" in frame.filename.replace("\\", "/")
+               for frame in traceback.extract_tb(error.__traceback__)):
+        return None
+    try:
+        torch, vision = version("torch"), version("torchvision")
+    except PackageNotFoundError:
+        return None
+    torch_minor, vision_minor = (int(v.split(".")[1]) for v in (torch, vision))
+    if vision_minor == torch_minor + 15:
+        return None  # a matching pair: another failure, shown as it is
+    wanted = f"0.{torch_minor + 15}"
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:120]
+    return (f"torch {torch} and torchvision {vision} do not work together ({reason}); install "
+            f"the torchvision made for this torch: pip install 'torchvision=={wanted}.*' (from "
+            "the same index as torch, e.g. PyTorch's CPU index)")
 
 
 def _interruptible(command, *args, **kwargs):

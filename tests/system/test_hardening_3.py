@@ -279,3 +279,25 @@ def test_export_says_what_it_is_doing_in_a_log(trained, tmp_path):
     assert len(table) >= 6 and max(len(line) for line in table) <= 80, result.stdout
     assert any("not run (1)" in line for line in table)
     assert any(line.startswith("(1) coreml fp32: ") for line in lines)
+
+
+# ---- 26. a broken torch/torchvision pair ----------------------------------------------------
+
+
+def test_a_torchvision_for_another_torch_is_one_line(trained, tmp_path):
+    """Item 26: a torchvision made for another torch (an install that mixed indexes)
+    fails inside torchvision while it is imported: one line naming the pair and the
+    fix, not 60 lines of traceback. The broken torchvision is a stand-in package that
+    fails as the real one does ('operator torchvision::nms does not exist')."""
+    fake = tmp_path / "site"
+    (fake / "torchvision").mkdir(parents=True)
+    (fake / "torchvision" / "__init__.py").write_text(
+        "raise RuntimeError('operator torchvision::nms does not exist')\n")
+    (fake / "torchvision-0.20.0.dist-info").mkdir()
+    (fake / "torchvision-0.20.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: torchvision\nVersion: 0.20.0\n")
+    result = run_cli("export", trained.bundle, "--out", tmp_path / "out", "--format", "onnx",
+                     env={"PYTHONPATH": str(fake)})
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert "torchvision 0.20.0 do not work together" in line and "torchvision==0." in line
