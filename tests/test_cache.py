@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from pocketvision.cache import CacheTable
 
@@ -38,3 +43,37 @@ def test_a_cache_that_cannot_be_written_warns_once_and_carries_on(tmp_path, caps
         table.put_many({"a": b"1"})
         assert table.get_many(["a"]) == {}
     assert capsys.readouterr().err.count("warning: cannot write the cache") == 1
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="runs a reader as another user (nobody), which needs root")
+def test_a_read_only_cache_is_still_read():
+    """Hardening 3, item 20: a pre-filled cache on a disk or folder this user cannot
+    write (a shared cache, a read-only mount) is read as it is: WAL mode made every
+    read fail, so every feature was computed again. Nothing new is kept, said once."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="shared-cache-"))  # pytest's tmp_path is root's alone
+    try:
+        _read_as_nobody(folder)
+    finally:
+        shutil.rmtree(folder)
+
+
+def _read_as_nobody(folder: Path) -> None:
+    table = CacheTable(folder / "t.sqlite")
+    table.put_many({"a": b"kept"})
+    table._db.close()  # the last connection: the WAL is folded into the file
+    folder.chmod(0o755)
+    (folder / "t.sqlite").chmod(0o644)
+    reader = ("import sys; from pathlib import Path; from pocketvision.cache import CacheTable\n"
+              "t = CacheTable(Path(sys.argv[1]))\n"
+              "print(t.get_many(['a']))\n"
+              "t.put_many({'b': b'new'})\n"
+              "print(t.get_many(['b']))")
+    result = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                             sys.executable, "-c", reader, str(folder / "t.sqlite")],
+                            capture_output=True, text=True, env={**os.environ, "HOME": "/tmp"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["{'a': b'kept'}", "{}"], result.stderr
+    assert result.stderr.count("warning: cannot write the cache") == 1, result.stderr

@@ -91,6 +91,7 @@ class CacheTable:
         self.path = path
         self._db = None
         self._unusable = False
+        self._read_only = False  # a pre-filled cache on a read-only disk: read, never written
 
     def get_many(self, keys: list[str]) -> dict[str, bytes]:
         """The entries found among ``keys`` (missing ones are left out, and so is a
@@ -104,6 +105,9 @@ class CacheTable:
         return found
 
     def put_many(self, entries: dict[str, bytes]) -> None:
+        if self._read_only:
+            return
+
         def insert(db):
             with db:  # one transaction
                 db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?)", entries.items())
@@ -129,9 +133,28 @@ class CacheTable:
                 break
             try:
                 self._db = self._open()
+            except sqlite3.OperationalError as error:  # read-only: WAL cannot even be read
+                self._db = self._open_read_only(error)
+                if self._db is None:
+                    self._failed(error, retry=attempt == 0)
             except (OSError, sqlite3.DatabaseError) as error:
                 self._failed(error, retry=attempt == 0)
         return self._db
+
+    def _open_read_only(self, error: Exception):
+        """The file as it is, for reading only (SQLite's immutable mode needs no -shm or
+        -wal file beside it), when it exists but cannot be opened for writing."""
+        if not self.path.is_file():
+            return None
+        try:
+            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?immutable=1", uri=True,
+                                 check_same_thread=False)
+            db.execute("SELECT 1 FROM entries LIMIT 1").fetchall()
+        except sqlite3.DatabaseError:
+            return None
+        self._read_only = True
+        _warn_unwritable(f"{error}; reading what it holds, keeping nothing new")
+        return db
 
     def _open(self):
         self.path.parent.mkdir(parents=True, exist_ok=True)

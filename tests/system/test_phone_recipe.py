@@ -339,3 +339,26 @@ def test_a_class_named_proto_is_a_class_like_any_other(page):
     }""")
     assert found["names"] == ["__proto__", "cat"] and found["support"] == 2
     assert "“__proto__”" in found["next"]
+
+
+def test_a_damaged_confusion_matrix_still_opens(page, trained, tmp_path):
+    """Hardening 3, item 20: a bundle whose metrics are damaged (a confusion matrix that
+    is text, an accuracy of 7) opens and plays; the metrics that cannot be shown are
+    left out (the page said "confusion.forEach is not a function")."""
+    from hostile_bundles import join_file, split_file
+
+    header, body = split_file(trained.bundle.read_bytes())
+    document = json.loads(header["__metadata__"]["pocketvision"])
+    document["metrics"].update(confusion="not a matrix", accuracy=7)
+    header["__metadata__"]["pocketvision"] = json.dumps(document)
+    damaged = join_file(header, body)
+    summary = page.evaluate("""async ([data]) => {
+      const file = await import("./web/bundle-file.js");
+      const recipe = await import("./web/recipe.js");
+      const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+      const model = await file.playableModel(file.readBundle(bytes.buffer),
+                                             await (await fetch("backbone.json")).json());
+      return { labels: model.labels, summary: recipe.summaryOf(model.meta, null, "opened here") };
+    }""", [base64.b64encode(damaged).decode()])
+    assert summary["labels"] == trained.classes
+    assert summary["summary"]["confusion"] is None and summary["summary"]["accuracy"] is None

@@ -64,7 +64,9 @@ async function featuresOf(pictures, { store, backbone, site, onProgress }) {
     const blobs = await store.blobs(missing.map((i) => pictures[i].id));
     const computed = await backbone.pictures(blobs, spec, (done, total) => onProgress("Features", done, total));
     missing.forEach((i, k) => { features[i] = computed[k]; });
-    await store.putFeatures(missing.map((i, k) => ({ key: keys[i], vector: computed[k] })));
+    // kept only where they fit: a full phone still trains (it computes them again next time)
+    await store.putFeatures(missing.map((i, k) => ({ key: keys[i], vector: computed[k] })))
+      .catch((error) => { if (!error.full) throw error; });
   }
   return { features, computed: missing.length };
 }
@@ -125,12 +127,29 @@ async function manifestHash(result) {
 }
 
 // What the page shows of a model (and window.studioState reports).
+// A bundle's metrics as far as they can be shown: a header is the file's text, so a
+// confusion matrix that is not classes x classes counts, or an accuracy that is not a
+// share, is left out rather than breaking the page ("confusion.forEach is not a function").
+function shownMetrics(metrics, classes) {
+  if (!metrics || typeof metrics !== "object") return {};
+  const isCountRow = (row) => Array.isArray(row) && row.length === classes && row.every((n) => Number.isInteger(n) && n >= 0);
+  const confusion = Array.isArray(metrics.confusion) && metrics.confusion.length === classes &&
+    metrics.confusion.every(isCountRow) ? metrics.confusion : null;
+  const accuracy = Number.isFinite(metrics.accuracy) && metrics.accuracy >= 0 && metrics.accuracy <= 1
+    ? metrics.accuracy : null;
+  const perClass = metrics.per_class && typeof metrics.per_class === "object" &&
+    Object.values(metrics.per_class).every((s) => s && Number.isFinite(s.recall) && Number.isFinite(s.support))
+    ? metrics.per_class : {};
+  return { accuracy, confusion, per_class: perClass };
+}
+
 export function summaryOf(meta, result, source) {
   const warnings = (result?.singleBurst || []).map((name) => `Class “${name}” is one capture ` +
     "burst: none of it could be kept for validation without leaking, so its accuracy is not " +
     "measured. Record a second burst (another Record press, ideally elsewhere) or add photos.");
-  return { labels: meta.labels, accuracy: meta.metrics?.accuracy ?? null, created: meta.created,
+  const metrics = shownMetrics(meta.metrics, meta.labels.length);
+  return { labels: meta.labels, accuracy: metrics.accuracy ?? null, created: meta.created,
     trainImages: meta.dataset?.train_images ?? null, valImages: meta.dataset?.val_images ?? null,
-    confusion: meta.metrics?.confusion ?? null, next: captureNext(meta.metrics || {}, meta.labels),
+    confusion: metrics.confusion ?? null, next: captureNext(metrics, meta.labels),
     backbone: meta.backbone.name, unknownDetection: Boolean(meta.novelty), warnings, source };
 }
