@@ -143,3 +143,38 @@ def test_a_new_export_over_the_site_replaces_the_model_that_came_with_it(trained
         assert phone.state()["labels"] == other.classes
         assert phone.state()["model"]["source"] == "came with this web app"
         phone.close()
+
+
+def test_a_model_trained_on_a_fine_tuned_site_works_with_the_cli(fashion3, tmp_path):
+    """Hardening 3, item 16: a web app exported from a fine-tuned bundle runs that
+    bundle's own backbone weights; a model trained on it named them by hash without
+    carrying them, so predict refused it ('another version' of the weights). It now
+    carries them, and predict gives its answers on this machine."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    from conftest import run_cli, subset
+    from pocketvision.config import TrainConfig
+    from pocketvision.exports.job import export
+    from pocketvision.training.job import train
+
+    tuned = train(subset(tmp_path / "data", ["t-shirt", "trouser"], 8), tmp_path / "tuned.pvb",
+                  TrainConfig(fine_tune=1, fine_tune_epochs=1, fine_tune_lr=1e-3, val_fraction=0.25))
+    export(tuned.bundle, tmp_path / "out", ["web"])
+    camera = camera_file(tmp_path, "shirts", sorted((fashion3 / "val" / "t-shirt").iterdir())[:6])
+    with static_site(tmp_path / "out" / "web") as (url, _), sync_playwright() as playwright:
+        phone = Phone(playwright, tmp_path / "profile", [])
+        page = phone.open(url, camera)
+        phone.until("s.cameraReady && s.backboneReady")
+        page.get_by_role("tab", name="Collect").click()
+        for name in ("shirt", "other"):
+            phone.add_class(name)
+            phone.record(name, 4)
+        assert phone.train()["training"]["status"] == "done"
+        model = phone.download("Download model", tmp_path / "phone.pvb")
+        phone.close()
+    shutil.rmtree(tmp_path / "out")  # nothing of the site is needed: the model carries it all
+    answer = run_cli("predict", model, next((fashion3 / "val" / "t-shirt").iterdir()), "--json")
+    assert answer.returncode == 0, answer.stderr
+    assert json.loads(answer.stdout)[0]["label"] in ("shirt", "other")

@@ -4,7 +4,7 @@
 // app-play.js are the views. window.studioState is a read-only snapshot for tests
 // (and the curious): classes with picture counts, training, the live label, the model.
 
-import { BundleError, playableModel, readBundle } from "./bundle-file.js";
+import { BODY_PREFIX, BundleError, playableModel, readBundle } from "./bundle-file.js";
 import { openCamera } from "./camera.js";
 import { collectView } from "./app-collect.js";
 import { Backbone } from "./model-client.js";
@@ -138,9 +138,20 @@ async function startCamera() {
   }
 }
 
+// A site around a fine-tuned bundle runs that bundle's own backbone weights, which
+// no other machine has: models trained here carry them (as the site's model.pvb
+// does), so that predict and export take them anywhere.
+async function fineTunedBody({ config, backbone }) {
+  if (backbone.pretrained || !config.model) return null;
+  const bytes = await (await fetch(new URL(config.model, location.href))).arrayBuffer();
+  const { tensors } = readBundle(bytes);
+  return Object.fromEntries(Object.entries(tensors).filter(([name]) => name.startsWith(BODY_PREFIX)));
+}
+
 async function boot() {
   const config = await json("config.json");
   app.site = { config, backbone: await json(config.backbone) };
+  app.site.bodyTensors = await fineTunedBody(app.site);
   const threads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
   app.backbone = new Backbone(new URL(config.graph, location.href).href, threads);
   app.backbone.ready.then(() => { state.backboneReady = true; state.threads = threads; },
