@@ -161,3 +161,19 @@ def test_a_network_no_exporter_takes_runs_eagerly(tmp_path, monkeypatch):
     images = np.random.default_rng(0).normal(size=(2, 3, 224, 224)).astype(np.float32)
     with torch.inference_mode():
         np.testing.assert_allclose(extractor(images), backbone(torch.from_numpy(images)).numpy())
+
+
+def test_float16_backbone_tensors_build_their_graph_once(tmp_path, monkeypatch):
+    """Hardening 3, item 20: a bundle whose backbone tensors are float16 rebuilt its
+    graph with torch on every command (10-12 s each): the graph was cached under the
+    float32 tensors' hash and looked up under the float16 ones'."""
+    from pocketvision.features import graph
+
+    torch.manual_seed(0)
+    backbone = create_backbone("efficientnet_lite0", pretrained=False)
+    half = {k: v.numpy().astype(np.float16) if v.is_floating_point() else v.numpy()
+            for k, v in backbone.body.state_dict().items()}
+    first = bundle_extractor("efficientnet_lite0", half, tmp_path)
+    monkeypatch.setattr(graph, "_build", lambda *a: pytest.fail("built the graph a second time"))
+    again = bundle_extractor("efficientnet_lite0", half, tmp_path)
+    assert again.folder == first.folder

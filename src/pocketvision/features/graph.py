@@ -164,6 +164,11 @@ def bundle_extractor(name: str, body: dict[str, np.ndarray],
     """The extractor for a bundle's backbone tensors (``body``: without the
     ``backbone.body.`` prefix), built from them the first time they are seen."""
     root = _graphs(cache_root)
+    # as the network holds them: float16 or float64 tensors are float32 once loaded, and
+    # the graph is cached under that hash (hashed as stored, it was never found again,
+    # so a float16 bundle rebuilt its graph with torch on every command: 10-12 s)
+    body = {key: value.astype(np.float32, copy=False) if value.dtype.kind == "f" else value
+            for key, value in body.items()}
     hash_ = weights_hash(body)
     found = _prebuilt(name, weights_hash=hash_) or _cached(root, name, hash_) or \
         _rebound(root, name, body, hash_)
