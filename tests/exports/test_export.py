@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import run_cli, user_error
 from paths import ROOT
@@ -265,7 +266,7 @@ def test_export_bad_input(trained, tmp_path):
     assert "is a file" in user_error("export", trained.bundle, "--out", blocker)
     assert not (tmp_path / "a").exists() or not any((tmp_path / "a").iterdir())
     assert not (tmp_path / "b").exists() or not any((tmp_path / "b").iterdir())
-    assert "not an export" in user_error("inspect", trained.bundle)
+    assert "not an export" in user_error("inspect", blocker)  # a .pvb is inspected (item 24)
 
 
 def test_all_skips_formats_whose_library_is_missing(monkeypatch):
@@ -481,3 +482,46 @@ def test_the_web_app_at_another_size_fits_its_own_unknown_threshold(trained, fas
     assert rejected(refitted) <= 0.15, (rejected(refitted), rejected(predictor.novelty))
     assert rejected(refitted) <= rejected(predictor.novelty)
     assert np.isfinite(play["novelty"]["threshold"])
+
+
+@pytest.mark.parametrize("name", ["tflite", "pte", "onnx"])  # .ptl takes any size
+def test_a_file_that_loads_but_fails_to_run_is_one_sentence(exported, name):
+    """Hardening 3, item 10: mutation fuzzing found .tflite and .pte files that load
+    (and pass inspect) but fail in the runtime when run ('Dimension mismatch' from
+    TFLite's set_tensor, 'method->execute() failed' from ExecuTorch): a traceback in
+    control. Each runtime's own failure on a real run now is an ExportError naming the
+    file; here the same failures come from an input of the wrong shape."""
+    from pocketvision.errors import ExportError
+    from pocketvision.exports import load_runner
+
+    path = exported[name, "fp32"]
+    runner = load_runner(path)
+    wrong = np.zeros([1, 3, 5, 5] if runner.contract["input"]["layout"] == "NCHW" else [1, 5, 5, 3],
+                     np.float32)
+    with pytest.raises(ExportError, match="loaded but fails to run") as failed:
+        runner.run(wrong)
+    assert str(path) in str(failed.value) and "\n" not in str(failed.value)
+
+
+def test_a_contract_without_an_input_dtype_is_damaged(tmp_path):
+    """Item 10: one flipped bit in a Core ML package left its contract's input without
+    a dtype, and inspect's printer died on KeyError: the contract check names it."""
+    from pocketvision.errors import ExportError
+    from pocketvision.exports.contract import checked_contract
+
+    good = {"labels": ["a", "b"], "format": "coreml", "precision": "fp32", "output": {},
+            "input": {"name": "image", "layout": "NHWC", "range": [0, 255], "dtype": "uint8"},
+            "preprocessing": {"resize": 224, "crop": 224, "mean": None, "std": None}}
+    assert checked_contract(json.dumps(good), "model.mlpackage")["input"]["dtype"] == "uint8"
+    del good["input"]["dtype"]
+    with pytest.raises(ExportError, match="its input has no known dtype"):
+        checked_contract(json.dumps(good), "model.mlpackage")
+
+
+def test_inspect_says_once_who_scales_the_pixels(exported):
+    """Item 27: the Core ML file takes 0-255 pixels and scales them inside: inspect no
+    longer also tells the app to divide by 255; an ONNX file still says to."""
+    coreml = run_cli("inspect", exported["coreml", "fp32"]).stdout
+    assert "RGB values [0, 255]" in coreml and "divide by 255" not in coreml
+    assert "pass the 0-255 values as they are" in coreml
+    assert "divide by 255" in run_cli("inspect", exported["onnx", "fp32"]).stdout

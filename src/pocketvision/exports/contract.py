@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pocketvision.config import NOVELTY_THRESHOLD
+from pocketvision.data.class_names import class_name_problem
 from pocketvision.data.images import load_rgb
 from pocketvision.data.preprocessing import Preprocessing, resize_and_crop
 from pocketvision.errors import ExportError
@@ -78,6 +79,7 @@ def contract_text(metadata: dict, path) -> str | bytes:
 
 
 MAX_LABELS = 100_000
+INPUT_DTYPES = ("float32", "uint8")  # what the exports' inputs are
 
 
 def checked_contract(text: str | bytes, path, labels: list | None = None) -> dict:
@@ -104,11 +106,16 @@ def _contract_problem(found: dict) -> str | None:
     if not isinstance(labels, list) or not labels or len(labels) > MAX_LABELS or \
             not all(isinstance(label, str) and label for label in labels):
         return "its labels are not a list of class names"
+    named = next((label for label in labels if class_name_problem(label)), None)
+    if named is not None:  # a newline or an escape sequence would reach the terminal
+        return class_name_problem(named).replace("class name", "label", 1)
     if not all(isinstance(found.get(key), str) for key in ("format", "precision")):
         return "no format or precision"
     if not isinstance(given, dict) or not isinstance(given.get("name", ""), str) or \
             given.get("layout") not in ("NCHW", "NHWC") or given.get("range") not in ([0, 1], [0, 255]):
         return "its input is not described (name, layout NCHW/NHWC, range [0, 1] or [0, 255])"
+    if given.get("dtype") not in INPUT_DTYPES:
+        return f"its input has no known dtype (one of {', '.join(INPUT_DTYPES)})"
     if not isinstance(found.get("output"), dict):
         return "its output is not described"
     if not isinstance(steps, dict) or not all(

@@ -10,6 +10,7 @@ functions; a missing one is reported with the pip extra that installs it.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import threading
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from pocketvision.errors import ExportError, MissingExtraError, unknown_name
+from pocketvision.errors import ExportError, MissingExtraError, PocketVisionError, unknown_name
 
 
 @dataclass
@@ -108,7 +109,25 @@ def format_for_file(path: Path) -> Format:
 def load_runner(path: Path, threads: int | None = None) -> Runner:
     """The exported file at ``path``, loaded in its format's runtime (on ``threads``
     threads; the runtime's own choice, one per core, when None)."""
-    return format_for_file(path).load(Path(path), threads)
+    runner = format_for_file(path).load(Path(path), threads)
+    return dataclasses.replace(runner, run=_guarded(runner.run, path, runner.runtime),
+                               run_with_novelty=runner.run_with_novelty and _guarded(
+                                   runner.run_with_novelty, path, runner.runtime))
+
+
+def _guarded(run: Callable, path: Path, runtime: str) -> Callable:
+    """``run``, with a runtime's own failure (a damaged file that loaded: a bit flipped
+    in a .tflite's or .pte's weights) said in one line, as a failed load is."""
+    def guarded(image):
+        try:
+            return run(image)
+        except PocketVisionError:
+            raise
+        except Exception as error:  # each runtime raises its own kinds
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
+            raise ExportError(f"{path} loaded but fails to run in {runtime} ({reason}); the "
+                              "file is damaged: export it again") from None
+    return guarded
 
 
 def missing_modules(spec: Format) -> list[str]:
