@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -79,18 +80,20 @@ def test_export_over_its_own_web_folder_replaces_it_and_refuses_a_users(trained,
     assert run_cli("export", trained.bundle, "--out", out, "--format", "onnx,web").returncode == 0
     assert run_cli("export", trained.bundle, "--out", out, "--format", "onnx,web").returncode == 0
     assert (out / "web" / "index.html").is_file()
-    for make_in_the_way in (lambda web: web.write_text("a file"),
-                            lambda web: web.symlink_to(tmp_path / "elsewhere", target_is_directory=True),
-                            lambda web: (web.mkdir(), (web / "mine.txt").write_text("mine"))):
-        other = tmp_path / f"other-{len(list(tmp_path.iterdir()))}"
-        assert export_onnx(trained, other).returncode == 0
+    for k, make_in_the_way in enumerate((
+            lambda web: web.write_text("a file"),
+            lambda web: web.symlink_to(tmp_path / "elsewhere", target_is_directory=True),
+            lambda web: (web.mkdir(), (web / "mine.txt").write_text("mine")))):
+        other = tmp_path / f"other-{k}"  # the export above, its web/ gone since
+        shutil.copytree(out, other, symlinks=True)
+        shutil.rmtree(other / "web")
         before = {p.name: p.read_bytes() for p in other.iterdir() if p.is_file()}
         make_in_the_way(other / "web")
         assert "web" in user_error("export", trained.bundle, "--out", other, "--format", "onnx,web")
         after = {p.name: p.read_bytes() for p in other.iterdir() if p.is_file()}
         assert {k: v for k, v in after.items() if k != "web"} == before  # the old export, whole
         assert not (other / ".pocketvision-publishing").exists()
-        assert export_onnx(trained, other).returncode == 0  # and later exports still work
+    assert export_onnx(trained, other).returncode == 0  # and later exports still work
 
 
 # ---- 3, 8, 19. pocketvision web SITE --------------------------------------------------------
@@ -104,8 +107,6 @@ def first_site(tmp_path_factory) -> Path:
 
 
 def copy_site(site: Path, to: Path) -> Path:
-    import shutil
-
     shutil.copytree(site, to)
     return to
 

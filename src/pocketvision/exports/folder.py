@@ -60,6 +60,15 @@ def remove_leftovers(out_dir: Path) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+REPORT_FILES = ("report.json", "report.md", "golden.png", "golden.json")  # every export writes them
+
+
+def check_room(out_dir: Path, names: list[str]) -> None:
+    """Refuse, before minutes of converting, an export whose files something that
+    pocketvision did not write is in the way of (publish checks again at the end)."""
+    _check_nothing_in_the_way(out_dir, names, _files_we_wrote(out_dir))
+
+
 def publish(staging: Path, out_dir: Path, bundle_sha256: str | None) -> None:
     """Move the staged files into ``out_dir``, drop the previous export's other
     files, and write the manifest last; refuse, before anything moves, when a

@@ -17,8 +17,9 @@ from pocketvision.data.bundled import sample_data_dir
 from pocketvision.data.images import load_rgb
 from pocketvision.data.preprocessing import resize_and_crop
 from pocketvision.errors import ExportError, install_command
-from pocketvision.exports.folder import publish, staging_folder
+from pocketvision.exports.folder import REPORT_FILES, check_room, publish, staging_folder
 from pocketvision.exports.formats import (
+    artifact_name,
     export_artifact,
     get_format,
     list_formats,
@@ -72,6 +73,9 @@ def export(bundle: Bundle | Path | str, out_dir: Path | str,
     web_actions = _web_actions(bundle, config.formats, game_map)  # so does a bad --map
     precisions = ["fp32", *config.quantize]
     out_dir = _output_folder(Path(out_dir))
+    check_room(out_dir, [*(artifact_name(spec, precision) for spec in specs for precision in precisions
+                           if precision in spec.precisions),
+                         *([WEB] if web_actions is not None else []), *REPORT_FILES])
     images = images or verification_set(bundle, verify_dir)
     calibration, calibration_source = ([], None)
     if "int8" in precisions:
