@@ -165,6 +165,7 @@ def test_web_through_a_link_writes_where_it_points(first_site, tmp_path):
 @pytest.fixture(scope="module")
 def hostile(trained, tmp_path_factory) -> dict[str, Path]:
     from hostile_bundles import hostile_bundles
+
     from pocketvision.model.bundle import write_slim_bundle
 
     folder = tmp_path_factory.mktemp("hostile")

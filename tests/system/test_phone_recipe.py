@@ -277,6 +277,7 @@ def test_one_rule_for_a_bundle_on_both_sides(page, trained, tmp_path):
     is refused by the CLI's reader and by the page's, each with a sentence, and the
     page stores none of them (it checks before it keeps)."""
     from hostile_bundles import hostile_bundles
+
     from pocketvision.errors import BundleError
     from pocketvision.inference.predictor import load_predictor
     from pocketvision.model.bundle import write_slim_bundle

@@ -152,9 +152,9 @@ def test_a_model_trained_on_a_fine_tuned_site_works_with_the_cli(fashion3, tmp_p
     carries them, and predict gives its answers on this machine."""
     import shutil
 
+    from conftest import run_cli, subset
     from playwright.sync_api import sync_playwright
 
-    from conftest import run_cli, subset
     from pocketvision.config import TrainConfig
     from pocketvision.exports.job import export
     from pocketvision.training.job import train

@@ -156,8 +156,9 @@ def check_finite(tensors: dict, path: Path) -> None:
     golden.json that is not JSON). ``tensors``: NumPy or PyTorch tensors."""
     for name, tensor in tensors.items():
         if not _all_finite(tensor):
-            raise BundleError(f"{path}: tensor {name} holds NaN or infinite numbers, so the "
-                              "file is damaged; train it again")
+            part = "novelty data" if name.startswith(NOVELTY_PREFIX) else f"tensor {name}"
+            raise BundleError(f"{path}: {part} damaged (it holds NaN or infinite numbers); "
+                              "train it again")
 
 
 def _all_finite(tensor) -> bool:
