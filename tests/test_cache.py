@@ -66,13 +66,16 @@ def _read_as_nobody(folder: Path) -> None:
     table._db.close()  # the last connection: the WAL is folded into the file
     folder.chmod(0o755)
     (folder / "t.sqlite").chmod(0o644)
+    as_nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", sys.executable]
+    probe = subprocess.run([*as_nobody, "-c", "import pocketvision.cache"], capture_output=True)
+    if probe.returncode != 0:  # this checkout (or its venv) sits where nobody cannot read
+        pytest.skip("user nobody cannot import pocketvision from this checkout")
     reader = ("import sys; from pathlib import Path; from pocketvision.cache import CacheTable\n"
               "t = CacheTable(Path(sys.argv[1]))\n"
               "print(t.get_many(['a']))\n"
               "t.put_many({'b': b'new'})\n"
               "print(t.get_many(['b']))")
-    result = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-                             sys.executable, "-c", reader, str(folder / "t.sqlite")],
+    result = subprocess.run([*as_nobody, "-c", reader, str(folder / "t.sqlite")],
                             capture_output=True, text=True, env={**os.environ, "HOME": "/tmp"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["{'a': b'kept'}", "{}"], result.stderr
