@@ -47,7 +47,7 @@ def test_evaluate_writes_a_report_people_can_read(trained, fashion3, artifacts):
     assert json.loads((report_dir / "evaluation.json").read_text())["accuracy"] == document["accuracy"]
 
 
-def test_gallery_shows_the_misclassified(trained, fashion3, tmp_path):
+def test_gallery_shows_the_misclassified(trained, fashion3, tmp_path, monkeypatch):
     data = tmp_path / "data"
     for label in ("t-shirt", "sneaker"):
         for k, source in enumerate(sorted((fashion3 / "val" / label).iterdir())[:3]):
@@ -56,7 +56,16 @@ def test_gallery_shows_the_misclassified(trained, fashion3, tmp_path):
     # sneakers filed under "t-shirt": the model must call them sneakers, so all are wrong
     for source in sorted((fashion3 / "val" / "sneaker").iterdir())[3:6]:
         (data / "t-shirt" / f"mislabelled-{source.name}").write_bytes(source.read_bytes())
+    from matplotlib.axes import Axes
+
+    captions = []  # each tile's caption, as drawn
+    drawn = Axes.set_title
+    monkeypatch.setattr(Axes, "set_title", lambda self, text, *a, **k: (captions.append(text),
+                                                                          drawn(self, text, *a, **k))[1])
     evaluation = evaluate(trained.bundle, data, report_dir=tmp_path / "report")
+    # hardening 3, item 30: a tile names the class folder too (IMG_2001.jpg is in two classes)
+    tiles = [caption for caption in captions if "\ntrue: " in caption]
+    assert tiles and all(caption.startswith(("t-shirt/", "sneaker/")) for caption in tiles), tiles
     wrong = evaluation.misclassified()
     assert {path.name for path, *_ in wrong} >= {f"mislabelled-{p.name}" for p in
                                                  sorted((fashion3 / "val" / "sneaker").iterdir())[3:6]}
