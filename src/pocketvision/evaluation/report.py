@@ -93,7 +93,8 @@ def _image_grid(shown, title: str, colour: str, path: Path) -> Path:
 def _named(path: Path) -> str:
     """A picture as people find it again: its class folder and file name
     (IMG_2001.jpg is in two classes often enough)."""
-    return f"{_short(path.parent.name, 12)}/{_short(path.name, 20)}"  # fits a tile
+    folder = path.parent.name if len(path.parent.name) <= 12 else f"{path.parent.name[:11]}…"
+    return f"{folder}/{_short(path.name, 20)}"  # fits under a tile
 
 
 def _short(name: str, limit: int = 26) -> str:
