@@ -94,7 +94,7 @@ def _named(path: Path) -> str:
     """A picture as people find it again: its class folder and file name
     (IMG_2001.jpg is in two classes often enough)."""
     folder = path.parent.name if len(path.parent.name) <= 12 else f"{path.parent.name[:11]}…"
-    return f"{folder}/{_short(path.name, 20)}"  # fits under a tile
+    return f"{folder}/{_short(path.name, 22)}"  # fits under a tile
 
 
 def _short(name: str, limit: int = 26) -> str:
