@@ -19,7 +19,7 @@ from typing import List, Optional
 import typer
 
 from pocketvision.config import NOVELTY_THRESHOLD, ExportConfig, SmoothingConfig, TrainConfig
-from pocketvision.errors import PocketVisionError, install_command
+from pocketvision.errors import PocketVisionError, first_line, install_command
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Train your own image classifier in seconds and put it on a phone.")
@@ -127,8 +127,8 @@ def _broken_torch_pair(error: BaseException) -> str | None:
     if vision_minor == torch_minor + 15:
         return None  # a matching pair: another failure, shown as it is
     wanted = f"0.{torch_minor + 15}"
-    reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:120]
-    return (f"torch {torch} and torchvision {vision} do not work together ({reason}); install "
+    return (f"torch {torch} and torchvision {vision} do not work together "
+            f"({first_line(error, 120)}); install "
             f"the torchvision made for this torch: pip install 'torchvision=={wanted}.*' (from "
             "the same index as torch, e.g. PyTorch's CPU index)")
 

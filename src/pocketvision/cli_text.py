@@ -200,8 +200,8 @@ def print_bundle(path, found: dict) -> None:
                      f"weights {backbone['weights']}"
                      f"{', fine-tuned' if backbone['fine_tuned'] else ''})"), highlight=False)
     console.print(_t(f"  input: RGB, resize shorter side to {steps['resize']}, centre-crop "
-                     f"{steps['crop']}, divide by 255, subtract {steps['mean']}, divide by "
-                     f"{steps['std']}"), highlight=False)
+                     f"{steps['crop']}, {_caller_scaling({'range': [0, 1]}, steps)}"),
+                  highlight=False)
     if validation["accuracy"] is not None:
         console.print(f"  validation: {validation['accuracy']:.1%} accuracy on "
                       f"{validation['images']} images" + ("" if validation["ece"] is None else

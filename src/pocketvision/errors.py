@@ -108,6 +108,12 @@ def converter_errors(what: str, limit: int = 200) -> Iterator[None]:
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
+def first_line(error: BaseException, limit: int = 200) -> str:
+    """An exception's message as one short line: its first line, or its type's name
+    when it has none (a library's message can be pages long)."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:limit]
+
+
 def unknown_name(kind: str, name: str, known) -> str:
     """The one way a registry says it has no such name: ``unknown <kind> 'x'; choose
     one of: a, b, c``."""

@@ -34,6 +34,13 @@ def class_name_problem(name: str) -> str | None:
     return f"class name {shown!r} is not allowed: {reason}"
 
 
+def label_problem(label: str) -> str | None:
+    """Why a model's label (a class name read back from a file) breaks the rule, or
+    None: a newline or an escape sequence in one would reach terminals and pages."""
+    problem = class_name_problem(label)
+    return problem and problem.replace("class name", "label", 1)
+
+
 def _reason(name: str) -> str | None:
     if not name:
         return "it is empty"

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from pocketvision.errors import ImageError
+from pocketvision.errors import ImageError, first_line
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".ppm", ".pgm"}
@@ -79,9 +79,9 @@ def load_rgb(path: Path | str, at_least: int | None = None) -> Image.Image:
     except UnidentifiedImageError:
         raise ImageError(f"{path}: not an image Pillow can read") from None
     except (OSError, ValueError, SyntaxError) as error:
-        raise ImageError(f"{path}: cannot decode ({_short(error)})") from None
+        raise ImageError(f"{path}: cannot decode ({first_line(error, 160)})") from None
     except Image.DecompressionBombError as error:
-        raise ImageError(f"{path}: too large to decode safely ({_short(error)})") from None
+        raise ImageError(f"{path}: too large to decode safely ({first_line(error, 160)})") from None
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -106,6 +106,3 @@ def _high_bit_depth_to_l(image: Image.Image) -> Image.Image:
     return Image.fromarray(scaled, mode="L")
 
 
-def _short(error: BaseException) -> str:
-    text = str(error).strip() or type(error).__name__
-    return text.splitlines()[0][:160]

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pocketvision.config import NOVELTY_THRESHOLD
-from pocketvision.data.class_names import class_name_problem
+from pocketvision.data.class_names import label_problem
 from pocketvision.data.images import load_rgb
 from pocketvision.data.preprocessing import Preprocessing, resize_and_crop
 from pocketvision.errors import ExportError
@@ -106,9 +106,9 @@ def _contract_problem(found: dict) -> str | None:
     if not isinstance(labels, list) or not labels or len(labels) > MAX_LABELS or \
             not all(isinstance(label, str) and label for label in labels):
         return "its labels are not a list of class names"
-    named = next((label for label in labels if class_name_problem(label)), None)
-    if named is not None:  # a newline or an escape sequence would reach the terminal
-        return class_name_problem(named).replace("class name", "label", 1)
+    problem = next(filter(None, map(label_problem, labels)), None)
+    if problem:
+        return problem
     if not all(isinstance(found.get(key), str) for key in ("format", "precision")):
         return "no format or precision"
     if not isinstance(given, dict) or not isinstance(given.get("name", ""), str) or \

@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from pocketvision.errors import ExportError, MissingExtraError, PocketVisionError, unknown_name
+from pocketvision.errors import ExportError, MissingExtraError, converter_errors, unknown_name
 
 
 @dataclass
@@ -119,14 +119,9 @@ def _guarded(run: Callable, path: Path, runtime: str) -> Callable:
     """``run``, with a runtime's own failure (a damaged file that loaded: a bit flipped
     in a .tflite's or .pte's weights) said in one line, as a failed load is."""
     def guarded(image):
-        try:
+        with converter_errors(f"{path} loaded but fails to run in {runtime}, so the file is "
+                              "damaged: export it again"):
             return run(image)
-        except PocketVisionError:
-            raise
-        except Exception as error:  # each runtime raises its own kinds
-            reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
-            raise ExportError(f"{path} loaded but fails to run in {runtime} ({reason}); the "
-                              "file is damaged: export it again") from None
     return guarded
 
 

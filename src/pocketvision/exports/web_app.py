@@ -162,7 +162,10 @@ def site_files(site: Path) -> list[str]:
     """The files a written site consists of, relative to it, sw.js last: only what
     write_web_app writes, never whatever else the folder holds (a user's .git/,
     CNAME, photos/ are neither precached nor replaced)."""
-    model = json.loads((site / "config.json").read_text()).get("model")
+    return _files_of_site(json.loads((site / "config.json").read_text()).get("model"))
+
+
+def _files_of_site(model: str | None) -> list[str]:
     return [*(f"web/{name}" for name in PAGE_FILES), *([model] if model else []), *SITE_ROOT_FILES]
 
 
@@ -213,8 +216,7 @@ def _update_site(site: Path, backbone: SiteBackbone) -> None:
     """Write the site into a staging folder inside ``site``, then move each of its
     files over the old one: a crash leaves a working site (the old service worker
     until sw.js, moved last, is replaced)."""
-    names = [*(f"web/{n}" for n in PAGE_FILES), *SITE_ROOT_FILES]
-    in_the_way = [name for name in names if _not_a_plain_file(site, name)]
+    in_the_way = [name for name in _files_of_site(None) if _not_a_plain_file(site, name)]
     if in_the_way:
         raise ExportError(f"{site} has {', '.join(in_the_way)} where the web app writes a file "
                           "(a link or a folder); move it away and run web again")

@@ -42,7 +42,7 @@ import numpy as np
 from pocketvision.backbones import get_spec
 from pocketvision.backbones.weights import weights_fingerprint
 from pocketvision.cache import default_cache_dir, weights_hash, write_cache_entry
-from pocketvision.errors import BundleError
+from pocketvision.errors import BundleError, first_line
 from pocketvision.native_output import silenced
 
 if TYPE_CHECKING:
@@ -183,7 +183,7 @@ def bundle_extractor(name: str, body: dict[str, np.ndarray],
             backbone.load_body(body)
         except RuntimeError as error:  # missing, unexpected or misshapen tensors
             raise BundleError(f"the bundle's backbone tensors do not match {name} "
-                              f"({str(error).splitlines()[0][:120]}); train it again") from None
+                              f"({first_line(error, 120)}); train it again") from None
         return backbone
 
     return _build(root, build)

@@ -33,7 +33,7 @@ from typing import Iterator
 
 import numpy as np
 
-from pocketvision.errors import MissingExtraError, PocketVisionError, install_command
+from pocketvision.errors import MissingExtraError, PocketVisionError, first_line, install_command
 from pocketvision.features.extraction import Item, array_of
 from pocketvision.features.graph import OnnxExtractor, runtime_session
 from pocketvision.inference.bulk import BATCH, decode, label_rows  # BATCH: as predict --output
@@ -145,7 +145,7 @@ class RayEngine:
                 where = f"join the Ray cluster at {self.address}" if self.address \
                     else "start Ray on this machine"
                 raise PocketVisionError(
-                    f"cannot {where} ({_first_line(error)}); "
+                    f"cannot {where} ({first_line(error)}); "
                     "start one with `ray start --head` and pass the address it prints (a "
                     "cluster with token authentication, Ray's default, also needs its token "
                     "here: `ray get-auth-token` on the head, saved as ~/.ray/auth_token), or "
@@ -320,9 +320,6 @@ def _our_error(error: BaseException) -> PocketVisionError | None:
         error = getattr(error, "cause", None) or error.__cause__
     return None
 
-
-def _first_line(error: Exception) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
 
 
 def _ray():

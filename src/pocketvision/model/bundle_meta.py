@@ -13,7 +13,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-from pocketvision.data.class_names import class_name_problem
+from pocketvision.data.class_names import label_problem
 from pocketvision.data.preprocessing import Preprocessing
 from pocketvision.errors import BundleError
 
@@ -152,10 +152,9 @@ def _labels(value) -> list[str]:
         raise ValueError(f"labels {str(value)[:60]!r} are not a list of class names")
     if len(set(value)) != len(value):
         raise ValueError("labels repeat a class name")
-    for label in value:  # a newline or an escape sequence in a label would reach terminals
-        problem = class_name_problem(label)
-        if problem:
-            raise ValueError(problem.replace("class name", "label", 1))
+    problem = next(filter(None, map(label_problem, value)), None)
+    if problem:
+        raise ValueError(problem)
     return list(value)
 
 
