@@ -122,12 +122,8 @@ export class Store {
   // Deletes for good what a mark hid, unless it was restored (its undo time has passed).
   async purge(mark) {
     if (mark.unwritten && !this.unwritten.delete(mark.key)) return; // restored
-    await this.erase(mark, !mark.unwritten);
-  }
-
-  async erase(mark, onlyIfMarked = false) {
     await this.write(["pictures", "trash", "classes"], async (t) => {
-      if (onlyIfMarked && !await request(t.objectStore("trash").get(mark.key))) return;
+      if (!mark.unwritten && !await request(t.objectStore("trash").get(mark.key))) return; // restored
       const pictures = t.objectStore("pictures");
       if (mark.kind === "class") {
         t.objectStore("classes").delete(mark.id);
