@@ -98,8 +98,8 @@ def add_pictures(phone, split, classes, indices, prefix="") -> None:
     """Store pictures as the gallery button does (re-encoded, hashed), in one go;
     ``prefix`` renames them, so a picture can be stored a second time."""
     phone.page.evaluate("""async ([split, classes, indices, prefix]) => {
-      const { Store } = await import("./web/store.js");
-      const camera = await import("./web/camera.js");
+      const { Store } = await import("./web/app/store.js");
+      const camera = await import("./web/app/camera.js");
       const store = await Store.open();
       for (const label of classes) {
         let c = (await store.project()).find((k) => k.name === label);

@@ -198,3 +198,55 @@ def test_the_readme_test_command_is_what_ci_runs():
     commands = block.strip().splitlines()
     assert len(commands) == 2 and commands[1] == "bash tests/install.sh && python -m pytest"
     assert commands[1] in (ROOT / ".ci" / "run").read_text().splitlines()
+
+
+# ---- the pages' JavaScript (src/pocketvision/web/) -------------------------------------
+# Each folder of web/ may load only from the folders listed for it: the recipe (the
+# twins of the Python recipe) stands alone, the app and the integration client build on
+# it, and only they reach the vendored onnxruntime-web.
+JS_MAY_LOAD = {"recipe": {"recipe"}, "app": {"app", "recipe", "vendor"},
+               "client": {"client", "recipe", "vendor"}}
+STUDIO_PAGE = "studio.js"  # the desktop studio's own page, to be replaced by app/
+
+
+def js_faults(loads_of: dict[str, set[str]]) -> list[str]:
+    faults = []
+    for module, targets in sorted(loads_of.items()):
+        folder = module.split("/")[0] if "/" in module else None
+        allowed = JS_MAY_LOAD.get(folder, {"app", "client"} if module == STUDIO_PAGE else set())
+        faults += [f"{module} loads {target}" for target in sorted(targets)
+                   if target.split("/")[0] not in allowed or not (WEB_DIR / target).exists()]
+    return faults
+
+
+WEB_DIR = SRC / "pocketvision" / "web"
+
+
+def _js_loads() -> dict[str, set[str]]:
+    from js_imports import loads, modules
+
+    return {module: loads(module) for module in modules()}
+
+
+def test_every_javascript_module_sits_in_a_folder_that_says_what_it_is():
+    from js_imports import modules
+
+    assert {m.split("/")[0] for m in modules() if "/" in m} == set(JS_MAY_LOAD)
+    assert [m for m in modules() if "/" not in m] == [STUDIO_PAGE]
+
+
+def test_the_recipe_loads_nothing_outside_itself_and_the_app_only_the_recipe():
+    assert js_faults(_js_loads()) == []
+
+
+@pytest.mark.parametrize("planted", ["recipe/head.js loads ../app/ui.js",
+                                     "recipe/split.js loads ../vendor/onnxruntime-web/ort.wasm.min.mjs",
+                                     "app/store.js loads ../client/pocketvision-onnx.js",
+                                     "app/ui.js loads ./gone.js"])
+def test_the_javascript_check_finds_each_kind_of_fault(planted):
+    from js_imports import loads
+
+    module, target = planted.split(" loads ")
+    found = _js_loads()
+    found[module] = loads(module, f'import {{ x }} from "{target}";\n')
+    assert len(js_faults(found)) == 1

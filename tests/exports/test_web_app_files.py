@@ -4,29 +4,18 @@ and precached by its service worker (a missing one works online and breaks offli
 
 from __future__ import annotations
 
-import re
+from js_imports import WEB, reachable
 
-from pocketvision.exports.web_app import PAGE_FILES, WEB
-
-IMPORTED = re.compile(r"""(?:from\s+|import\s*\(\s*|new URL\(\s*)["']\./([\w./-]+)["']""")
-
-
-def reachable(start: str) -> set[str]:
-    found, todo = set(), [start]
-    while todo:
-        name = todo.pop()
-        if name in found:
-            continue
-        found.add(name)
-        todo += [n for n in IMPORTED.findall((WEB / name).read_text()) if n.endswith((".js", ".mjs"))]
-    return found
+from pocketvision.exports.web_app import PAGE_FILES
 
 
 def test_every_module_the_page_loads_is_in_the_site():
-    loaded = reachable("app.js")
-    assert {"model-worker.js", "train-worker.js", "vendor/onnxruntime-web/ort.wasm.min.mjs"} <= loaded
+    loaded = reachable("app/app.js")
+    assert {"app/model-worker.js", "recipe/train-worker.js",
+            "vendor/onnxruntime-web/ort.wasm.min.mjs"} <= loaded
     assert loaded - set(PAGE_FILES) == set()
-    assert (WEB / "app.html").read_text().count('src="web/app.js"') == 1
+    assert (WEB / "app" / "app.html").read_text().count('src="web/app/app.js"') == 1
+    assert not any(name.startswith("client/") for name in PAGE_FILES)  # for other people's pages
 
 
 def test_the_site_has_what_its_pages_need(tmp_path):
@@ -38,3 +27,11 @@ def test_the_site_has_what_its_pages_need(tmp_path):
         assert (site / "web" / name).is_file() and f'"web/{name}"' in worker
     for name in ("backbone.onnx", "backbone.json", "config.json", "index.html", "manifest.webmanifest"):
         assert f'"{name}"' in worker
+
+
+def test_the_vendored_runtime_is_one_build_and_its_notice_names_every_file():
+    vendor = WEB / "vendor" / "onnxruntime-web"
+    shipped = sorted(p.name for p in vendor.iterdir() if p.name != "NOTICE")
+    notice = (vendor / "NOTICE").read_text()
+    assert [name for name in shipped if name not in notice] == []
+    assert [name for name in shipped if name.endswith(".js")] == []  # the module build only

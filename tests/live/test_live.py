@@ -126,7 +126,7 @@ def test_server_refuses_cross_origin_changes():
     client = TestClient(app, base_url=LOCAL)
     assert client.post("/change", headers={"origin": "http://evil.example"}).status_code == 403
     assert client.post("/change", headers={"origin": LOCAL}).json() == {"changed": True}
-    assert client.get("/web/vendor/onnxruntime-web/ort.wasm.min.js").status_code == 200
+    assert client.get("/web/vendor/onnxruntime-web/ort.wasm.min.mjs").status_code == 200
 
 
 def test_game_maps_up_down_by_default_and_checks_maps():

@@ -67,7 +67,7 @@ console.log(JSON.stringify(results));
 def test_javascript_port_passes_the_same_table(tmp_path):
     from importlib.resources import files
 
-    module = Path(str(files("pocketvision") / "web" / "smoothing.js"))
+    module = Path(str(files("pocketvision") / "web" / "recipe" / "smoothing.js"))
     script = tmp_path / "run.mjs"
     script.write_text(NODE_RUNNER % (module.as_uri(), TESTS / "smoothing_cases.json"))
     result = subprocess.run(["node", str(script)], capture_output=True, text=True, timeout=60)

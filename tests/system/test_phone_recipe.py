@@ -55,7 +55,7 @@ def pictures(page, site, tmp_path_factory) -> list[dict]:
     photos = {label: sorted(p.name for p in (site / "photos" / label).iterdir())[:PER_CLASS]
               for label in SAMPLE_CLASSES}
     stored = page.evaluate("""async (photos) => {
-      const camera = await import("./web/camera.js");
+      const camera = await import("./web/app/camera.js");
       const out = [];
       for (const [label, names] of Object.entries(photos)) {
         const sessions = [camera.newSession(), camera.newSession() + "b"];
@@ -99,7 +99,7 @@ def test_preprocessing_is_pythons_to_1_255(page, pictures):
                        "photos/sneaker/" + sorted((sample_dir() / "sneaker").iterdir())[0].name)]:
         data = base64.b64encode(path.read_bytes()).decode()
         theirs = np.array(page.evaluate("""async ([data, spec]) => {
-          const imaging = await import("./web/imaging.js");
+          const imaging = await import("./web/recipe/imaging.js");
           const blob = new Blob([Uint8Array.from(atob(data), (c) => c.charCodeAt(0))]);
           return Array.from(imaging.toInput(await imaging.decode(blob), spec));
         }""", [data, spec.to_dict()]), np.float32)
@@ -114,7 +114,7 @@ def test_resizing_is_pillows_pixel_for_pixel(page):
     for source, size in (((28, 28), (224, 224)), ((640, 480), (299, 224)), ((97, 131), (17, 16))):
         pixels = rng.integers(0, 256, (source[1], source[0], 4), dtype=np.uint8)
         theirs = np.array(page.evaluate("""async ([data, w, h, tw, th]) => {
-          const imaging = await import("./web/imaging.js");
+          const imaging = await import("./web/recipe/imaging.js");
           const image = { width: w, height: h, data: Uint8ClampedArray.from(data) };
           return Array.from(imaging.resize(image, tw, th).data);
         }""", [pixels.ravel().tolist(), *source, *size]), np.uint8).reshape(size[1], size[0], 4)
@@ -139,7 +139,7 @@ def test_python_random_is_drawn_as_python_draws_it(page):
     for seed in (0, 1, 2**32 + 5):
         items = list(range(40))
         theirs = page.evaluate("""async ([seed, items]) => {
-          const { PythonRandom } = await import("./web/split.js");
+          const { PythonRandom } = await import("./web/recipe/split.js");
           const rng = new PythonRandom(seed); rng.shuffle(items); rng.shuffle(items); return items;
         }""", [seed, items])
         ours = items[:]
@@ -154,7 +154,7 @@ def test_the_split_is_the_clis(page, pictures):
 
     split = load_split(pictures[0]["path"].parent.parent)
     theirs = page.evaluate("""async (pictures) => {
-      const split = await import("./web/split.js");
+      const split = await import("./web/recipe/split.js");
       const samples = pictures.map((p) => ({ ...p, dhash: p.dhash && Uint8Array.from(p.dhash) }));
       const { train, val } = split.splitByGroup(split.assignGroups(samples), 0.2, 0);
       return { train: train.map((p) => p.sha256).sort(), val: val.map((p) => p.sha256).sort() };
@@ -170,7 +170,7 @@ def page_features(page, pictures, site) -> np.ndarray:
     (onnxruntime-web on the site's backbone.onnx)."""
     spec = json.loads((site / "backbone.json").read_text())["preprocessing"]
     return np.array(page.evaluate("""async ([pictures, spec]) => {
-      const { Backbone } = await import("./web/model-client.js");
+      const { Backbone } = await import("./web/app/model-client.js");
       const backbone = new Backbone(new URL("backbone.onnx", location.href).href, 1);
       const blobs = pictures.map((p) => new Blob([Uint8Array.from(atob(p.data), (c) => c.charCodeAt(0))]));
       return (await backbone.pictures(blobs, spec)).map((f) => Array.from(f));
@@ -199,9 +199,9 @@ def test_the_training_worker_fits_the_clis_model(page, pictures, page_features, 
     result = train(pictures[0]["path"].parent.parent, tmp_path / "cli.pvb")
     cli = load_predictor(result.bundle)
     theirs = page.evaluate("""async ([pictures, features, classes]) => {
-      const { trainRecipe } = await import("./web/train-worker.js");
-      const { probabilities } = await import("./web/head.js");
-      const { score } = await import("./web/novelty.js");
+      const { trainRecipe } = await import("./web/recipe/train-worker.js");
+      const { probabilities } = await import("./web/recipe/head.js");
+      const { score } = await import("./web/recipe/novelty.js");
       const samples = pictures.map((p, i) => ({ ...p, dhash: p.dhash && Uint8Array.from(p.dhash),
                                                 features: Float32Array.from(features[i]) }));
       const settings = { val_fraction: 0.2, seed: 0, weight_decay: 0.05, max_iterations: 200, std_floor: 1.0 };
@@ -247,7 +247,7 @@ def test_bundles_from_the_cli_open_and_damaged_ones_are_refused(page, trained, t
     for name, path in [("whole", trained.bundle), ("slim", slim), ("other", other), ("cut", cut),
                        ("garbage", garbage)]:
         answers[name] = page.evaluate("""async ([data]) => {
-          const file = await import("./web/bundle-file.js");
+          const file = await import("./web/recipe/bundle-file.js");
           const backbone = await (await fetch("backbone.json")).json();
           try {
             const model = await file.playableModel(file.readBundle(
@@ -296,7 +296,7 @@ def test_one_rule_for_a_bundle_on_both_sides(page, trained, tmp_path):
 
 
 OPEN_ON_THE_PAGE = """async ([data]) => {
-  const file = await import("./web/bundle-file.js");
+  const file = await import("./web/recipe/bundle-file.js");
   const backbone = await (await fetch("backbone.json")).json();
   try {
     const model = await file.playableModel(file.readBundle(
@@ -313,7 +313,7 @@ def test_download_pictures_keeps_any_class_name_through_unzip(page, tmp_path):
 
     names = ["😀 happy/frame-1.jpg", "café/a.jpg", "手/b.jpg"]
     data = page.evaluate("""async (names) => {
-      const { zipBlob } = await import("./web/zip.js");
+      const { zipBlob } = await import("./web/app/zip.js");
       const entries = names.map((name, i) => ({ name, bytes: new Uint8Array([i, 1, 2, 3]) }));
       const bytes = new Uint8Array(await zipBlob(entries).arrayBuffer());
       let text = ""; for (const b of bytes) text += String.fromCharCode(b);
@@ -331,7 +331,7 @@ def test_a_class_named_proto_is_a_class_like_any_other(page):
     """Item 15: a class named __proto__ keeps its per-class metrics, and "collect
     more" can name it (it vanished when scores were assigned into a plain object)."""
     found = page.evaluate("""async () => {
-      const metrics = await import("./web/metrics.js");
+      const metrics = await import("./web/recipe/metrics.js");
       const classes = ["__proto__", "cat"];
       const summary = metrics.summarize([0, 0, 1, 1], [[0.2, 0.8], [0.9, 0.1], [0.1, 0.9], [0.2, 0.8]], classes);
       return { names: Object.keys(JSON.parse(JSON.stringify(summary.per_class))),
@@ -354,8 +354,8 @@ def test_a_damaged_confusion_matrix_still_opens(page, trained, tmp_path):
     header["__metadata__"]["pocketvision"] = json.dumps(document)
     damaged = join_file(header, body)
     summary = page.evaluate("""async ([data]) => {
-      const file = await import("./web/bundle-file.js");
-      const recipe = await import("./web/recipe.js");
+      const file = await import("./web/recipe/bundle-file.js");
+      const recipe = await import("./web/app/trainer.js");
       const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
       const model = await file.playableModel(file.readBundle(bytes.buffer),
                                              await (await fetch("backbone.json")).json());

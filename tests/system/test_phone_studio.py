@@ -174,10 +174,10 @@ def _page_answers(phone, files) -> dict:
     """The page's own answers on the project's stored pictures (its worker, its
     exact preprocessing, its head): file name -> {label, probabilities}."""
     return phone.page.evaluate("""async () => {
-      const { Store } = await import("./web/store.js");
-      const { Backbone } = await import("./web/model-client.js");
-      const { playableModel, readBundle } = await import("./web/bundle-file.js");
-      const { pageModel } = await import("./web/page-model.js");
+      const { Store } = await import("./web/app/store.js");
+      const { Backbone } = await import("./web/app/model-client.js");
+      const { playableModel, readBundle } = await import("./web/recipe/bundle-file.js");
+      const { pageModel } = await import("./web/recipe/page-model.js");
       const backbone = await (await fetch("backbone.json")).json();
       const store = await Store.open(), saved = await store.model();
       const model = pageModel(await playableModel(readBundle(saved.bytes), backbone));

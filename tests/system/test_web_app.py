@@ -52,7 +52,7 @@ def test_the_web_app_opens_with_the_bundle_plays_and_works_offline(trained, fash
         phone.until("s.jumps >= 1 && s.label === 'sneaker'", 60)
         shown = page.inner_text("#game-model")  # what the game runs, told to the player
         assert shown == "Game model: the trained model itself, at its 224 px input"
-        smaller = page.evaluate("import('./web/page-model.js').then((m) => "
+        smaller = page.evaluate("import('./web/recipe/page-model.js').then((m) => "
                                 "m.agreementNote(224, 160, {top1: 0.973, images: 150}))")
         assert smaller == ("160 px: the trained model's answer on 97 % of 150 check pictures "
                            "(it takes 224 px)")

@@ -41,20 +41,26 @@ from pocketvision.inference.predictor import load_predictor
 from pocketvision.model.bundle import read_meta, write_slim_bundle
 
 # The pages' files (web/ in the package): what `play` and the studio serve, and
-# what the web app copies, at the same relative paths.
+# what the web app copies, at the same relative paths. Its folders say what each file
+# is: app/ (the views and their plumbing), recipe/ (the twins of the Python recipe),
+# client/ (for other people's pages: not part of a site) and vendor/ (onnxruntime-web).
 WEB = Path(str(files("pocketvision") / "web"))
 GAME_ACTIONS = ("jump", "duck")
-VENDOR = ("vendor/onnxruntime-web/ort.wasm.min.mjs",
-          "vendor/onnxruntime-web/ort-wasm-simd-threaded.mjs",
-          "vendor/onnxruntime-web/ort-wasm-simd-threaded.wasm",
-          "vendor/onnxruntime-web/NOTICE")
+SITE_FOLDERS = ("app", "recipe", "vendor")
+TEMPLATES = ("app/app.html", "app/sw-template.js")  # filled in (index.html, sw.js), not copied
+
+
+def _page_files() -> tuple[str, ...]:
+    """Every file of the site's folders of web/, relative to web/ (sorted, so that a
+    site's service worker lists them in the same order everywhere)."""
+    found = (path.relative_to(WEB).as_posix() for folder in SITE_FOLDERS
+             for path in (WEB / folder).rglob("*") if path.is_file())
+    return tuple(sorted(name for name in found if name not in TEMPLATES))
+
+
 # The phone studio's own files; tests/exports/test_web_app_files.py checks that
 # every module app.js imports (and every worker it starts) is here.
-PAGE_FILES = ("app.js", "app-collect.js", "app-train.js", "app-play.js", "store.js",
-              "class-names.js", "camera.js", "imaging.js", "split.js", "head.js", "novelty.js", "metrics.js",
-              "bundle-file.js", "recipe.js", "zip.js", "model-client.js", "model-worker.js",
-              "train-worker.js", "page-model.js", "runner.js", "smoothing.js", "ui.js",
-              "style.css", *VENDOR)
+PAGE_FILES = _page_files()
 ICON_SIZES = (192, 512)
 # What a site holds beside web/ and its model; sw.js last (see site_files).
 SITE_ROOT_FILES = ("backbone.onnx", "backbone.json", "config.json",
@@ -143,7 +149,7 @@ def write_web_app(site: Path, backbone: SiteBackbone, actions: dict | None = Non
     for size in ICON_SIZES:
         app_icon(size).save(site / f"icon-{size}.png")
     _write_json(site / "manifest.webmanifest", _manifest())
-    page = (WEB / "app.html").read_text().replace("<!--pwa-->", INSTALL_TAGS)
+    page = (WEB / "app" / "app.html").read_text().replace("<!--pwa-->", INSTALL_TAGS)
     write_atomically(site / "index.html", page.encode())
     _write_service_worker(site)
     return site
@@ -314,7 +320,7 @@ def _service_worker(site: Path, site_files: list[str]) -> str:
     digest = hashlib.sha256()
     for name in site_files[1:]:
         digest.update(name.encode() + (site / name).read_bytes())
-    template = (WEB / "sw-template.js").read_text()
+    template = (WEB / "app" / "sw-template.js").read_text()
     return (template.replace("__VERSION__", digest.hexdigest()[:16])
             .replace("__FILES__", json.dumps(site_files)))
 

@@ -2,8 +2,8 @@
 // training with progress, a live preview running the model on this page, exports.
 // The server's project folder is the truth; this page re-reads it after each change.
 
-import { loadModel, classify } from "/web/pocketvision-onnx.js";
-import { el, probabilityBars } from "/web/ui.js";
+import { loadModel, classify } from "/web/client/pocketvision-onnx.js";
+import { el, probabilityBars } from "/web/app/ui.js";
 
 const $ = (id) => document.getElementById(id);
 const RECORD_FPS = 8;
@@ -248,7 +248,6 @@ function renderModel() {
 // ---- live preview ---------------------------------------------------------------------
 async function startPreview(version) {
   modelVersion = version;
-  ort.env.wasm.wasmPaths = new URL("/web/vendor/onnxruntime-web/", location.href).href;
   const previous = model;
   model = await loadModel(`/model.onnx?v=${version}`);
   // the old session's wasm memory (the whole network) is freed once a frame in flight is done

@@ -3,8 +3,8 @@
 // preprocessing spec (imaging.toInput), and on live camera frames (imaging.frameInput).
 // Messages: {id, kind, ...} -> {id, result} or {id, error}; see model-client.js.
 
-import * as ort from "./vendor/onnxruntime-web/ort.wasm.min.mjs";
-import { decode, frameInput, toInput } from "./imaging.js";
+import * as ort from "../vendor/onnxruntime-web/ort.wasm.min.mjs";
+import { decode, frameInput, toInput } from "../recipe/imaging.js";
 
 const BATCH = 4; // pictures per run: fastest per picture on a phone's few cores
 let session = null;
@@ -13,7 +13,7 @@ const canvas = new OffscreenCanvas(1, 1);
 const handlers = {
   async load({ url, threads }) {
     ort.env.wasm.numThreads = threads;
-    ort.env.wasm.wasmPaths = new URL("./vendor/onnxruntime-web/", import.meta.url).href;
+    ort.env.wasm.wasmPaths = new URL("../vendor/onnxruntime-web/", import.meta.url).href;
     const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
     session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"],
       graphOptimizationLevel: "all" });

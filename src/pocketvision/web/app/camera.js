@@ -5,7 +5,7 @@
 // of Record: its pictures are named <session>-<n>.jpg, the session a timestamp
 // plus 4 random hex digits (live/project.py's names), so the split keeps it whole.
 
-import { differenceHash, decode, sha256Hex } from "./imaging.js";
+import { differenceHash, decode, sha256Hex } from "../recipe/imaging.js";
 
 export async function openCamera(video, facing) {
   if (video.srcObject) for (const track of video.srcObject.getTracks()) track.stop();

@@ -4,13 +4,13 @@
 // app-play.js are the views. window.studioState is a read-only snapshot for tests
 // (and the curious): classes with picture counts, training, the live label, the model.
 
-import { BODY_PREFIX, BundleError, playableModel, readBundle } from "./bundle-file.js";
+import { BODY_PREFIX, BundleError, playableModel, readBundle } from "../recipe/bundle-file.js";
 import { openCamera } from "./camera.js";
 import { collectView } from "./app-collect.js";
 import { Backbone } from "./model-client.js";
-import { pageModel } from "./page-model.js";
+import { pageModel } from "../recipe/page-model.js";
 import { playView } from "./app-play.js";
-import { summaryOf } from "./recipe.js";
+import { summaryOf } from "./trainer.js";
 import { Store } from "./store.js";
 import { trainView } from "./app-train.js";
 

@@ -2,8 +2,8 @@
 // does on the bursts it never saw, what to collect next; download the model and the
 // pictures, or open a model file made elsewhere.
 
-import { BundleError, playableModel, readBundle } from "./bundle-file.js";
-import { PICTURES_FOLDER, TrainError, summaryOf, trainProject } from "./recipe.js";
+import { BundleError, playableModel, readBundle } from "../recipe/bundle-file.js";
+import { PICTURES_FOLDER, TrainError, summaryOf, trainProject } from "./trainer.js";
 import { el } from "./ui.js";
 import { zipBlob } from "./zip.js";
 

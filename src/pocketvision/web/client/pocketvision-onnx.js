@@ -2,14 +2,19 @@
 //
 // The contract (labels, input size, preprocessing) is read from the model file
 // itself, from the ONNX metadata_props entry "pocketvision.contract", so a page
-// needs nothing but the .onnx file. Load ort.wasm.min.js first (global `ort`).
+// needs nothing but the .onnx file.
 //
+//   import { loadModel, classify } from "./client/pocketvision-onnx.js";
 //   const model = await loadModel("model.onnx");
 //   const {label, probabilities, ms} = await classify(model, videoOrImageElement);
 //
-// It imports imaging.js (the resize and crop), shipped beside it.
+// Serve the package's web/ folder as it is: this file imports recipe/imaging.js (the
+// resize and crop) and the onnxruntime-web build in vendor/, by relative paths.
 
-import { frameInput } from "./imaging.js";
+import * as ort from "../vendor/onnxruntime-web/ort.wasm.min.mjs";
+import { frameInput } from "../recipe/imaging.js";
+
+ort.env.wasm.wasmPaths = new URL("../vendor/onnxruntime-web/", import.meta.url).href;
 
 const CONTRACT_KEY = "pocketvision.contract";
 const METADATA_PROPS_FIELD = 14; // ModelProto.metadata_props (onnx.proto)

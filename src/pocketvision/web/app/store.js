@@ -15,8 +15,8 @@
 // this tab's memory instead: the deletion happens only when the window has passed,
 // so a reload before then brings the things back rather than losing them.
 
-import { classNameProblem, normalized } from "./class-names.js";
-import { byCodePoint } from "./split.js";
+import { classNameProblem, normalized } from "../recipe/class-names.js";
+import { byCodePoint } from "../recipe/split.js";
 
 const VERSION = 2; // 2: the trash
 

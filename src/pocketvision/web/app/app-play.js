@@ -4,7 +4,7 @@
 
 import { described, pictureOf } from "./camera.js";
 import { RunnerGame } from "./runner.js";
-import { Smoother } from "./smoothing.js";
+import { Smoother } from "../recipe/smoothing.js";
 import { el, probabilityBars } from "./ui.js";
 
 const UNSURE_BELOW = 0.6; // top probability under which a frame is offered for adding

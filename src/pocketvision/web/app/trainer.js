@@ -4,11 +4,11 @@
 // transaction. Until that transaction commits, the previous model stays: a reload
 // or a closed app during training leaves the project as it was.
 
-import { BANK, FORMAT, FORMAT_VERSION, writeBundle } from "./bundle-file.js";
-import { captureNext } from "./metrics.js";
-import { sha256Hex } from "./imaging.js";
-import { MAX_BANK, NEIGHBOURS } from "./novelty.js";
-import { byCodePoint } from "./split.js";
+import { BANK, FORMAT, FORMAT_VERSION, writeBundle } from "../recipe/bundle-file.js";
+import { captureNext } from "../recipe/metrics.js";
+import { sha256Hex } from "../recipe/imaging.js";
+import { MAX_BANK, NEIGHBOURS } from "../recipe/novelty.js";
+import { byCodePoint } from "../recipe/split.js";
 
 export const PICTURES_FOLDER = "pocketvision-pictures"; // the zip's folder (Download pictures)
 
@@ -76,7 +76,7 @@ export function featureKey(backbone, spec, sha256) {
 }
 
 function inWorker(job) {
-  const worker = new Worker(new URL("./train-worker.js", import.meta.url), { type: "module" });
+  const worker = new Worker(new URL("../recipe/train-worker.js", import.meta.url), { type: "module" });
   return new Promise((resolve, reject) => {
     worker.onmessage = ({ data }) => (data.error ? reject(new TrainError(data.error)) : resolve(data.result));
     worker.onerror = (event) => reject(new TrainError(event.message || "the training worker failed"));
