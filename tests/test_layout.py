@@ -250,3 +250,17 @@ def test_the_javascript_check_finds_each_kind_of_fault(planted):
     found = _js_loads()
     found[module] = loads(module, f'import {{ x }} from "{target}";\n')
     assert len(js_faults(found)) == 1
+
+
+def test_every_test_file_the_code_cites_exists():
+    """Comments send a reader to the test that pins a behaviour; a moved test file
+    must not leave them pointing nowhere."""
+    import re
+
+    cited = {(path.relative_to(ROOT).as_posix(), name)
+             for path in [*SRC.rglob("*.py"), *SRC.rglob("*.js"), ROOT / ".ci" / "run",
+                          *(ROOT / "docs").rglob("*.md")]
+             if "vendor" not in path.parts
+             for name in re.findall(r"\btests/[\w/]+\.py\b", path.read_text())}
+    assert cited and [f"{where} cites {name}" for where, name in sorted(cited)
+                      if not (ROOT / name).is_file()] == []

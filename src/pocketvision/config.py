@@ -20,6 +20,9 @@ VERSION = "0.1.0"  # pocketvision's; bundles record it (pyproject.toml says the 
 # Novelty above this is "unknown". Every bundle maps its own fitted threshold (95 %
 # of known images accepted) to 0.5, so one default serves every model (novelty.py).
 NOVELTY_THRESHOLD = 0.5
+# A frame whose top probability is under this is "unsure": the pages offer it for
+# adding to a class (it is what the model most needs to learn).
+UNSURE_BELOW = 0.6
 
 
 def setting(default, help: str, low: float | None = None, high: float | None = None,

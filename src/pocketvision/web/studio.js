@@ -4,6 +4,7 @@
 
 import { loadModel, classify } from "/web/client/pocketvision-onnx.js";
 import { el, probabilityBars } from "/web/app/ui.js";
+import { UNSURE_BELOW } from "/web/recipe/shared.js";
 
 const $ = (id) => document.getElementById(id);
 const RECORD_FPS = 8;
@@ -287,7 +288,6 @@ async function startPreview(version) {
 
 // Frames the model is unsure about are the examples that teach it most: keep the
 // latest one (at most one a second) and offer to add it to a class with one click.
-const UNSURE_BELOW = 0.6;
 let unsureAt = 0;
 function offerUnsureFrame(result, confidence) {
   const now = performance.now();

@@ -4,10 +4,10 @@
 
 import { described, pictureOf } from "./camera.js";
 import { RunnerGame } from "./runner.js";
+import { UNKNOWN } from "../recipe/shared.js";
 import { Smoother } from "../recipe/smoothing.js";
 import { el, probabilityBars } from "./ui.js";
 
-const UNSURE_BELOW = 0.6; // top probability under which a frame is offered for adding
 const UNSURE_EVERY_MS = 1500;
 
 export function playView(app) {
@@ -98,8 +98,8 @@ export function playView(app) {
       if (event.key === "duck") game.duck(event.action === "down");
     }
     showBars?.(result.probabilities, model.labels.indexOf(smoother.active));
-    $("label").textContent = result.unknown ? "unknown" : `${result.label} ${Math.round(100 * result.confidence)}%`;
-    if (result.unknown || result.confidence < UNSURE_BELOW) offer(result);
+    $("label").textContent = result.unknown ? UNKNOWN : `${result.label} ${Math.round(100 * result.confidence)}%`;
+    if (result.unsure) offer(result);
     countFrame();
   }
 

@@ -4,7 +4,8 @@
 // app-play.js are the views. window.studioState is a read-only snapshot for tests
 // (and the curious): classes with picture counts, training, the live label, the model.
 
-import { BODY_PREFIX, BundleError, playableModel, readBundle } from "../recipe/bundle-file.js";
+import { BundleError, playableModel, readBundle } from "../recipe/bundle-file.js";
+import { BODY_PREFIX } from "../recipe/shared.js";
 import { openCamera } from "./camera.js";
 import { collectView } from "./app-collect.js";
 import { Backbone } from "./model-client.js";

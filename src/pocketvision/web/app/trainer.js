@@ -4,10 +4,10 @@
 // transaction. Until that transaction commits, the previous model stays: a reload
 // or a closed app during training leaves the project as it was.
 
-import { BANK, FORMAT, FORMAT_VERSION, writeBundle } from "../recipe/bundle-file.js";
+import { writeBundle } from "../recipe/bundle-file.js";
 import { captureNext } from "../recipe/metrics.js";
 import { sha256Hex } from "../recipe/imaging.js";
-import { MAX_BANK, NEIGHBOURS } from "../recipe/novelty.js";
+import { ACCEPTED, BANK, FORMAT, FORMAT_VERSION, MAX_BANK, NEIGHBOURS } from "../recipe/shared.js";
 import { byCodePoint } from "../recipe/split.js";
 
 export const PICTURES_FOLDER = "pocketvision-pictures"; // the zip's folder (Download pictures)
@@ -114,7 +114,7 @@ async function header(result, classes, backbone) {
     preprocessing: backbone.preprocessing,
     versions: { pocketvision: backbone.version, browser: navigator.userAgent },
     novelty: { method: `knn${NEIGHBOURS}+softmax`, scale: result.novelty.scale,
-      threshold: result.novelty.threshold, accepted: 0.95,
+      threshold: result.novelty.threshold, accepted: ACCEPTED,
       bank: Math.min(result.novelty.bank.length, MAX_BANK) },
   };
 }

@@ -13,6 +13,7 @@
 
 import * as ort from "../vendor/onnxruntime-web/ort.wasm.min.mjs";
 import { frameInput } from "../recipe/imaging.js";
+import { UNKNOWN } from "../recipe/shared.js";
 
 ort.env.wasm.wasmPaths = new URL("../vendor/onnxruntime-web/", import.meta.url).href;
 
@@ -90,6 +91,6 @@ export async function classify(model, source) {
   const novelty = model.contract.novelty ? output[model.contract.novelty.output].data[0] : null;
   const unknown = novelty !== null && novelty > model.contract.novelty.threshold;
   const done = performance.now();
-  return { label: unknown ? "unknown" : model.contract.labels[best], probabilities, novelty,
+  return { label: unknown ? UNKNOWN : model.contract.labels[best], probabilities, novelty,
            unknown, ms: done - started, prepareMs: prepared - started, runMs: done - prepared };
 }

@@ -8,15 +8,11 @@
 // the head was fitted on (the CLI finds them on its machine and checks the hash).
 
 import { classNameProblem } from "./class-names.js";
-import { MAX_BANK } from "./novelty.js";
+import { BANK, BODY_PREFIX, FORMAT, FORMAT_VERSION, HEAD_AND_NOVELTY, HEADER_KEY, MAX_BANK, MAX_HEADER_DEPTH,
+  MAX_SIDE } from "./shared.js";
 import { byCodePoint } from "./split.js";
 
-export const FORMAT = "pocketvision-bundle", FORMAT_VERSION = 1;
-export const HEADER_KEY = "pocketvision", BODY_PREFIX = "backbone.body.", BANK = "novelty.bank";
 const DTYPE_BYTES = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
-const MAX_SIDE = 1024; // preprocessing.MAX_SIDE
-const MAX_HEADER_DEPTH = 32; // bundle.MAX_HEADER_DEPTH
-const HEAD_AND_NOVELTY = ["head.weight", "head.bias", BANK]; // bundle.HEAD_AND_NOVELTY
 
 export class BundleError extends Error {}
 

@@ -11,11 +11,14 @@
 // same problem has N instead of F (1,280) unknowns per class, the same conditioning,
 // and each step costs N/F of the work: a few hundred pictures train in milliseconds.
 
+import { TRAINING_DEFAULTS } from "./shared.js";
+
 // rows: N feature vectors (Float32Array each); targets: class index per row; start:
 // a head to begin from (a nearby one converges in fewer steps; the optimum is the same).
 // Returns {weight: Float32Array (C x F, row-major), bias: Float32Array (C)}.
 export function fitLinearHead(rows, targets, numClasses,
-  { weightDecay = 0.05, maxIterations = 200, stdFloor = 1.0 } = {}, start = null) {
+  { weightDecay = TRAINING_DEFAULTS.weight_decay, maxIterations = TRAINING_DEFAULTS.max_iterations,
+    stdFloor = TRAINING_DEFAULTS.std_floor } = {}, start = null) {
   const n = rows.length, f = rows[0].length, c = numClasses;
   const { mean, std } = standardization(rows, stdFloor);
   const x = new Float64Array(n * f); // standardized, row-major

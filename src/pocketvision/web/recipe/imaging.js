@@ -5,8 +5,9 @@
 // data/grouping.py (Pillow's luma, the same resize to 17 x 16). Works on decoded
 // pixels ({width, height, data: RGBA bytes}), so it runs in a worker as on a page.
 
+import { HASH_SIDE } from "./shared.js";
+
 const PRECISION_BITS = 32 - 8 - 2; // Pillow's Resample.c
-const HASH_SIDE = 16;
 
 // Pillow's precompute_coeffs + normalize_coeffs_8bpc for the bilinear (triangle) filter.
 function coefficients(inSize, outSize) {

@@ -1,7 +1,7 @@
 // Validation metrics as pocketvision/evaluation/metrics.py writes them into a bundle
 // (accuracy, per class, confusion, ECE), and what the studio says to collect next.
 
-const CALIBRATION_BINS = 10;
+import { CALIBRATION_BINS } from "./shared.js";
 
 // truths: class index per image; probs: probabilities per image; classes: names.
 export function summarize(truths, probs, classes) {

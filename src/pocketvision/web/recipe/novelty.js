@@ -5,10 +5,9 @@
 // (5 folds by capture burst), exactly as the CLI fits them.
 
 import { fitLinearHead, probabilities } from "./head.js";
+import { ACCEPTED, FOLDS, MAX_BANK, NEIGHBOURS } from "./shared.js";
 import { byCodePoint } from "./split.js";
 
-export const NEIGHBOURS = 5, FOLDS = 5, ACCEPTED = 0.95, MAX_BANK = 4000;
-export const NOVELTY_THRESHOLD = 0.5; // config.NOVELTY_THRESHOLD: every model's threshold maps here
 
 export function unit(vector) {
   let norm = 0;

@@ -3,7 +3,8 @@
 // model was trained on is "unknown" and confirms no class.
 
 import { probabilities } from "./head.js";
-import { NOVELTY_THRESHOLD, score } from "./novelty.js";
+import { score } from "./novelty.js";
+import { NOVELTY_THRESHOLD, UNKNOWN, UNSURE_BELOW } from "./shared.js";
 
 // playable: from bundle-file.playableModel; play: the site's own calibration for its
 // game size ({resize, crop, novelty: {scale, threshold}}), for the model it ships.
@@ -19,7 +20,8 @@ export function pageModel(playable, play = null) {
       const novel = novelty ? score(novelty, features, probs) : null;
       const unknown = novel !== null && novel > NOVELTY_THRESHOLD;
       return { probabilities: probs, novelty: novel, unknown, confidence: probs[best],
-        label: unknown ? "unknown" : playable.labels[best] };
+        label: unknown ? UNKNOWN : playable.labels[best],
+        unsure: unknown || probs[best] < UNSURE_BELOW };
     },
   };
 }

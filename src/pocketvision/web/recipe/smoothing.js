@@ -2,12 +2,12 @@
 // for the game page. Both pass the same table: tests/smoothing_cases.json.
 // Read the Python module's docstring for the rules.
 
-export const DEFAULTS = { threshold: 0.7, release: 0.5, frames: 4, cooldown: 0.3 }; // as smoothing.py
+import { SMOOTHING_DEFAULTS } from "./shared.js";
 
 export class Smoother {
   constructor(actions, config = {}) {
     this.actions = actions; // label -> {key, mode: "tap" | "hold"}
-    this.config = { ...DEFAULTS, ...config };
+    this.config = { ...SMOOTHING_DEFAULTS, ...config };
     this.active = null;
     this.candidate = null;
     this.streak = 0;

@@ -3,10 +3,9 @@
 // near-duplicate hash) and the same choice of validation groups, with Python's own
 // random numbers (MT19937 seeded as random.Random(seed), shuffled as random.shuffle),
 // so a project gives the same split on the phone and under `pocketvision train`.
-// tests/test_phone_recipe.py checks both on the same pictures.
+// tests/system/test_phone_recipe.py checks both on the same pictures.
 
-const SESSION_NAME = /^(\d{8}T\d{6}[^.]*?)-(\d+)$/;
-export const NEAR_DUPLICATE_BITS = 12; // of 256, as grouping.py
+import { NEAR_DUPLICATE_BITS, SESSION_NAME } from "./shared.js";
 
 // Python's str ordering (by code point; JavaScript's default sort is by UTF-16 unit).
 export function byCodePoint(a, b) {

@@ -5,7 +5,8 @@
 
 import { fitLinearHead, probabilities } from "./head.js";
 import { summarize } from "./metrics.js";
-import { NOVELTY_THRESHOLD, fitNovelty, outOfFold, score } from "./novelty.js";
+import { fitNovelty, outOfFold, score } from "./novelty.js";
+import { NOVELTY_THRESHOLD } from "./shared.js";
 import { assignGroups, singleBurstClasses, splitByGroup } from "./split.js";
 
 // pictures: [{name, label, sha256, dhash, features}]; classes: the labels, sorted;
