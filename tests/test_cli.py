@@ -98,6 +98,11 @@ def test_every_help_text_is_shown_as_written():
             assert bracketed in shown, (name, bracketed)
 
 
+def test_export_help_says_all_leaves_out_the_web_app():
+    shown = " ".join(run("export", "--help", env={"COLUMNS": "300"}).stdout.split())
+    assert "all: every model format installed here, without web" in shown and "all,web" in shown
+
+
 def test_ctrl_c_while_a_c_extension_imports_is_an_interruption(capsys):
     """pybind11 turns a KeyboardInterrupt during a C extension's import into
     ImportError("initialization failed"): the command still ends as interrupted."""

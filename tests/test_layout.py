@@ -25,7 +25,7 @@ SRC = ROOT / "src"
 # The order data flows in: a module may import its own stage and the ones before it.
 STAGES = ("ground", "data", "backbones", "features", "model", "inference", "evaluation",
           "training", "exports", "live", "faces")
-GROUND = {"config", "errors", "cache", "progress", "native_output", "actions"}
+GROUND = {"config", "errors", "cache", "progress", "stopping", "native_output", "actions"}
 FACES = {"", "cli", "cli_text", "demo"}  # "" is the package's own __init__
 # Libraries that take seconds to import, or come from an optional extra.
 HEAVY = {"torch", "torchvision", "timm", "torchao", "coremltools", "executorch", "litert_torch",

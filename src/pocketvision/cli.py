@@ -43,20 +43,20 @@ def _options(version: bool = typer.Option(False, "--version", is_eager=True,
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, turned into an exception raised at the job's next progress step, so a
+    """SIGTERM, turned into an exception raised at the job's next stop point, so a
     stopped run unwinds as Ctrl-C does (Ray's core, left to the signal, aborted with a
     native stack dump)."""
 
 
 def _terminated(signum, frame):
-    """A long job stops at its next progress step (see progress.stop_at_next_step);
+    """A long job stops at its next stop point (see stopping.py);
     one with no steps (a camera loop) is interrupted as by Ctrl-C a moment later."""
     import _thread
     import threading
 
-    from pocketvision.progress import stop_at_next_step
+    from pocketvision.stopping import ask_to_stop
 
-    stop_at_next_step(Terminated())
+    ask_to_stop(Terminated())
     fallback = threading.Timer(SIGTERM_GRACE_SECONDS, _thread.interrupt_main)
     fallback.daemon = True
     fallback.start()
@@ -356,8 +356,10 @@ def _list_formats_in_help() -> None:
     imported for that command only, so every other command starts as fast as before."""
     from pocketvision.exports import format_names
 
-    FORMAT_OPTION.help = (f"Comma-separated, from: {', '.join(format_names())} (web: the runner "
-                          "game and phone studio as an installable web app).")
+    FORMAT_OPTION.help = (f"Comma-separated, from: {', '.join(format_names())}. web: the phone "
+                          "studio and runner game as an installable web app; all: every model "
+                          "format installed here, without web (a site, not a model file): "
+                          "ask for both with all,web.")
 
 
 @app.command()

@@ -12,7 +12,7 @@ from pocketvision.model.novelty import rejected_share
 console = Console(soft_wrap=True, emoji=False)
 
 
-def _t(value) -> str:
+def _as_text(value) -> str:
     """User text (a class or file name, a message quoting one) as text: rich markup
     in it (``[@x=(]``, ``[lite2]``) is shown, never interpreted."""
     return escape(str(value))
@@ -32,25 +32,25 @@ def print_skipped(skipped: list[dict]) -> None:
 
     console.print(f"[yellow]Skipped {len(skipped)} unreadable file(s):[/]")
     for entry in skipped[:SKIPPED_SHOWN]:
-        console.print(f"  {_t(entry['path'])}: {_t(entry['reason'])}", highlight=False)
+        console.print(f"  {_as_text(entry['path'])}: {_as_text(entry['reason'])}", highlight=False)
     rest = Counter(entry["reason"] for entry in skipped[SKIPPED_SHOWN:])
     for reason, count in rest.most_common():
-        console.print(f"  ... and {count} more: {_t(reason)}", highlight=False)
+        console.print(f"  ... and {count} more: {_as_text(reason)}", highlight=False)
     if rest:
         console.print("  (--json lists every file)", highlight=False)
 
 
 def print_training(result, backbone: str, replaced: bool = False) -> None:
-    console.print(f"Trained [bold]{_t(backbone)}[/] on {result.train_images} images "
+    console.print(f"Trained [bold]{_as_text(backbone)}[/] on {result.train_images} images "
                   f"({result.val_images} for validation) in {result.seconds:.1f} s")
-    console.print(f"  classes: {_t(', '.join(result.classes))}", highlight=False)
+    console.print(f"  classes: {_as_text(', '.join(result.classes))}", highlight=False)
     console.print(f"  validation accuracy: [bold]{_percent(result.val_accuracy)}[/]")
     console.print(f"  features: {result.features.computed} computed, "
                   f"{result.features.cached} from cache")
     print_skipped(result.skipped)
     for warning in result.warnings:
-        console.print(f"[yellow]note: {_t(warning)}[/]", highlight=False)
-    console.print(f"Bundle: [bold]{_t(result.bundle)}[/]" +
+        console.print(f"[yellow]note: {_as_text(warning)}[/]", highlight=False)
+    console.print(f"Bundle: [bold]{_as_text(result.bundle)}[/]" +
                   (" (it replaced the one that was there)" if replaced else ""), highlight=False)
 
 
@@ -61,7 +61,7 @@ def print_evaluation(evaluation) -> None:
     for column in ("class", "precision", "recall", "F1", "support"):
         table.add_column(column, justify="left" if column == "class" else "right")
     for name, scores in metrics["per_class"].items():
-        table.add_row(_t(name), f"{scores['precision']:.2f}", f"{scores['recall']:.2f}",
+        table.add_row(_as_text(name), f"{scores['precision']:.2f}", f"{scores['recall']:.2f}",
                       f"{scores['f1']:.2f}", str(scores["support"]))
     console.print(table)
     if evaluation.seen_in_training:
@@ -78,18 +78,18 @@ def print_evaluation(evaluation) -> None:
                       f"are called 'unknown'; AUROC {found['auroc']:.3f} (1.0 = always told apart).")
     print_skipped(evaluation.skipped)
     for name, path in evaluation.report.items():
-        console.print(f"  {name}: {_t(path)}", highlight=False)
+        console.print(f"  {name}: {_as_text(path)}", highlight=False)
 
 
 def print_predictions(results: list[dict]) -> None:
     for entry in results:
         if entry.get("error"):
-            console.print(f"[red]{_t(entry['path'])}: {_t(entry['error'])}[/]", highlight=False)
+            console.print(f"[red]{_as_text(entry['path'])}: {_as_text(entry['error'])}[/]", highlight=False)
             continue
         ranked = ", ".join(f"{k} {v:.1%}" for k, v in list(entry["probabilities"].items())[:3])
         novelty = f", novelty {entry['novelty']:.2f}" if "novelty" in entry else ""
-        console.print(f"{_t(entry['path'])}: [bold]{_t(entry['label'])}[/]  "
-                      f"({_t(ranked)}{novelty})", highlight=False)
+        console.print(f"{_as_text(entry['path'])}: [bold]{_as_text(entry['label'])}[/]  "
+                      f"({_as_text(ranked)}{novelty})", highlight=False)
 
 
 def print_backbones(rows: list[dict]) -> None:
@@ -97,13 +97,13 @@ def print_backbones(rows: list[dict]) -> None:
     name, input and features, whether its weights are here; then what it is."""
     for row in rows:
         status = "[green]weights available[/]" if row["weights_available"] else "[yellow]weights missing[/]"
-        console.print(f"[bold]{_t(row['name'])}[/]  {row['input_size']} px · "
+        console.print(f"[bold]{_as_text(row['name'])}[/]  {row['input_size']} px · "
                       f"{row['feature_dim']} features · {status}", highlight=False)
-        console.print(f"  {_t(row['description'])}", highlight=False)
+        console.print(f"  {_as_text(row['description'])}", highlight=False)
     console.print("Weights files (present, or where they would be looked for):")
     for row in rows:
         for where in row["weights"].split(", "):
-            console.print(f"  {row['name']}: {_t(where)}", highlight=False)
+            console.print(f"  {row['name']}: {_as_text(where)}", highlight=False)
     if not all(row["weights_available"] for row in rows):
         console.print("A missing one is downloaded on first use where there is a network, "
                       "or pass --weights FILE.")
@@ -111,19 +111,19 @@ def print_backbones(rows: list[dict]) -> None:
 
 def print_demo(summary: dict) -> None:
     train = summary["train"]
-    console.print(f"Trained on the bundled sample ({_t(', '.join(train['classes']))}): "
+    console.print(f"Trained on the bundled sample ({_as_text(', '.join(train['classes']))}): "
                   f"{train['train_images']} training images, {train['val_images']} held out")
     console.print(f"Validation accuracy: [bold]{_percent(train['val_accuracy'])}[/] "
                   f"in {train['seconds']:.1f} s")
-    console.print(f"Model:  {_t(summary['bundle'])}", highlight=False)
+    console.print(f"Model:  {_as_text(summary['bundle'])}", highlight=False)
     for name, path in summary["report"].items():
-        console.print(f"Report: {_t(path)}", highlight=False)
+        console.print(f"Report: {_as_text(path)}", highlight=False)
     print_predictions(summary["examples"])
     console.print("Next: pocketvision train YOUR_FOLDER --out model.pvb")
 
 
 def print_export(report, out) -> None:
-    table = Table(title=f"Exports in {_t(out)}, verified on {_t(report.image_source)}")
+    table = Table(title=f"Exports in {_as_text(out)}, verified on {_as_text(report.image_source)}")
     for column in ("format", "precision", "top-1 agreement", "max prob diff", "accuracy",
                    "latency", "size"):
         table.add_column(column, justify="left" if column in ("format", "precision") else "right")
@@ -143,21 +143,21 @@ def print_export(report, out) -> None:
                       f"{e.latency_ms:.1f} ms", size)
     console.print(table)
     for note in notes:
-        console.print(_t(note), highlight=False)
-    console.print(f"Report: {_t(out)}/report.md · golden image for apps: {_t(out)}/golden.png + "
+        console.print(_as_text(note), highlight=False)
+    console.print(f"Report: {_as_text(out)}/report.md · golden image for apps: {_as_text(out)}/golden.png + "
                   "golden.json", highlight=False)
 
 
 def print_bench(results: list[dict], folder) -> None:
     threads = results[0].get("threads", 1) if results else 1
     table = Table(title=f"Latency on this machine, batch 1, {threads} thread"
-                        f"{'s' if threads > 1 else ''} ({_t(folder)})")
+                        f"{'s' if threads > 1 else ''} ({_as_text(folder)})")
     for column in ("format", "precision", "latency", "vs torch eager", "runtime"):
         table.add_column(column, justify="right" if column in ("latency", "vs torch eager")
                          else "left")
     for r in results:
         if r["latency_ms"] is None:
-            table.add_row(r["format"], r["precision"], "[dim]not run[/]", "", _t(r["why_not_ran"]))
+            table.add_row(r["format"], r["precision"], "[dim]not run[/]", "", _as_text(r["why_not_ran"]))
             continue
         table.add_row(r["format"], r["precision"], f"{r['latency_ms']:.2f} ms",
                       f"{r['vs_eager']:.2f}x", r["runtime"])
@@ -166,17 +166,17 @@ def print_bench(results: list[dict], folder) -> None:
 
 def print_contract(path, found: dict) -> None:
     steps = found["preprocessing"]
-    console.print(f"[bold]{_t(path)}[/] ({_t(found['format'])}, {_t(found['precision'])})",
+    console.print(f"[bold]{_as_text(path)}[/] ({_as_text(found['format'])}, {_as_text(found['precision'])})",
                   highlight=False)
-    console.print(f"  labels: {_t(', '.join(found['labels']))}", highlight=False)
+    console.print(f"  labels: {_as_text(', '.join(found['labels']))}", highlight=False)
     shape = "x".join(str(d) for d in found["input"]["shape"])
-    console.print(_t(f"  input '{found['input']['name']}': {shape} {found['input']['layout']} "
+    console.print(_as_text(f"  input '{found['input']['name']}': {shape} {found['input']['layout']} "
                      f"{found['input']['dtype']}, RGB values {found['input']['range']}"),
                   highlight=False)
-    console.print(_t(f"  caller: resize shorter side to {steps['resize']}, centre-crop "
+    console.print(_as_text(f"  caller: resize shorter side to {steps['resize']}, centre-crop "
                      f"{steps['crop']}, {_caller_scaling(found['input'], steps)}"), highlight=False)
     if steps.get("normalization_in_graph"):
-        console.print(_t(f"  inside the model: normalization {steps['normalization_in_graph']}"),
+        console.print(_as_text(f"  inside the model: normalization {steps['normalization_in_graph']}"),
                       highlight=False)
 
 
@@ -193,13 +193,13 @@ def _caller_scaling(given: dict, steps: dict) -> str:
 def print_bundle(path, found: dict) -> None:
     """``inspect model.pvb``: what the bundle is, in a few lines."""
     backbone, steps, validation = found["backbone"], found["preprocessing"], found["validation"]
-    console.print(f"[bold]{_t(path)}[/] (pocketvision bundle, format "
+    console.print(f"[bold]{_as_text(path)}[/] (pocketvision bundle, format "
                   f"{found['bundle_format_version']})", highlight=False)
-    console.print(f"  labels: {_t(', '.join(found['labels']))}", highlight=False)
-    console.print(_t(f"  backbone: {backbone['name']} ({backbone['feature_dim']} features, "
+    console.print(f"  labels: {_as_text(', '.join(found['labels']))}", highlight=False)
+    console.print(_as_text(f"  backbone: {backbone['name']} ({backbone['feature_dim']} features, "
                      f"weights {backbone['weights']}"
                      f"{', fine-tuned' if backbone['fine_tuned'] else ''})"), highlight=False)
-    console.print(_t(f"  input: RGB, resize shorter side to {steps['resize']}, centre-crop "
+    console.print(_as_text(f"  input: RGB, resize shorter side to {steps['resize']}, centre-crop "
                      f"{steps['crop']}, {_caller_scaling({'range': [0, 1]}, steps)}"),
                   highlight=False)
     if validation["accuracy"] is not None:
@@ -215,24 +215,24 @@ def print_bundle(path, found: dict) -> None:
                       f"threshold {novelty['threshold']:.3f}" + ("" if rejected is None else
                       f" ({rejected:.1%} of validation images called unknown)"), highlight=False)
     if found["created"]:
-        console.print(_t(f"  trained: {found['created']} on {found['training_images']} images"),
+        console.print(_as_text(f"  trained: {found['created']} on {found['training_images']} images"),
                       highlight=False)
 
 
 def print_diagnosis(diagnosis, pictures: dict) -> None:
     counts = ", ".join(f"{name} {count}" for name, count in diagnosis.classes.items())
-    console.print(f"{diagnosis.images} images in {len(diagnosis.classes)} classes ({_t(counts)})",
+    console.print(f"{diagnosis.images} images in {len(diagnosis.classes)} classes ({_as_text(counts)})",
                   highlight=False)
     if not diagnosis.findings:
         console.print("[green]Nothing to fix found.[/]")
     for finding in diagnosis.findings[:50]:
         where = " · ".join(finding.paths)
-        console.print(f"[bold]{finding.kind}[/] {_t(finding.why)}" +
-                      (f"\n    {_t(where)}" if where else ""), highlight=False)
+        console.print(f"[bold]{finding.kind}[/] {_as_text(finding.why)}" +
+                      (f"\n    {_as_text(where)}" if where else ""), highlight=False)
     if len(diagnosis.findings) > 50:
         console.print(f"... and {len(diagnosis.findings) - 50} more (--json lists them all)")
     for name, path in pictures.items():
-        console.print(f"  {name}: {_t(path)}", highlight=False)
+        console.print(f"  {name}: {_as_text(path)}", highlight=False)
 
 
 def print_site(written: dict) -> None:

@@ -114,6 +114,18 @@ def first_line(error: BaseException, limit: int = 200) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0][:limit]
 
 
+def printable(path) -> str:
+    """A path (or any text) that can always be printed and put in JSON or CSV: the
+    bytes of a file name that are not UTF-8 are shown as the bytes they are
+    (``caf\\xff.jpg``), the one rule for every message, report and log line."""
+    text = str(path)
+    try:
+        raw = text.encode("utf-8", "surrogateescape")  # a name's undecodable bytes, back
+    except UnicodeEncodeError:  # a lone surrogate that no file name decodes to
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
+
+
 def unknown_name(kind: str, name: str, known) -> str:
     """The one way a registry says it has no such name: ``unknown <kind> 'x'; choose
     one of: a, b, c``."""

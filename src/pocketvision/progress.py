@@ -10,21 +10,6 @@ from typing import Callable, Iterator
 from rich.markup import escape
 
 _observers: list[Callable[[str, int, int], None]] = []
-_stop: list[BaseException] = []  # what a signal asked for; raised at the next step
-
-
-def stop_at_next_step(reason: BaseException) -> None:
-    """Ask the running job to stop where it is safe: at its next progress step (a
-    signal handler raising at an arbitrary moment can land in a library's cleanup
-    code, which swallows it)."""
-    _stop.append(reason)
-
-
-def _check_stop() -> None:
-    if _stop:
-        raise _stop.pop()
-
-
 @contextmanager
 def observe(callback: Callable[[str, int, int], None]) -> Iterator[None]:
     """Call ``callback(description, done, total)`` as any progress bar moves, in any
@@ -43,17 +28,16 @@ def progress_bar(description: str, total: int, unit: str | None = None, lines: b
     now. Draws a bar on stderr when it is a terminal and POCKETVISION_NO_PROGRESS is
     unset; with ``unit``, also the rate (e.g. "38 images/s"). ``lines``: for a job of
     few slow steps (an export), a pipe or a log gets a line per note instead of silence."""
-    _check_stop()
     quiet = total <= 0 or bool(os.environ.get("POCKETVISION_NO_PROGRESS"))
     if _observers:
         with _observed(description, total) as advance:
-            yield _stoppable(advance)
+            yield advance
     elif quiet or not sys.stderr.isatty():
         # a bar in a pipe or a file is only noise; a line per slow step is not
-        yield _stoppable(_line_printer(description, total) if lines and not quiet else _ignore)
+        yield _line_printer(description, total) if lines and not quiet else _ignore
     else:
         with _drawn(description, total, unit) as advance:
-            yield _stoppable(advance)
+            yield advance
 
 
 @contextmanager
@@ -96,14 +80,6 @@ def _line_printer(description: str, total: int) -> Callable[..., None]:
 
 def _ignore(n: int = 1, note: str | None = None) -> None:
     pass
-
-
-def _stoppable(advance: Callable[..., None]) -> Callable[..., None]:
-    def step(n: int = 1, note: str | None = None) -> None:
-        _check_stop()
-        advance(n, note)
-
-    return step
 
 
 @contextmanager

@@ -118,3 +118,29 @@ def test_glob_sources_list_what_glob_lists_without_links(pattern, tmp_path, monk
     absolute = str(tmp_path / pattern)
     assert sorted(source_paths([absolute])) == sorted(
         p for p in glob.glob(absolute, recursive=True) if os.path.isfile(p) and is_image_name(Path(p)))
+
+
+def test_a_name_that_is_not_utf8_is_shown_the_same_way_everywhere(trained, fashion3, tmp_path):
+    """One rule (errors.printable): the byte that is not UTF-8 is shown as the byte
+    it is, by the data scan and by predict --output alike."""
+    import csv
+
+    from pocketvision.data.dataset import scan_folder
+
+    data = tmp_path / "data"
+    for label in trained.classes:
+        (data / label).mkdir(parents=True)
+        for source in sorted((fashion3 / "train" / label).iterdir())[:3]:
+            (data / label / source.name).write_bytes(source.read_bytes())
+    picture = next((fashion3 / "val" / trained.classes[0]).iterdir()).read_bytes()
+    odd = os.fsencode(data / trained.classes[0]) + b"/caf\xff.png"
+    with open(odd, "wb") as file:
+        file.write(picture)
+
+    [skipped] = scan_folder(data).skipped
+    assert skipped["path"].endswith("caf\\xff.png") and "UTF-8" in skipped["reason"]
+    done = run_cli("predict", trained.bundle, data / trained.classes[0], "--output", tmp_path / "out.csv")
+    assert done.returncode == 0, done.stderr
+    with open(tmp_path / "out.csv", newline="", encoding="utf-8") as file:
+        paths = [row["path"] for row in csv.DictReader(file)]
+    assert [p for p in paths if "caf" in p][0].endswith("caf\\xff.png")

@@ -25,8 +25,9 @@ from pocketvision.cache import CacheTable, default_cache_dir, file_sha256
 from pocketvision.data.class_names import class_name_problem, normalized
 from pocketvision.data.grouping import HASH_BYTES, assign_groups, difference_hash
 from pocketvision.data.images import has_image_extension, is_ignored, is_image_name, load_rgb
-from pocketvision.errors import DatasetError, ImageError
+from pocketvision.errors import DatasetError, ImageError, printable
 from pocketvision.progress import progress_bar
+from pocketvision.stopping import stop_point
 
 MIN_IMAGES_PER_CLASS = 2
 MIN_CLASSES = 2
@@ -128,6 +129,7 @@ def _scan(candidates: list[tuple[Path, str]], description: str, cache_dir) -> Sc
     with progress_bar(description, len(candidates)) as advance:
         try:
             for path, label in candidates:
+                stop_point()
                 sample, problem = _check_file(path, label, hashes)
                 if sample is not None:
                     result.samples.append(sample)
@@ -165,12 +167,6 @@ class PerceptualHashes:
     def flush(self) -> None:
         self.table.put_many(self._new)
         self._new = {}
-
-
-def printable(path: Path) -> str:
-    """The path as text that can always be printed and put in JSON: bytes of a
-    name that are not UTF-8 are shown as escapes instead of failing later."""
-    return str(path).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _check_file(path: Path, label: str, hashes: PerceptualHashes) -> tuple[Sample | None, str | None]:

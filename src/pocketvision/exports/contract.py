@@ -38,19 +38,19 @@ if TYPE_CHECKING:
 
 def contract(bundle: Bundle, export_format: str, precision: str = "fp32") -> dict:
     """The self-description written into an exported file (JSON-serializable)."""
-    spec = bundle.preprocessing
+    preprocessing = bundle.preprocessing
     return {
         "format": export_format,
         "precision": precision,
         "labels": list(bundle.labels),
-        "input": {"name": INPUT_NAME, "shape": [1, 3, spec.crop, spec.crop], "layout": "NCHW",
-                  "dtype": "float32", "range": [0, 1], "channel_order": spec.channel_order},
+        "input": {"name": INPUT_NAME, "shape": [1, 3, preprocessing.crop, preprocessing.crop], "layout": "NCHW",
+                  "dtype": "float32", "range": [0, 1], "channel_order": preprocessing.channel_order},
         "output": {"name": OUTPUT_NAME, "kind": "probabilities"},
         # resize/crop are the caller's job; normalization is inside the graph
-        "preprocessing": {"resize": spec.resize, "crop": spec.crop,
-                          "interpolation": spec.interpolation, "mean": None, "std": None,
-                          "normalization_in_graph": {"mean": list(spec.mean),
-                                                     "std": list(spec.std)}},
+        "preprocessing": {"resize": preprocessing.resize, "crop": preprocessing.crop,
+                          "interpolation": preprocessing.interpolation, "mean": None, "std": None,
+                          "normalization_in_graph": {"mean": list(preprocessing.mean),
+                                                     "std": list(preprocessing.std)}},
         "backbone": bundle.backbone_name,
     }
 
@@ -60,10 +60,6 @@ def novelty_entry(**where) -> dict:
     index, or ``method``) and the threshold above which a frame is unknown."""
 
     return {**where, "threshold": NOVELTY_THRESHOLD}
-
-
-def contract_json(bundle: Bundle, export_format: str, precision: str = "fp32") -> str:
-    return json.dumps(contract(bundle, export_format, precision), sort_keys=True)
 
 
 def contract_from(metadata: dict, path) -> dict:

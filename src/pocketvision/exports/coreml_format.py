@@ -65,13 +65,13 @@ def export_coreml(bundle, path: Path, precision: str = "fp32", calibration=None)
 
 def coreml_contract(bundle, precision: str) -> dict:
     """The image input takes 0..255 RGB pixels (scale 1/255 inside)."""
-    found = contract(bundle, "coreml", precision)
+    written = contract(bundle, "coreml", precision)
     crop = bundle.preprocessing.crop
-    found["input"].update(kind="image", dtype="uint8", range=[0, 255], layout="NHWC",
+    written["input"].update(kind="image", dtype="uint8", range=[0, 255], layout="NHWC",
                           shape=[1, crop, crop, 3], scale=1 / 255, bias=[0, 0, 0])
-    found["output"] = {"name": "classLabel_probs", "kind": "label -> probability",
+    written["output"] = {"name": "classLabel_probs", "kind": "label -> probability",
                        "label": "classLabel"}
-    return found
+    return written
 
 
 def _weights_to_int8(model):

@@ -19,7 +19,7 @@ import numpy as np
 
 from pocketvision.cache import write_atomically
 from pocketvision.errors import ExportError, converter_errors
-from pocketvision.exports.contract import checked_contract, contract_json, novelty_entry
+from pocketvision.exports.contract import checked_contract, contract, novelty_entry
 from pocketvision.exports.formats import Format, Runner, register_format
 from pocketvision.native_output import quiet_import, silenced
 
@@ -39,9 +39,9 @@ def export_pte(bundle, path: Path, precision: str = "fp32", calibration=None) ->
     crop = bundle.preprocessing.crop
     novelty = bundle.novelty
     graph, example = ExportGraph(bundle, novelty).eval(), torch.rand(1, 3, crop, crop)
-    found = json.loads(contract_json(bundle, "pte", precision))
+    written = contract(bundle, "pte", precision)
     if novelty is not None:  # forward's second output; apps reading [0] are unaffected
-        found["novelty"] = novelty_entry(output=1)
+        written["novelty"] = novelty_entry(output=1)
     with converter_errors("ExecuTorch export failed"), silenced():
         if precision == "int8":
             graph = _quantized(graph, example, calibration)
@@ -49,7 +49,7 @@ def export_pte(bundle, path: Path, precision: str = "fp32", calibration=None) ->
         edge = to_edge_transform_and_lower(
             program, partitioner=[XnnpackPartitioner()],
             constant_methods={LABELS_METHOD: list(bundle.labels),
-                              CONTRACT_METHOD: json.dumps(found, sort_keys=True)})
+                              CONTRACT_METHOD: json.dumps(written, sort_keys=True)})
         data = edge.to_executorch().buffer
     write_atomically(path, data)
     return path

@@ -73,11 +73,11 @@ class Format:
 _REGISTRY: dict[str, Format] = {}
 
 
-def register_format(spec: Format) -> Format:
-    if spec.name in _REGISTRY:
-        raise ValueError(f"export format {spec.name!r} is registered twice")
-    _REGISTRY[spec.name] = spec
-    return spec
+def register_format(fmt: Format) -> Format:
+    if fmt.name in _REGISTRY:
+        raise ValueError(f"export format {fmt.name!r} is registered twice")
+    _REGISTRY[fmt.name] = fmt
+    return fmt
 
 
 def list_formats() -> list[Format]:
@@ -93,15 +93,16 @@ def get_format(name: str) -> Format:
 
 def format_names() -> list[str]:
     """What ``--format`` accepts: every registered format, ``web`` (the web app
-    around an ONNX model) and ``all``."""
+    around the bundle) and ``all`` (every registered format whose libraries are
+    installed; not ``web``, which is a site rather than a model file: ``all,web``)."""
     return [*sorted(_REGISTRY), "web", "all"]
 
 
 def format_for_file(path: Path) -> Format:
     """The format whose artifacts have ``path``'s suffix."""
-    for spec in _REGISTRY.values():
-        if Path(path).name.endswith(spec.suffix):
-            return spec
+    for fmt in _REGISTRY.values():
+        if Path(path).name.endswith(fmt.suffix):
+            return fmt
     suffixes = ", ".join(sorted(s.suffix for s in _REGISTRY.values()))
     raise ExportError(f"{path}: not an export pocketvision knows (expected one of: {suffixes})")
 
@@ -125,23 +126,23 @@ def _guarded(run: Callable, path: Path, runtime: str) -> Callable:
     return guarded
 
 
-def missing_modules(spec: Format) -> list[str]:
-    return [m for m in spec.modules if importlib.util.find_spec(m) is None]
+def missing_modules(fmt: Format) -> list[str]:
+    return [m for m in fmt.modules if importlib.util.find_spec(m) is None]
 
 
-def require(*specs: Format) -> None:
+def require(*formats: Format) -> None:
     """Raise MissingExtraError naming the install command when a library is absent:
-    every missing one of ``specs`` at once, not one per try."""
-    missing = [(spec, missing_modules(spec)) for spec in specs if missing_modules(spec)]
+    every missing one of ``formats`` at once, not one per try."""
+    missing = [(fmt, missing_modules(fmt)) for fmt in formats if missing_modules(fmt)]
     if missing:
-        needs = "; ".join(f"exporting {spec.name} needs {', '.join(modules)}"
-                          for spec, modules in missing)
+        needs = "; ".join(f"exporting {fmt.name} needs {', '.join(modules)}"
+                          for fmt, modules in missing)
         raise MissingExtraError.needing(needs, ",".join(dict.fromkeys(s.extra for s, _ in missing)))
 
 
-def artifact_name(spec: Format, precision: str = "fp32") -> str:
+def artifact_name(fmt: Format, precision: str = "fp32") -> str:
     """``model.onnx`` for fp32, ``model-int8.onnx`` for the others."""
-    return f"model{'' if precision == 'fp32' else '-' + precision}{spec.suffix}"
+    return f"model{'' if precision == 'fp32' else '-' + precision}{fmt.suffix}"
 
 
 # torch.export and the converters built on it are not thread-safe (two at once in
@@ -149,12 +150,19 @@ def artifact_name(spec: Format, precision: str = "fp32") -> str:
 _CONVERSION = threading.Lock()
 
 
-def export_artifact(spec: Format, bundle, out_dir: Path, precision: str = "fp32",
+def precision_problem(fmt: Format, precision: str) -> str | None:
+    """Why ``fmt`` cannot be written at ``precision``, or None when it can."""
+    if precision in fmt.precisions:
+        return None
+    return f"{fmt.name} has no {precision} export (it supports {', '.join(fmt.precisions)})"
+
+
+def export_artifact(fmt: Format, bundle, out_dir: Path, precision: str = "fp32",
                     calibration: list | None = None) -> Path:
-    require(spec)
-    if precision not in spec.precisions:
-        raise ExportError(f"{spec.name} cannot be exported as {precision} "
-                          f"(it supports {', '.join(spec.precisions)})")
+    require(fmt)
+    problem = precision_problem(fmt, precision)
+    if problem:
+        raise ExportError(problem)
     out_dir.mkdir(parents=True, exist_ok=True)
     with _CONVERSION:
-        return spec.export(bundle, out_dir / artifact_name(spec, precision), precision, calibration)
+        return fmt.export(bundle, out_dir / artifact_name(fmt, precision), precision, calibration)

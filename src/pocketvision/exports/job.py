@@ -24,6 +24,7 @@ from pocketvision.exports.formats import (
     get_format,
     list_formats,
     missing_modules,
+    precision_problem,
     require,
 )
 from pocketvision.exports.report import ExportEntry, ExportReport
@@ -46,6 +47,7 @@ from pocketvision.exports.web_model import page_novelty, page_runner, page_spec
 from pocketvision.inference.predictor import load_predictor
 from pocketvision.model.bundle import Bundle, load_bundle
 from pocketvision.progress import progress_bar
+from pocketvision.stopping import stop_point
 
 ALL = "all"
 WEB = "web"
@@ -68,13 +70,14 @@ def export(bundle: Bundle | Path | str, out_dir: Path | str,
     names = (formats,) if isinstance(formats, str) else tuple(formats)
     config = ExportConfig(formats=names, quantize=tuple(dict.fromkeys(quantize)),
                           web_input=web_input)  # checks them all
-    specs, skipped = _choose(_model_formats(config.formats))  # bad names and missing extras first
+    chosen, skipped = _choose(_model_formats(config.formats))  # bad names and missing extras first
     bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
     web_actions = _web_actions(bundle, config.formats, game_map)  # so does a bad --map
     precisions = ["fp32", *config.quantize]
     out_dir = _output_folder(Path(out_dir))
-    check_room(out_dir, [*(artifact_name(spec, precision) for spec in specs for precision in precisions
-                           if precision in spec.precisions),
+    check_room(out_dir, [*(artifact_name(fmt, precision)
+                           for fmt in chosen for precision in precisions
+                           if precision in fmt.precisions),
                          *([WEB] if web_actions is not None else []), *REPORT_FILES])
     images = images or verification_set(bundle, verify_dir)
     calibration, calibration_source = ([], None)
@@ -82,7 +85,7 @@ def export(bundle: Bundle | Path | str, out_dir: Path | str,
         calibration, calibration_source = calibration_inputs(bundle, images,
                                                              config.calibration_images)
     with staging_folder(out_dir) as staging:  # the folder changes only if all of it works
-        entries = _export_all(bundle, specs, precisions, staging, images, calibration)
+        entries = _export_all(bundle, chosen, precisions, staging, images, calibration)
         if web_actions is not None:
             entries.append(_web_app(bundle, web_actions, config.web_input, staging, images))
         for entry in entries:  # where each file will be once published
@@ -110,16 +113,16 @@ def _web_app(bundle: Bundle, actions: dict, size: int | None, staging: Path,
     runs (the site's graph, the bundle's head and novelty, at the game's ``size``)."""
     if bundle.path is None:
         raise ExportError("--format web needs a bundle file (the web app ships it)")
-    spec = page_spec(bundle.preprocessing, size)
-    novelty, how = page_novelty(load_predictor(bundle.path), spec)
+    game_input = page_spec(bundle.preprocessing, size)
+    novelty, how = page_novelty(load_predictor(bundle.path), game_input)
     site = write_web_app(staging / WEB, bundle_site_backbone(bundle.path), actions, bundle.path,
-                         play_config(spec, novelty))
-    runner = page_runner(site / "model.pvb", spec, novelty)
+                         play_config(game_input, novelty))
+    runner = page_runner(site / "model.pvb", game_input, novelty)
     entry = verify_runner(bundle, runner, images, site, WEB)
     if entry.ran:  # so that the game page tells the player what was measured
         agreement = {"top1": entry.top1_agreement, "images": entry.images}
-        set_play(site, play_config(spec, novelty, agreement))
-    entry.notes = [f"the phone studio; its game runs the model at {spec.crop} px "
+        set_play(site, play_config(game_input, novelty, agreement))
+    entry.notes = [f"the phone studio; its game runs the model at {game_input.crop} px "
                    f"(the bundle's: {bundle.preprocessing.crop} px)", how, *entry.notes]
     return entry
 
@@ -139,24 +142,25 @@ def _write_report(report: ExportReport, folder: Path) -> None:
     write_atomically(folder / "report.md", report.to_markdown().encode())
 
 
-def _export_all(bundle, specs, precisions, staging, images, calibration) -> list[ExportEntry]:
+def _export_all(bundle, formats, precisions, staging, images, calibration) -> list[ExportEntry]:
     entries = []
-    jobs = [(spec, precision) for spec in specs for precision in precisions]
+    jobs = [(fmt, precision) for fmt in formats for precision in precisions]
     with progress_bar("Exporting", 2 * len(jobs), lines=True) as advance:  # write, verify
-        for spec, precision in jobs:
-            entries.append(_export_one(bundle, spec, precision, staging, images, calibration,
+        for fmt, precision in jobs:
+            stop_point()
+            entries.append(_export_one(bundle, fmt, precision, staging, images, calibration,
                                        advance))
     return entries
 
 
-def _export_one(bundle, spec, precision, out_dir, images, calibration, advance) -> ExportEntry:
-    if precision not in spec.precisions:
+def _export_one(bundle, fmt, precision, out_dir, images, calibration, advance) -> ExportEntry:
+    problem = precision_problem(fmt, precision)
+    if problem:
         advance(2)
-        return not_run_entry(spec.name, precision, f"{spec.name} has no {precision} export "
-                             f"(it supports {', '.join(spec.precisions)})")
-    advance(0, f"writing {spec.name} {precision}")
-    path = export_artifact(spec, bundle, out_dir, precision, calibration)
-    advance(1, f"verifying {spec.name} {precision} in its runtime on {len(images.paths)} images")
+        return not_run_entry(fmt.name, precision, problem)
+    advance(0, f"writing {fmt.name} {precision}")
+    path = export_artifact(fmt, bundle, out_dir, precision, calibration)
+    advance(1, f"verifying {fmt.name} {precision} in its runtime on {len(images.paths)} images")
     entry = verify_artifact(bundle, path, images)
     advance(1)
     return entry
@@ -200,20 +204,20 @@ def _output_folder(out_dir: Path) -> Path:
 
 
 def _choose(formats: list[str] | str):
-    """Specs to export now, and report entries for formats skipped under ``all``."""
+    """The formats to export now, and report entries for those skipped under ``all``."""
     names = [formats] if isinstance(formats, str) else list(formats)
     if ALL in names:
         available = [s for s in list_formats() if not missing_modules(s)]
         skipped = [_skipped(s) for s in list_formats() if missing_modules(s)]
         return available, skipped
-    specs = [get_format(name) for name in names]  # unknown names fail before any work
-    require(*specs)
-    return specs, []
+    chosen = [get_format(name) for name in names]  # unknown names fail before any work
+    require(*chosen)
+    return chosen, []
 
 
-def _skipped(spec) -> ExportEntry:
-    return not_run_entry(spec.name, "fp32", f"{', '.join(missing_modules(spec))} not installed: "
-                                            f"{install_command(spec.extra)}")
+def _skipped(fmt) -> ExportEntry:
+    return not_run_entry(fmt.name, "fp32", f"{', '.join(missing_modules(fmt))} not installed: "
+                                            f"{install_command(fmt.extra)}")
 
 
 def _write_golden(bundle: Bundle, images: VerificationSet, out_dir: Path) -> dict:

@@ -24,6 +24,7 @@ from pocketvision.exports.folder import check_member
 from pocketvision.exports.formats import format_for_file, list_formats, load_runner
 from pocketvision.model.bundle import imagenet_bundle, load_bundle
 from pocketvision.progress import progress_bar
+from pocketvision.stopping import stop_point
 
 
 def bench(folder: Path, runs: int = 50, warmup: int = 5, threads: int = 1) -> list[dict]:
@@ -44,6 +45,7 @@ def bench(folder: Path, runs: int = 50, warmup: int = 5, threads: int = 1) -> li
     results = [_bench_eager(report, golden, runs, warmup, threads)]
     with progress_bar("Timing exports", len(artifacts)) as advance:
         for path in artifacts:
+            stop_point()
             results.append(_bench_artifact(path, golden, runs, warmup, threads))
             advance()
     eager = results[0]["latency_ms"]

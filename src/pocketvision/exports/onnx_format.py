@@ -25,8 +25,8 @@ from pocketvision.exports.contract import (
     INPUT_NAME,
     NOVELTY_OUTPUT,
     OUTPUT_NAME,
+    contract,
     contract_from,
-    contract_json,
     novelty_entry,
 )
 from pocketvision.exports.formats import Format, Runner, register_format
@@ -56,10 +56,10 @@ def export_onnx(bundle, path: Path, precision: str = "fp32", calibration=None) -
     if precision == "int8":
         model = _quantize_int8(model, calibration)
     _add_label_output(model, bundle.labels)
-    found = json.loads(contract_json(bundle, "onnx", precision))
+    written = contract(bundle, "onnx", precision)
     if novelty is not None:
-        found["novelty"] = novelty_entry(output=NOVELTY_OUTPUT)
-    _write_metadata(model, found, bundle.labels)
+        written["novelty"] = novelty_entry(output=NOVELTY_OUTPUT)
+    _write_metadata(model, written, bundle.labels)
     onnx.checker.check_model(model)
     buffer = io.BytesIO()
     onnx.save_model(model, buffer)
@@ -67,10 +67,10 @@ def export_onnx(bundle, path: Path, precision: str = "fp32", calibration=None) -
     return path
 
 
-def _write_metadata(model, found: dict, labels: list[str]) -> None:
+def _write_metadata(model, written: dict, labels: list[str]) -> None:
     """The contract and the labels, as ``metadata_props`` (all of them)."""
     del model.metadata_props[:]
-    for key, value in ((CONTRACT_KEY, json.dumps(found, sort_keys=True)),
+    for key, value in ((CONTRACT_KEY, json.dumps(written, sort_keys=True)),
                        ("labels", json.dumps(list(labels), ensure_ascii=False))):
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
@@ -221,15 +221,15 @@ def composed_onnx(predictor) -> bytes:
     graph.output.append(helper.make_tensor_value_info(
         OUTPUT_NAME, onnx.TensorProto.FLOAT, ["batch", len(predictor.labels)]))
     _add_label_output(model, predictor.labels)
-    found = json.loads(contract_json(predictor, "onnx"))
+    written = contract(predictor, "onnx")
     if predictor.novelty is not None:
-        _add_novelty_output(model, features, predictor.novelty, found)
-    _write_metadata(model, found, predictor.labels)
+        _add_novelty_output(model, features, predictor.novelty, written)
+    _write_metadata(model, written, predictor.labels)
     onnx.checker.check_model(model)
     return model.SerializeToString()
 
 
-def _add_novelty_output(model, features: str, novelty, found: dict) -> None:
+def _add_novelty_output(model, features: str, novelty, written: dict) -> None:
     """A third output, ``novelty`` (B,) in 0..1, computed as novelty.py does:
     neighbours / scale + (1 - top probability) = raw; 1 - 2 ** (-raw / threshold);
     and the contract entry that names it (clients call a frame unknown above
@@ -240,7 +240,7 @@ def _add_novelty_output(model, features: str, novelty, found: dict) -> None:
     import onnx
     from onnx import helper, numpy_helper
 
-    found["novelty"] = novelty_entry(output=NOVELTY_OUTPUT)
+    written["novelty"] = novelty_entry(output=NOVELTY_OUTPUT)
     graph = model.graph
     k = min(NEIGHBOURS, novelty.bank.shape[0])
     constants = {"pv_bank_t": np.ascontiguousarray(novelty.bank.T), "pv_k": np.array([k], np.int64),

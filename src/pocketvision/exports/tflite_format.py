@@ -66,11 +66,11 @@ def export_tflite(bundle, path: Path, precision: str = "fp32", calibration=None)
         flatbuffer = bytes(litert_torch.convert(graph, (example,)).model_content())
         if precision == "int8":
             flatbuffer = _quantized(flatbuffer, [i.permute(0, 2, 3, 1) for i in calibration])
-    found = contract(bundle, "tflite", precision)
-    found["input"].update(layout="NHWC", shape=[1, crop, crop, 3])
+    written = contract(bundle, "tflite", precision)
+    written["input"].update(layout="NHWC", shape=[1, crop, crop, 3])
     if novelty is not None:  # a second output tensor, (1, 1); the first stays the classes
-        found["novelty"] = novelty_entry(output=NOVELTY_OUTPUT)
-    entries = {CONTRACT_KEY: json.dumps(found).encode(),
+        written["novelty"] = novelty_entry(output=NOVELTY_OUTPUT)
+    entries = {CONTRACT_KEY: json.dumps(written).encode(),
                METADATA_NAME: model_metadata(bundle.labels, bundle.backbone_name, LABELS_FILE,
                                              with_novelty=novelty is not None)}
     data = _with_metadata(bytes(flatbuffer), entries) + _labels_zip(bundle.labels)

@@ -27,6 +27,7 @@ from pocketvision.data.images import load_rgb
 from pocketvision.data.preprocessing import Preprocessing, load_array, to_array
 from pocketvision.features.graph import FeatureExtractor
 from pocketvision.progress import progress_bar
+from pocketvision.stopping import stop_point
 
 # Measured on a 2-core CPU: small batches are fastest per image (benchmarks/).
 BATCH_SIZE = 4
@@ -93,6 +94,7 @@ def extract_features(
     forward = engine.forward_in_batches if engine is not None else _forward_in_batches
     with progress_bar(description, len(missing)) as advance:
         for positions, features in forward(extractor, preprocessing, [items[k] for k in missing]):
+            stop_point()
             for position, vector in zip(positions, features):
                 vectors[missing[position]] = vector
             if cache is not None:  # each batch as it comes: a killed run keeps what it did

@@ -34,12 +34,13 @@ from pocketvision.cache import file_sha256
 from pocketvision.config import NOVELTY_THRESHOLD
 from pocketvision.data.images import is_image_name, load_rgb
 from pocketvision.data.preprocessing import to_array
-from pocketvision.errors import DatasetError, ImageError
+from pocketvision.errors import DatasetError, ImageError, printable
 from pocketvision.features.extraction import decoded_ahead
 from pocketvision.inference.predictor import Predictor, as_predictor
-from pocketvision.inference.sinks import locked, printable, sink_for
+from pocketvision.inference.sinks import locked, sink_for
 from pocketvision.model.novelty import UNKNOWN
 from pocketvision.progress import progress_bar
+from pocketvision.stopping import stop_point
 
 BATCH = 16
 PREFETCH = 4  # decoded batches waiting at most: memory stays flat
@@ -143,6 +144,7 @@ def predict_to_file(bundle, sources: list[str], output: Path | str,
         result = BulkResult(output, len(paths), 0, 0, 0, 0.0)
         with progress_bar("Labelling", len(paths), unit="images") as advance:
             for rows, skipped in label(predictor, paths, done, novelty_threshold):
+                stop_point()
                 sink.write(rows)
                 result.done_before += skipped
                 result.written += len(rows)

@@ -41,11 +41,6 @@ RISKY_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 MODEL_KEY = "pocketvision.model"
 
 
-def printable(path: str) -> str:
-    """A path as text that can be written anywhere (non-UTF-8 bytes as escapes)."""
-    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-
 def neutralised(text: str | None) -> str | None:
     return "'" + text if text and text.startswith(RISKY_STARTS) else text
 

@@ -10,6 +10,7 @@ from pocketvision.errors import LiveError
 from pocketvision.live.project import Project, new_session_id
 from pocketvision.live.sources import frames, to_jpeg
 from pocketvision.progress import progress_bar
+from pocketvision.stopping import stop_point
 
 
 def collect(project_dir: Path, label: str, source: str = "0", count: int | None = 40,
@@ -27,6 +28,7 @@ def collect(project_dir: Path, label: str, source: str = "0", count: int | None 
     session, saved = new_session_id(), []
     with progress_bar(f"Capturing {label}", count or 0) as advance:
         for frame in frames(source, every=every, limit=count):
+            stop_point()
             saved.append(project.save_sample(label, to_jpeg(frame.rgb), session, len(saved)))
             advance()
     return saved

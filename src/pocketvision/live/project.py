@@ -22,9 +22,8 @@ from pathlib import Path
 
 from pocketvision.cache import write_atomically
 from pocketvision.data.class_names import class_name_problem, normalized
-from pocketvision.data.dataset import printable
 from pocketvision.data.images import has_image_extension, is_image_name
-from pocketvision.errors import LiveError, NotThereError
+from pocketvision.errors import LiveError, NotThereError, printable
 
 SESSION_ID = re.compile(r"\d{8}T\d{6}-[0-9a-f]{4}")  # always matched whole (fullmatch)
 MAX_INDEX = 99_999  # frames in one burst

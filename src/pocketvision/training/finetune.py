@@ -21,6 +21,7 @@ from pocketvision.errors import PocketVisionError
 from pocketvision.features.extraction import augment
 from pocketvision.model.classifier import Classifier
 from pocketvision.progress import progress_bar
+from pocketvision.stopping import stop_point
 
 BATCH_SIZE = 16
 
@@ -48,6 +49,7 @@ def fine_tune(model: Classifier, samples: list, labels: list[str], config: Train
             shuffled = samples[:]
             order.shuffle(shuffled)
             for start in range(0, len(shuffled), BATCH_SIZE):
+                stop_point()
                 batch = shuffled[start : start + BATCH_SIZE]
                 _step(model, optimizer, batch, targets, epoch)
                 advance(1)

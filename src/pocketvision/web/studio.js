@@ -296,6 +296,7 @@ function offerUnsureFrame(result, confidence) {
   const canvas = el("canvas", { width: video.videoWidth, height: video.videoHeight });
   canvas.getContext("2d").drawImage(video, 0, 0);
   canvas.toBlob((blob) => {
+    URL.revokeObjectURL($("unsure-frame").src); // the frame it replaces
     $("unsure-frame").src = URL.createObjectURL(blob);
     $("unsure-why").textContent = result.unknown
       ? "Like nothing it was trained on. If it is one of yours, add it to:"

@@ -13,7 +13,7 @@ const UNSURE_EVERY_MS = 1500;
 export function playView(app) {
   const { state, $ } = app;
   let smoother = new Smoother({}), actions = Object.create(null), showBars = null, visible = false, busy = false;
-  let lastOffer = 0;
+  let lastOffer = 0, offeredUrl = ""; // offeredUrl: the shown unsure frame's blob URL
   const game = new RunnerGame($("world"), state, hint);
   game.start((s) => { $("score").textContent = s.score; $("best").textContent = s.best; });
   game.listen();
@@ -137,7 +137,8 @@ export function playView(app) {
     lastOffer = performance.now();
     const picture = await pictureOf(app.video, app.site.backbone.preprocessing.resize);
     const project = await app.store.project();
-    const url = URL.createObjectURL(picture.blob);
+    URL.revokeObjectURL(offeredUrl); // the previous offer's picture, now replaced
+    const url = offeredUrl = URL.createObjectURL(picture.blob);
     const buttons = project.map((c) => {
       const add = el("button", {}, c.name);
       add.onclick = async () => {
