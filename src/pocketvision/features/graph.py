@@ -16,7 +16,10 @@ A graph folder holds:
   folds it into the convolutions when it loads the graph);
 * ``info.json``: name, weights hash, feature size, graph version.
 
-Where graphs come from, fastest first:
+A graph is known by one hash, its tensors' ``weights_hash``, and found by one lookup
+(``_known``); a pretrained weights file's SHA-256 is only translated to that hash
+(``_hash_of_file``: the shipped info.json or the cache's index says it). Where graphs
+come from, fastest first:
 
 1. shipped with pocketvision (``prebuilt/<name>/``) for the default backbone's
    pretrained weights: the first run on a machine imports no PyTorch;
@@ -136,17 +139,10 @@ def pretrained_extractor(name: str, weights: Path | None = None,
                          cache_root: Path | None = None) -> FeatureExtractor:
     """The extractor of a registered backbone with its pretrained (or given) weights."""
 
-    spec = get_spec(name)
     root = _graphs(cache_root)
-    fingerprint = weights_fingerprint(spec, weights)
-    index = None
-    if fingerprint is not None:
-        if found := _prebuilt(name, weights_sha256=fingerprint):
-            return found
-        index = root / "pretrained" / f"{name}-{fingerprint[:24]}.json"
-        known = _read_json(index)
-        if known and (found := _cached(root, name, known.get("weights_hash"))):
-            return found
+    fingerprint = weights_fingerprint(get_spec(name), weights)
+    if fingerprint is not None and (found := _known(root, name, _hash_of_file(root, name, fingerprint))):
+        return found
 
     def build():
         from pocketvision.backbones.network import create_backbone
@@ -154,8 +150,9 @@ def pretrained_extractor(name: str, weights: Path | None = None,
         return create_backbone(name, weights)
 
     extractor = _build(root, build)
-    if index is not None:
-        write_cache_entry(index, json.dumps({"weights_hash": extractor.info.weights_hash}).encode())
+    if fingerprint is not None:  # next time, the file's SHA-256 finds the graph without torch
+        write_cache_entry(_index(root, name, fingerprint),
+                          json.dumps({"weights_hash": extractor.info.weights_hash}).encode())
     return extractor
 
 
@@ -170,8 +167,7 @@ def bundle_extractor(name: str, body: dict[str, np.ndarray],
     body = {key: value.astype(np.float32, copy=False) if value.dtype.kind == "f" else value
             for key, value in body.items()}
     hash_ = weights_hash(body)
-    found = _prebuilt(name, weights_hash=hash_) or _cached(root, name, hash_) or \
-        _rebound(root, name, body, hash_)
+    found = _known(root, name, hash_) or _rebound(root, name, body, hash_)
     if found:
         return found
 
@@ -194,8 +190,7 @@ def backbone_extractor(backbone: Backbone, cache_root: Path | None = None) -> Fe
     root = _graphs(cache_root)
     hash_ = backbone.weights_hash()
     name = backbone.spec.name
-    return _prebuilt(name, weights_hash=hash_) or _cached(root, name, hash_) or \
-        _build(root, lambda: backbone)
+    return _known(root, name, hash_) or _build(root, lambda: backbone)
 
 
 def prebuild(name: str, folder: Path | None = None) -> Path:
@@ -226,16 +221,27 @@ def _folder(root: Path, name: str, hash_: str) -> Path:
 _LOADED: dict[Path, OnnxExtractor] = {}  # one session per graph and process (studio retrains)
 
 
-def _prebuilt(name: str, weights_sha256: str | None = None, weights_hash: str | None = None
-              ) -> OnnxExtractor | None:
-    """The graph shipped for ``name``, if it is of these weights (their file's
-    SHA-256, or their tensors' hash)."""
-    info = _read_json(PREBUILT / name / "info.json") or {}
-    wanted = (info.get("weights_sha256"), weights_sha256) if weights_sha256 else \
-        (info.get("weights_hash"), weights_hash)
-    if not wanted[0] or wanted[0] != wanted[1]:
-        return None
-    return _cached(PREBUILT, name, info["weights_hash"], PREBUILT / name)
+def _known(root: Path, name: str, hash_: str | None) -> OnnxExtractor | None:
+    """The one lookup: the graph of ``name`` whose tensors hash to ``hash_`` (their
+    weights_hash), shipped with pocketvision or built before into the cache."""
+    shipped = _read_json(PREBUILT / name / "info.json") or {}
+    if hash_ and shipped.get("weights_hash") == hash_:
+        return _cached(PREBUILT, name, hash_, PREBUILT / name)
+    return _cached(root, name, hash_)
+
+
+def _hash_of_file(root: Path, name: str, fingerprint: str) -> str | None:
+    """The weights_hash of the weights file whose SHA-256 is ``fingerprint``, as the
+    shipped graph or this cache's index recorded it (hashing a file is cheap; hashing
+    its tensors means loading them in PyTorch)."""
+    shipped = _read_json(PREBUILT / name / "info.json") or {}
+    if shipped.get("weights_sha256") == fingerprint:
+        return shipped.get("weights_hash")
+    return (_read_json(_index(root, name, fingerprint)) or {}).get("weights_hash")
+
+
+def _index(root: Path, name: str, fingerprint: str) -> Path:
+    return root / "pretrained" / f"{name}-{fingerprint[:24]}.json"
 
 
 def _cached(root: Path, name: str, hash_: str | None, folder: Path | None = None
