@@ -130,7 +130,7 @@ def _scan(candidates: list[tuple[Path, str]], description: str, cache_dir) -> Sc
         try:
             for path, label in candidates:
                 stop_point()
-                sample, problem = _check_file(path, label, hashes)
+                sample, problem = check_file(path, label, hashes)
                 if sample is not None:
                     result.samples.append(sample)
                 elif problem is not None:
@@ -169,7 +169,7 @@ class PerceptualHashes:
         self._new = {}
 
 
-def _check_file(path: Path, label: str, hashes: PerceptualHashes) -> tuple[Sample | None, str | None]:
+def check_file(path: Path, label: str, hashes: PerceptualHashes) -> tuple[Sample | None, str | None]:
     """Prove the file decodes (once per content) and hash it; or say why not."""
     if printable(path) != str(path):
         return None, "the file name is not valid UTF-8; rename the file"

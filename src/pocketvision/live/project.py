@@ -28,6 +28,7 @@ from pocketvision.errors import LiveError, NotThereError, printable
 SESSION_ID = re.compile(r"\d{8}T\d{6}-[0-9a-f]{4}")  # always matched whole (fullmatch)
 MAX_INDEX = 99_999  # frames in one burst
 TRASH_ENTRY = re.compile(r"\d{8}T\d{6}-[0-9a-f]{6}")
+WHOLE_CLASS = ".class"  # in a trash entry: it holds a whole class (not pictures of one)
 
 
 def plain_file_name(name: str) -> bool:
@@ -145,7 +146,9 @@ class Project:
         folder = self.class_dir(name)
         if not folder.is_dir():
             raise NotThereError(f"there is no class {name!r}")
-        return self.discard(folder)
+        entry = self.discard(folder)
+        (self.trash / entry / WHOLE_CLASS).touch()  # Undo brings it back whole, under a free name
+        return entry
 
     def delete_sample(self, name: str, file_name: str) -> str:
         """Move one sample into the trash (a link goes as the link, never its target);
@@ -165,11 +168,21 @@ class Project:
 
     def restore(self, entry: str) -> list[str]:
         """Put a trash entry's pictures back where they were; returns their classes.
-        Nothing is overwritten: a name taken since is refused before anything moves."""
+        A deleted class whose name was taken since comes back as "name (2)" (as on
+        the phone); a picture whose file name was taken since is refused before
+        anything moves: nothing is overwritten."""
         if not TRASH_ENTRY.fullmatch(entry) or not (self.trash / entry).is_dir():
             raise NotThereError(f"nothing to undo under {entry!r} (emptied, or undone already)")
-        items = sorted(p for p in (self.trash / entry).rglob("*") if p.is_file() or p.is_symlink())
-        targets = [self.samples / p.relative_to(self.trash / entry) for p in items]
+        folder = self.trash / entry
+        classes = [p for p in folder.iterdir() if p.name != WHOLE_CLASS]
+        if (folder / WHOLE_CLASS).exists() and len(classes) == 1:
+            target = self.samples / self._free_class_name(classes[0].name)
+            classes[0].rename(target)
+            shutil.rmtree(folder, ignore_errors=True)
+            return [target.name]
+        items = sorted(p for p in folder.rglob("*") if (p.is_file() or p.is_symlink())
+                       and p.name != WHOLE_CLASS)
+        targets = [self.samples / p.relative_to(folder) for p in items]
         taken = [t for t in targets if t.exists() or t.is_symlink()]
         if taken:
             raise LiveError(f"cannot undo: {taken[0].relative_to(self.samples)} exists again; "
@@ -177,8 +190,16 @@ class Project:
         for item, target in zip(items, targets):
             target.parent.mkdir(parents=True, exist_ok=True)
             item.rename(target)
-        shutil.rmtree(self.trash / entry, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
         return sorted({t.relative_to(self.samples).parts[0] for t in targets})
+
+    def _free_class_name(self, name: str) -> str:
+        """``name``, or "name (2)", "name (3)", ... whichever no class folder has."""
+        for n in range(1, 10_000):
+            candidate = name if n == 1 else f"{name} ({n})"
+            if not self.class_dir(candidate).exists():
+                return candidate
+        raise LiveError(f"too many classes named like {name!r}; rename some first")
 
     def sample_files(self, name: str) -> list[Path]:
         """Every image training will use (captures are JPEG; copied-in files may not be)."""
@@ -206,6 +227,18 @@ class Project:
             raise LiveError(f"class {to!r} already has a {file_name!r}; delete one of them")
         source.rename(target)
         return target
+
+    def add_picture(self, name: str, file_name: str, jpeg: bytes) -> bool:
+        """Write a picture under the name it was given (a burst frame's
+        ``<session>-<n>.jpg`` or ``upload-<hash>.jpg``), atomically; False, and
+        nothing written, when the class already has a file of that name."""
+        path = self.sample_path(name, file_name)
+        if not self.class_dir(name).is_dir():
+            raise NotThereError(f"there is no class {name!r}")
+        if path.exists() or path.is_symlink():
+            return False
+        write_atomically(path, jpeg, durable=True)
+        return True
 
     def save_sample(self, name: str, jpeg: bytes, session: str, index: int) -> Path:
         """Write one captured frame as ``<session>-<index>.jpg``, atomically."""

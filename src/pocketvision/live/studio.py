@@ -14,19 +14,22 @@ import io
 import os
 import zipfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
 from pocketvision.backbones import describe_backbones, get_spec
-from pocketvision.cache import write_atomically
+from pocketvision.cache import default_cache_dir, write_atomically
 from pocketvision.config import TrainConfig
 from pocketvision.errors import LiveError, NotThereError, PocketVisionError, install_command
 from pocketvision.exports import get_format, list_formats, missing_modules
 from pocketvision.exports.job import export as export_bundle
-from pocketvision.exports.web_app import WEB
+from pocketvision.exports.web_app import WEB, SiteBackbone, pretrained_site_backbone
+from pocketvision.features.graph import self_contained_graph
 from pocketvision.live.jobs import Job
 from pocketvision.live.project import MAX_INDEX, Project, new_session_id, plain_file_name
 from pocketvision.live.server import base_app, fastapi, onnx_for
+from pocketvision.live.store_routes import router as store_router
 from pocketvision.live.uploads import as_jpeg, prepared_uploads
 from pocketvision.model.bundle import read_meta
 from pocketvision.training.doctor import diagnose
@@ -83,6 +86,7 @@ def studio_app(project_dir: Path, host: str = "127.0.0.1"):
     app.add_exception_handler(RequestValidationError, _bad_request)
     app.add_exception_handler(OSError, _disk_error)
     app.include_router(router)
+    app.include_router(store_router)
     return app
 
 
@@ -117,6 +121,31 @@ def _disk_error(request, error: OSError):
 @router.get("/", response_class=HTMLResponse)
 def page():
     return (WEB / "studio.html").read_text()
+
+
+@router.get("/backbone.json")
+def backbone_info():
+    """The backbone the page runs (as a web app's backbone.json): the default one."""
+    return _site_backbone().info
+
+
+@router.get("/backbone.onnx")
+def backbone_graph():
+    return FileResponse(_site_graph(), media_type="application/octet-stream")
+
+
+@lru_cache(maxsize=1)
+def _site_backbone() -> SiteBackbone:
+    return pretrained_site_backbone(_default_backbone())
+
+
+def _site_graph() -> Path:
+    """The backbone's graph with its tensors inside (one file for the page), made once."""
+    info = _site_backbone().info
+    path = default_cache_dir() / "site-graphs" / f"{info['name']}-{info['weights_hash'][:16]}.onnx"
+    if not path.is_file():
+        write_atomically(path, self_contained_graph(_site_backbone().graph))
+    return path
 
 
 @router.get("/api/project")

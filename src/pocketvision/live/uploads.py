@@ -44,6 +44,22 @@ def as_jpeg(data: bytes, what: str) -> bytes:
     return out.getvalue()
 
 
+def kept_jpeg(data: bytes, what: str) -> bytes:
+    """``data`` itself when it is a JPEG that decodes whole within MAX_PIXELS (a picture
+    a page made: kept byte for byte, so its content hash stays the page's), else the
+    picture re-encoded by as_jpeg (or LiveError)."""
+    from PIL import Image
+
+    try:
+        picture = Image.open(io.BytesIO(data))
+        if picture.format == "JPEG" and picture.width * picture.height <= MAX_PIXELS:
+            picture.load()
+            return data
+    except Exception:
+        pass  # as_jpeg says what is wrong with it
+    return as_jpeg(data, what)
+
+
 def is_video(filename: str) -> bool:
     return Path(filename).suffix.lower() in VIDEO_SUFFIXES
 

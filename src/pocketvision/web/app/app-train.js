@@ -3,7 +3,9 @@
 // pictures, or open a model file made elsewhere.
 
 import { BundleError, playableModel, readBundle } from "../recipe/bundle-file.js";
-import { PICTURES_FOLDER, TrainError, summaryOf, trainProject } from "./trainer.js";
+import { TrainError } from "./contracts.js";
+import { summaryOf } from "./model-summary.js";
+import { PICTURES_FOLDER, trainProject } from "./trainer.js";
 import { el } from "./ui.js";
 import { zipBlob } from "./zip.js";
 

@@ -11,7 +11,7 @@ import { collectView } from "./app-collect.js";
 import { Backbone } from "./model-client.js";
 import { pageModel } from "../recipe/page-model.js";
 import { playView } from "./app-play.js";
-import { summaryOf } from "./trainer.js";
+import { summaryOf } from "./model-summary.js";
 import { Store } from "./store.js";
 import { trainView } from "./app-train.js";
 

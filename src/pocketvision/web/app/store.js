@@ -17,10 +17,9 @@
 
 import { classNameProblem, normalized } from "../recipe/class-names.js";
 import { byCodePoint } from "../recipe/split.js";
+import { StoreError } from "./contracts.js";
 
 const VERSION = 2; // 2: the trash
-
-export class StoreError extends Error {}
 
 export class Store {
   static async open(scope = new URL(".", location.href).pathname) {

@@ -4,15 +4,19 @@
 // transaction. Until that transaction commits, the previous model stays: a reload
 // or a closed app during training leaves the project as it was.
 
-import { writeBundle } from "../recipe/bundle-file.js";
-import { captureNext } from "../recipe/metrics.js";
+import { playableModel, readBundle, writeBundle } from "../recipe/bundle-file.js";
 import { sha256Hex } from "../recipe/imaging.js";
 import { ACCEPTED, BANK, FORMAT, FORMAT_VERSION, MAX_BANK, NEIGHBOURS } from "../recipe/shared.js";
 import { byCodePoint } from "../recipe/split.js";
+import { TrainError } from "./contracts.js";
+import { summaryOf } from "./model-summary.js";
 
 export const PICTURES_FOLDER = "pocketvision-pictures"; // the zip's folder (Download pictures)
 
-export class TrainError extends Error {}
+// The trainer of contracts.js in the browser: the recipe on this page, over `store`.
+export function browserTrainer({ store, backbone, site }) {
+  return { train: (onProgress) => trainProject({ store, backbone, site, onProgress }) };
+}
 
 // site: {backbone (backbone.json), bodyTensors (only for a fine-tuned backbone)}.
 export async function trainProject({ store, backbone, site, onProgress = () => {} }) {
@@ -32,6 +36,7 @@ export async function trainProject({ store, backbone, site, onProgress = () => {
   const meta = await header(result, classes, site.backbone);
   const bytes = writeBundle(tensorsOf(result, site), meta);
   const summary = summaryOf(meta, result, "trained here");
+  await playableModel(readBundle(bytes), site.backbone); // checked before it replaces anything
   await store.saveModel(bytes, summary);
   timings.save = performance.now() - started - timings.read - timings.features - timings.fit;
   return { bytes, summary, computed, timings, seconds: (performance.now() - started) / 1000 };
@@ -124,32 +129,4 @@ async function manifestHash(result) {
   const lines = [...result.train.map((p) => `train\t${p.label}\t${p.sha256}`),
     ...result.val.map((p) => `val\t${p.label}\t${p.sha256}`)].sort(byCodePoint);
   return sha256Hex(new TextEncoder().encode(lines.join("\n")));
-}
-
-// What the page shows of a model (and window.studioState reports).
-// A bundle's metrics as far as they can be shown: a header is the file's text, so a
-// confusion matrix that is not classes x classes counts, or an accuracy that is not a
-// share, is left out rather than breaking the page ("confusion.forEach is not a function").
-function shownMetrics(metrics, classes) {
-  if (!metrics || typeof metrics !== "object") return {};
-  const isCountRow = (row) => Array.isArray(row) && row.length === classes && row.every((n) => Number.isInteger(n) && n >= 0);
-  const confusion = Array.isArray(metrics.confusion) && metrics.confusion.length === classes &&
-    metrics.confusion.every(isCountRow) ? metrics.confusion : null;
-  const accuracy = Number.isFinite(metrics.accuracy) && metrics.accuracy >= 0 && metrics.accuracy <= 1
-    ? metrics.accuracy : null;
-  const perClass = metrics.per_class && typeof metrics.per_class === "object" &&
-    Object.values(metrics.per_class).every((s) => s && Number.isFinite(s.recall) && Number.isFinite(s.support))
-    ? metrics.per_class : {};
-  return { accuracy, confusion, per_class: perClass };
-}
-
-export function summaryOf(meta, result, source) {
-  const warnings = (result?.singleBurst || []).map((name) => `Class “${name}” is one capture ` +
-    "burst: none of it could be kept for validation without leaking, so its accuracy is not " +
-    "measured. Record a second burst (another Record press, ideally elsewhere) or add photos.");
-  const metrics = shownMetrics(meta.metrics, meta.labels.length);
-  return { labels: meta.labels, accuracy: metrics.accuracy ?? null, created: meta.created,
-    trainImages: meta.dataset?.train_images ?? null, valImages: meta.dataset?.val_images ?? null,
-    confusion: metrics.confusion ?? null, next: captureNext(metrics, meta.labels),
-    backbone: meta.backbone.name, unknownDetection: Boolean(meta.novelty), warnings, source };
 }
