@@ -154,16 +154,21 @@ def studio_retrain(work: Path, rounds: int) -> dict:
     with running(studio_app(project)) as url, \
             chromium_page([f"--use-file-for-fake-video-capture={camera}"]) as page:
         page.goto(url)
-        page.click("#train")
-        page.wait_for_function("window.studio.liveSeconds > 0", timeout=120_000)
+        page.wait_for_function("window.studioState?.classes.length > 0")
+        page.get_by_role("tab", name="Train").click()
+        train = page.get_by_role("button", name="Train", exact=True)
+        train.click()
+        page.wait_for_function("window.studioState.training.status === 'done'", timeout=120_000)
         for round_ in range(rounds):
             added = extra[10 * round_: 10 * round_ + 10]
             for path in added:
                 shutil.copy(path, project / "samples" / "t-shirt" / f"more-{path.name}")
-            page.evaluate("window.studio.liveSeconds = 0")
-            page.click("#train")
-            page.wait_for_function("window.studio.liveSeconds > 0", timeout=120_000)
-            live.append(page.evaluate("window.studio.liveSeconds"))
+            before = page.evaluate("window.studioState.training.clickedAt")
+            train.click()
+            page.wait_for_function(f"window.studioState.training.status === 'done' && "
+                                   f"window.studioState.training.clickedAt > {before}", timeout=120_000)
+            # from the click to the new model playing on the page
+            live.append(page.evaluate("window.studioState.training.seconds"))
             job = page.evaluate("fetch('/api/job').then((r) => r.json())")
             assert job["result"]["features_computed"] == 10, job["result"]
             server.append(job["result"]["seconds"])

@@ -206,14 +206,13 @@ def test_the_readme_test_command_is_what_ci_runs():
 # it, and only they reach the vendored onnxruntime-web.
 JS_MAY_LOAD = {"recipe": {"recipe"}, "app": {"app", "recipe", "vendor"},
                "client": {"client", "recipe", "vendor"}}
-STUDIO_PAGE = "studio.js"  # the desktop studio's own page, to be replaced by app/
 
 
 def js_faults(loads_of: dict[str, set[str]]) -> list[str]:
     faults = []
     for module, targets in sorted(loads_of.items()):
         folder = module.split("/")[0] if "/" in module else None
-        allowed = JS_MAY_LOAD.get(folder, {"app", "client"} if module == STUDIO_PAGE else set())
+        allowed = JS_MAY_LOAD.get(folder, set())
         faults += [f"{module} loads {target}" for target in sorted(targets)
                    if target.split("/")[0] not in allowed or not (WEB_DIR / target).exists()]
     return faults
@@ -232,7 +231,7 @@ def test_every_javascript_module_sits_in_a_folder_that_says_what_it_is():
     from js_imports import modules
 
     assert {m.split("/")[0] for m in modules() if "/" in m} == set(JS_MAY_LOAD)
-    assert [m for m in modules() if "/" not in m] == [STUDIO_PAGE]
+    assert [m for m in modules() if "/" not in m] == []  # one app: the desktop studio is app/ too
 
 
 def test_the_recipe_loads_nothing_outside_itself_and_the_app_only_the_recipe():

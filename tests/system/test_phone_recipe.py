@@ -355,11 +355,11 @@ def test_a_damaged_confusion_matrix_still_opens(page, trained, tmp_path):
     damaged = join_file(header, body)
     summary = page.evaluate("""async ([data]) => {
       const file = await import("./web/recipe/bundle-file.js");
-      const recipe = await import("./web/app/trainer.js");
+      const shown = await import("./web/app/model-summary.js");
       const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
       const model = await file.playableModel(file.readBundle(bytes.buffer),
                                              await (await fetch("backbone.json")).json());
-      return { labels: model.labels, summary: recipe.summaryOf(model.meta, null, "opened here") };
+      return { labels: model.labels, summary: shown.summaryOf(model.meta, null, "opened here") };
     }""", [base64.b64encode(damaged).decode()])
     assert summary["labels"] == trained.classes
     assert summary["summary"]["confusion"] is None and summary["summary"]["accuracy"] is None

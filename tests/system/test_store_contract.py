@@ -56,6 +56,7 @@ STORE_CASES = """async ({ which, pictures, model }) => {
   seen.pictureRestored = await store.restore(pictureMark);
   seen.afterPictureRestored = await names();
   const classMark = await store.deleteClass(cats);
+  seen.classMark = [classMark.kind, classMark.record.name];
   seen.afterClassDeleted = await names();
   await store.addClass("cats");
   seen.classRestoredAs = await store.restore(classMark);
@@ -84,7 +85,7 @@ EXPECTED = {
     "addedPictures": 3, "addedAgain": 0, "bytesKept": True, "pictureMarkKind": "picture",
     "afterPictureDeleted": ["cats:2", "hounds:0"], "pictureRestored": None,
     "afterPictureRestored": ["cats:3", "hounds:0"], "afterClassDeleted": ["hounds:0"],
-    "classRestoredAs": "cats (2)", "afterClassRestored": ["cats:0", "cats (2):3", "hounds:0"],
+    "classMark": ["class", "cats"], "classRestoredAs": "cats (2)", "afterClassRestored": ["cats:0", "cats (2):3", "hounds:0"],
     "afterPurge": ["cats:0", "cats (2):3"], "trashAfterPurge": 0, "features": True,
     "noModel": None, "modelKept": True,
 }

@@ -1,9 +1,12 @@
-"""The studio in headless Chromium with a fake camera, end to end: create classes,
-hold to record a burst (files appear on disk under one session), upload images,
-train with progress, watch the live preview follow the camera, export and download,
-and no request leaves 127.0.0.1."""
+"""The desktop studio is the phone's app over a project folder, in headless Chromium
+with a fake camera, end to end: create classes, hold to record a burst (files appear
+on disk under one session), add photos, train with the CLI's recipe on the server,
+watch the live label follow the camera, export and download, and no request leaves
+127.0.0.1."""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 from browser import browser_available, chromium_page
@@ -12,6 +15,60 @@ from live_helpers import camera_frame, running, studio_project, write_y4m
 pytestmark = pytest.mark.skipif(not browser_available(),
                                 reason="needs Debian's chromium and playwright (tests/install.sh installs both)")
 pytest.importorskip("fastapi")
+
+
+def until(page, condition: str, timeout: float = 90) -> dict:
+    """Read window.studioState (as ``s``) until ``condition`` holds."""
+    deadline, seen = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        seen = page.evaluate(f"(() => {{ const s = window.studioState; return s && ({condition}) ? s : null; }})()")
+        if seen:
+            return seen
+        time.sleep(0.2)
+    raise AssertionError(f"never: {condition}; last seen: {page.evaluate('window.studioState')}")
+
+
+def add_class(page, name: str) -> None:
+    page.fill("#new-class", name)
+    page.get_by_role("button", name="Add class").click()
+    page.wait_for_selector(f'.class-card[data-class="{name}"]')
+
+
+def hold_record(page, name: str, pictures: int, finger: bool = False) -> None:
+    """Choose the class, hold Record (with the mouse, or a finger on a touch screen)
+    until ``pictures`` more are kept, let go."""
+    page.get_by_role("radio", name=name, exact=True).click()
+    before = page.evaluate("window.studioState.recorded")
+    box = page.locator("#record").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    touch = page.context.new_cdp_session(page) if finger else None
+    if touch:
+        touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+    else:
+        page.mouse.move(x, y)
+        page.mouse.down()
+    try:
+        until(page, f"s.recorded >= {before + pictures}", 60)
+    finally:
+        if touch:
+            touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        else:
+            page.mouse.up()
+    until(page, "s.recording === null", 20)
+
+
+def train(page) -> dict:
+    """Tap Train; the state once this training (not an earlier one) has ended."""
+    page.get_by_role("tab", name="Train").click()
+    before = page.evaluate("window.studioState.training.clickedAt ?? -1")
+    page.get_by_role("button", name="Train", exact=True).click()
+    return until(page, f"s.training.clickedAt > {before} && "
+                       "(s.training.status === 'done' || s.training.status === 'failed')", 180)
+
+
+def count_is(page, name: str, pictures: int) -> None:
+    page.wait_for_function(f"document.querySelector('.class-card[data-class=\"{name}\"] .count')"
+                           f".textContent.startsWith('{pictures} ')")
 
 
 def test_collect_train_preview_export(fashion3, tmp_path, artifacts):
@@ -27,36 +84,30 @@ def test_collect_train_preview_export(fashion3, tmp_path, artifacts):
     project = tmp_path / "project"
     with running(studio_app(project)) as url, \
             chromium_page([f"--use-file-for-fake-video-capture={camera}"]) as page:
-        page.on("dialog", lambda dialog: dialog.accept())
+        page.on("dialog", lambda dialog: dialog.accept())  # "Delete class scratch and its ...?"
         page.goto(url)
+        until(page, "s.cameraReady")
         for name in ("up", "down", "scratch"):
-            page.fill("#new-class", name)
-            page.click("#add-class button")
-            page.wait_for_selector(f'.class-card[data-class="{name}"]')
+            add_class(page, name)
         assert sorted(p.name for p in (project / "samples").iterdir()) == ["down", "scratch", "up"]
 
-        # hold to record: press, wait, release
-        page.wait_for_function("document.getElementById('camera').videoWidth > 0")
-        record = page.locator('button.record[data-class="scratch"]')
-        record.dispatch_event("pointerdown")
-        page.wait_for_timeout(1200)
-        record.dispatch_event("pointerup")
-        page.wait_for_function("window.studio.recorded >= 5")
+        hold_record(page, "scratch", 5)  # hold to record: press, wait, release
         recorded = sorted((project / "samples" / "scratch").glob("*.jpg"))
         assert len(recorded) >= 5
         assert len({session_of(p.stem) for p in recorded}) == 1 and session_of(recorded[0].stem)
 
-        # delete the scratch class through the page; the others get uploads
-        page.locator('.class-card[data-class="scratch"] header button').click()
+        # delete the scratch class through the page (into the project's trash); the
+        # others get photos
+        page.get_by_role("button", name="Delete class scratch").click()
         page.wait_for_selector('.class-card[data-class="scratch"]', state="detached")
         assert not (project / "samples" / "scratch").exists()
+        assert list((project / "samples" / ".trash").rglob("*.jpg"))
         for name, label in (("up", "sneaker"), ("down", "trouser")):
             files = [str(p) for p in sorted((fashion3 / "train" / label).iterdir())[:20]]
             page.locator(f'.class-card[data-class="{name}"] input[type=file]').set_input_files(files)
-            page.wait_for_function(
-                f"document.querySelector('.class-card[data-class=\"{name}\"] .count').textContent.startsWith('20 ')")
+            count_is(page, name, 20)
 
-        # a bad upload: a clear message, nothing saved
+        # a bad photo: a clear message, nothing saved
         bad = tmp_path / "notes.png"
         bad.write_text("not an image")
         page.locator('.class-card[data-class="up"] input[type=file]').set_input_files(str(bad))
@@ -65,21 +116,23 @@ def test_collect_train_preview_export(fashion3, tmp_path, artifacts):
         assert len(list((project / "samples" / "up").glob("*.jpg"))) == 20
 
         # the backbone to train on: the default chosen, the accurate pair offered
+        page.get_by_role("tab", name="Train").click()
         assert page.locator("#backbone").input_value() == "efficientnet_lite0"
         offered = page.locator("#backbone option").evaluate_all("o => o.map(x => x.value)")
         assert "efficientnet_lite0_lite2" in offered
 
-        page.click("#train")
-        page.wait_for_selector("#preview-card:not([hidden])", timeout=180_000)
+        state = train(page)
+        assert state["training"]["status"] == "done", state["training"]
         assert (project / "models" / "model.pvb").exists()
-        assert "validation accuracy" in page.inner_text("#train-status")
+        page.wait_for_selector("#model-card:not([hidden])")
+        assert "bursts it never saw" in page.inner_text("#model-card")  # the validation accuracy
+        assert state["model"]["labels"] == ["down", "up"]
 
-        # the live preview follows the fake camera from sneakers (up) to trousers (down)
-        page.wait_for_function("window.studio.previewLabel === 'up'", timeout=30_000)
-        page.wait_for_function("window.studio.previewLabel === 'down'", timeout=30_000)
-        # hidden means not on screen (the panel's CSS display once beat the attribute);
-        # set and read in one turn of the page: the preview may show the panel again at
-        # its next unsure frame (under load it did, between two calls from here)
+        # the live label follows the fake camera from sneakers (up) to trousers (down)
+        page.get_by_role("tab", name="Play").click()
+        until(page, "s.label === 'up'", 30)
+        until(page, "s.label === 'down'", 30)
+        # hidden means not on screen (the panel's CSS display once beat the attribute)
         shown = page.evaluate("(() => { const panel = document.getElementById('unsure'); "
                               "panel.hidden = true; return getComputedStyle(panel).display; })()")
         assert shown == "none"
@@ -88,21 +141,19 @@ def test_collect_train_preview_export(fashion3, tmp_path, artifacts):
         # ten more pictures, Train again: only their features are computed, and the
         # page swaps in the new model without reloading (its own marker survives)
         page.evaluate("window.notReloaded = true")
-        first_version = page.evaluate("document.getElementById('live-time').textContent")
+        page.get_by_role("tab", name="Collect").click()
         more = [str(p) for p in sorted((fashion3 / "train" / "sneaker").iterdir())[20:30]]
         page.locator('.class-card[data-class="up"] input[type=file]').set_input_files(more)
-        page.wait_for_function(
-            "document.querySelector('.class-card[data-class=\"up\"] .count').textContent.startsWith('30 ')")
-        page.click("#train")
-        page.wait_for_function(f"document.getElementById('live-time').textContent !== {first_version!r}",
-                               timeout=60_000)
+        count_is(page, "up", 30)
+        assert train(page)["training"]["computed"] == 10
         job = page.evaluate("fetch('/api/job').then((r) => r.json())")
         assert job["result"]["features_computed"] == 10, job["result"]
         assert job["result"]["features_cached"] == 40  # the other 20 + 20 pictures
         assert page.evaluate("window.notReloaded") is True
-        assert "live in" in page.inner_text("#live-time")
-        page.wait_for_function("window.studio.previewLabel === 'up'", timeout=30_000)
+        page.get_by_role("tab", name="Play").click()
+        until(page, "s.label === 'up'", 30)
 
+        page.get_by_role("tab", name="Train").click()
         page.click("#export")
         page.wait_for_selector("#report a", timeout=180_000)
         link = page.locator("#report a").first
@@ -145,9 +196,10 @@ def test_problem_folders_and_a_damaged_model_are_shown_and_fixable(fashion3, tmp
 
 
 def test_collecting_on_a_phone_sized_screen(fashion3, tmp_path, artifacts):
-    """The studio's collect page in a phone's viewport with touch: the camera comes
-    first, nothing scrolls sideways, and holding Record with a finger saves a burst."""
+    """The studio in a phone's viewport with touch: the camera comes first, nothing
+    scrolls sideways, and holding Record with a finger saves a burst."""
     from browser import CHROMIUM, FLAGS
+    from phone import PHONE
     from playwright.sync_api import sync_playwright
 
     from pocketvision.data.grouping import session_of
@@ -159,25 +211,17 @@ def test_collecting_on_a_phone_sized_screen(fashion3, tmp_path, artifacts):
     with running(studio_app(project)) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                              args=FLAGS + [f"--use-file-for-fake-video-capture={camera}"])
-        page = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
-                                   is_mobile=True, has_touch=True).new_page()
+        page = browser.new_context(**PHONE).new_page()
         page.goto(url)
-        # tap once the page has settled (camera on, project read): a tap aims at where
-        # the button is, and the status lines above it still change while loading
-        page.wait_for_function("document.getElementById('camera').videoWidth > 0")
-        page.wait_for_selector("#backbone option", state="attached")
+        until(page, "s.cameraReady")
         page.fill("#new-class", "thumbs up")
-        page.tap("#add-class button")
-        record = page.locator('button.record[data-class="thumbs up"]')
-        record.wait_for()
-        camera_top = page.eval_on_selector("#camera", "e => e.getBoundingClientRect().top")
+        page.get_by_role("button", name="Add class").tap()
+        page.wait_for_selector('.class-card[data-class="thumbs up"]')
+        camera_top = page.eval_on_selector(".camera-slot", "e => e.getBoundingClientRect().top")
         cards_top = page.eval_on_selector("#classes", "e => e.getBoundingClientRect().top")
         assert camera_top < cards_top  # the camera first
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
-        record.dispatch_event("pointerdown", {"pointerType": "touch"})
-        page.wait_for_timeout(1000)
-        record.dispatch_event("pointerup", {"pointerType": "touch"})
-        page.wait_for_function("window.studio.recorded >= 4")
+        hold_record(page, "thumbs up", 4, finger=True)
         page.wait_for_function("[...document.querySelectorAll('.thumb img')].length >= 4 && "
                                "[...document.images].every((i) => i.complete)")
         page.screenshot(path=str(artifacts / "studio-phone.png"), full_page=True)
@@ -191,6 +235,7 @@ def test_the_doctor_and_unsure_frames_in_the_studio(fashion3, photos, tmp_path, 
     camera frame like nothing trained on is offered for adding to a class, and one
     click saves it there."""
     import numpy as np
+    from live_helpers import FRAME_SIZE
     from PIL import Image
 
     from pocketvision.live.studio import studio_app
@@ -198,31 +243,30 @@ def test_the_doctor_and_unsure_frames_in_the_studio(fashion3, photos, tmp_path, 
     project = studio_project(tmp_path / "project", fashion3, per_class=20)
     stray = sorted((fashion3 / "train" / "trouser").iterdir())[25]
     (project / "samples" / "up" / stray.name).write_bytes(stray.read_bytes())  # a wrong label
-    from live_helpers import FRAME_SIZE
-
     cat = np.asarray(Image.fromarray(photos["chelsea"]).convert("RGB").resize(FRAME_SIZE))
     camera = write_y4m(tmp_path / "camera.y4m", [cat] * 30)
     with running(studio_app(project)) as url, \
             chromium_page([f"--use-file-for-fake-video-capture={camera}"]) as page:
         page.goto(url)
-        page.click("#train")
-        page.wait_for_selector("#preview-card:not([hidden])", timeout=120_000)
+        until(page, "s.classes.length === 2")
+        assert train(page)["training"]["status"] == "done"
 
         page.click("#doctor-run")
         page.wait_for_selector(".finding.mislabeled", timeout=60_000)
         row = page.locator(".finding.mislabeled").filter(has_text="Move to down").first
         assert row.count() == 1
-        page.wait_for_selector("#unsure:not([hidden])", timeout=30_000)
-        assert "Like nothing it was trained on" in page.inner_text("#unsure-why")
-        page.screenshot(path=str(artifacts / "studio-doctor.png"), full_page=True)
         rows = page.locator(".finding.mislabeled").count()
         row.get_by_text("Move to down").click()
         page.wait_for_function(f"document.querySelectorAll('.finding.mislabeled').length === {rows - 1}")
         assert (project / "samples" / "down" / stray.name).exists()
         assert not (project / "samples" / "up" / stray.name).exists()
 
+        page.get_by_role("tab", name="Play").click()
+        page.wait_for_selector("#unsure:not([hidden])", timeout=30_000)
+        assert "Like nothing it knows" in page.inner_text("#unsure")
+        page.screenshot(path=str(artifacts / "studio-doctor.png"), full_page=True)
         before = len(list((project / "samples" / "up").iterdir()))
-        page.locator("#unsure-classes button", has_text="up").click()
-        page.wait_for_function("window.studio.addedUnsure === 1")
+        page.locator("#unsure button", has_text="up").click()
+        page.wait_for_function("document.querySelector('#unsure').textContent.includes('Added to')")
         assert len(list((project / "samples" / "up").iterdir())) == before + 1
         assert page.outside_requests == []

@@ -82,7 +82,8 @@ def rename_class(class_id: str, body: ClassName, folder: ProjectState):
 
 @router.delete("/classes/{class_id}")
 def delete_class(class_id: str, folder: ProjectState):
-    return {"key": folder.delete_class(class_id), "kind": "class", "id": class_id}
+    return {"key": folder.delete_class(class_id), "kind": "class", "id": class_id,
+            "record": {"name": class_id}}
 
 
 @router.delete("/pictures/{class_id}/{file_name}")

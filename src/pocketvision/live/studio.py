@@ -24,7 +24,12 @@ from pocketvision.config import TrainConfig
 from pocketvision.errors import LiveError, NotThereError, PocketVisionError, install_command
 from pocketvision.exports import get_format, list_formats, missing_modules
 from pocketvision.exports.job import export as export_bundle
-from pocketvision.exports.web_app import WEB, SiteBackbone, pretrained_site_backbone
+from pocketvision.exports.web_app import (
+    WEB,
+    SiteBackbone,
+    bundle_site_backbone,
+    pretrained_site_backbone,
+)
 from pocketvision.features.graph import self_contained_graph
 from pocketvision.live.jobs import Job
 from pocketvision.live.project import MAX_INDEX, Project, new_session_id, plain_file_name
@@ -72,6 +77,7 @@ def _default_backbone() -> str:
 
 class TrainRequest(BaseModel):
     backbone: str = Field(default_factory=_default_backbone, max_length=100)
+    fine_tune: int = Field(default=0, ge=0, le=100)  # backbone blocks to unfreeze (PyTorch)
 
 
 class ExportRequest(BaseModel):
@@ -120,31 +126,62 @@ def _disk_error(request, error: OSError):
 
 @router.get("/", response_class=HTMLResponse)
 def page():
-    return (WEB / "studio.html").read_text()
+    """The app the phone uses (web/app/), here over the project folder: no service
+    worker or install tags (the studio is this machine's, and online by nature)."""
+    return (WEB / "app" / "app.html").read_text().replace("<!--pwa-->", "")
+
+
+# What the page can do here that a phone cannot: the server's own panels.
+OFFERS = ("backbones", "fine_tune", "doctor", "export", "videos", "problems")
+
+
+@router.get("/config.json")
+def config():
+    """The page's config (as a web app's config.json): the project folder is its home."""
+    return {"home": "project", "offers": list(OFFERS), "actions": {}, "model": None,
+            "play": None, "backbone": "backbone.json", "graph": "backbone.onnx", "start": "collect"}
 
 
 @router.get("/backbone.json")
-def backbone_info():
-    """The backbone the page runs (as a web app's backbone.json): the default one."""
-    return _site_backbone().info
+def backbone_info(studio: StudioState):
+    """The backbone the page runs (as a web app's backbone.json): the project model's
+    (a fine-tuned one included), else the default."""
+    return _page_backbone(studio.project).info
 
 
 @router.get("/backbone.onnx")
-def backbone_graph():
-    return FileResponse(_site_graph(), media_type="application/octet-stream")
+def backbone_graph(studio: StudioState):
+    return FileResponse(_site_graph(_page_backbone(studio.project)),
+                        media_type="application/octet-stream")
+
+
+def _page_backbone(project: Project) -> SiteBackbone:
+    bundle = project.bundle
+    if bundle.is_file():
+        stat = bundle.stat()
+        try:
+            return _bundle_backbone(bundle, stat.st_mtime_ns, stat.st_size)
+        except (PocketVisionError, OSError):
+            pass  # a damaged model, or one whose backbone cannot run in a browser: the default
+    return _default_page_backbone()
+
+
+@lru_cache(maxsize=4)
+def _bundle_backbone(bundle: Path, mtime_ns: int, size: int) -> SiteBackbone:
+    return bundle_site_backbone(bundle)  # keyed by mtime and size: a new model, a new answer
 
 
 @lru_cache(maxsize=1)
-def _site_backbone() -> SiteBackbone:
+def _default_page_backbone() -> SiteBackbone:
     return pretrained_site_backbone(_default_backbone())
 
 
-def _site_graph() -> Path:
+def _site_graph(backbone: SiteBackbone) -> Path:
     """The backbone's graph with its tensors inside (one file for the page), made once."""
-    info = _site_backbone().info
+    info = backbone.info
     path = default_cache_dir() / "site-graphs" / f"{info['name']}-{info['weights_hash'][:16]}.onnx"
     if not path.is_file():
-        write_atomically(path, self_contained_graph(_site_backbone().graph))
+        write_atomically(path, self_contained_graph(backbone.graph))
     return path
 
 
@@ -258,9 +295,10 @@ def delete_sample(name: str, file_name: str, studio: StudioState):
 
 @router.post("/api/train")
 def train(studio: StudioState, body: TrainRequest | None = None):
-    backbone = (body or TrainRequest()).backbone
-    get_spec(backbone)  # an unknown name is the user's to fix, now, not in the job
-    if not studio.job.start("train", lambda: _train(studio.project, backbone)):
+    asked = body or TrainRequest()
+    get_spec(asked.backbone)  # an unknown name is the user's to fix, now, not in the job
+    settings = TrainConfig(backbone=asked.backbone, fine_tune=asked.fine_tune)
+    if not studio.job.start("train", lambda: _train(studio.project, settings)):
         raise HTTPException(409, "a job is already running")
     return studio.job.status()
 
@@ -330,9 +368,8 @@ def _save_uploads(project: Project, name: str, photos: list[bytes],
     return saved
 
 
-def _train(project: Project, backbone: str) -> dict:
-    result = train_bundle(project.samples, project.bundle, TrainConfig(backbone=backbone))
-    onnx_for(project.bundle)  # the live preview's model, ready before the page asks
+def _train(project: Project, settings: TrainConfig) -> dict:
+    result = train_bundle(project.samples, project.bundle, settings)
     return {**_model_summary(project)[0], "seconds": round(result.seconds, 3),
             "features_computed": result.features.computed,
             "features_cached": result.features.cached}
@@ -360,27 +397,7 @@ def _model_summary(project: Project) -> tuple[dict | None, str | None]:
             "accuracy": meta.metrics.get("accuracy"),
             "created": meta.created, "version": project.bundle.stat().st_mtime,
             "train_images": meta.dataset.get("train_images"),
-            "val_images": meta.dataset.get("val_images"),
-            "next": capture_next(meta.metrics, meta.labels)}, None
-
-
-def capture_next(metrics: dict, labels: list[str]) -> str | None:
-    """What to collect next: the pair the model confuses most, else the class it
-    finds least; None when validation found nothing to improve."""
-    confusion = metrics.get("confusion") or []
-    pairs = [(confusion[i][j], labels[i], labels[j]) for i in range(len(confusion))
-             for j in range(len(confusion)) if i != j and confusion[i][j]]
-    if pairs:
-        count, truth, guess = max(pairs)
-        return (f"Collect more '{truth}', especially pictures unlike '{guess}': "
-                f"{count} validation image{'s' if count > 1 else ''} of '{truth}' "
-                f"{'were' if count > 1 else 'was'} taken for '{guess}'.")
-    recalls = {name: scores["recall"] for name, scores in (metrics.get("per_class") or {}).items()
-               if scores.get("support")}
-    if recalls and min(recalls.values()) < 1.0:
-        weakest = min(recalls, key=recalls.get)
-        return f"Collect more '{weakest}': it is found {recalls[weakest]:.0%} of the time."
-    return None
+            "val_images": meta.dataset.get("val_images")}, None
 
 
 def _backbones() -> list[dict]:

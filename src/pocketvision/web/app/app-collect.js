@@ -25,19 +25,7 @@ export function collectView(app) {
     }
   };
 
-  // A change to the project; true when it worked, else its message is shown.
-  async function act(change) {
-    try {
-      app.notice("");
-      await change();
-      return true;
-    } catch (error) {
-      app.notice(error.message);
-      return false;
-    } finally {
-      await app.refresh();
-    }
-  }
+  const act = app.change;
 
   function render(project) {
     for (const url of urls) URL.revokeObjectURL(url);
@@ -61,7 +49,8 @@ export function collectView(app) {
     remove.onclick = () => deleteClass(c);
     const record = el("button", { className: "record" }, "● Record here");
     record.onclick = () => { choose(c.id); $("record").scrollIntoView({ block: "center", behavior: "smooth" }); };
-    const files = el("input", { type: "file", multiple: true, accept: "image/*", hidden: true });
+    const files = el("input", { type: "file", multiple: true, hidden: true,
+      accept: app.addVideos ? "image/*,video/*" : "image/*" });
     files.onchange = () => addPhotos(c, files.files);
     const pick = el("button", { ariaLabel: `Add photos to ${c.name}` }, "Add photos");
     pick.onclick = () => files.click();
@@ -136,7 +125,12 @@ export function collectView(app) {
     }
   }
 
-  async function addPhotos(c, files) {
+  async function addPhotos(c, chosen) {
+    const videos = [...chosen].filter(isVideo), files = [...chosen].filter((f) => !isVideo(f));
+    if (videos.length && !app.addVideos) {
+      return app.notice("Videos can be added in the desktop studio (`pocketvision studio`); add photos here.");
+    }
+    if (videos.length) await app.addVideos(c, videos);
     const pictures = [];
     try {
       for (const file of files) pictures.push(await photoPicture(file, side()));
@@ -144,7 +138,7 @@ export function collectView(app) {
       app.notice(`${error.message}; nothing was added.`);
       return;
     }
-    await act(() => app.store.addPictures(c.id, pictures));
+    if (pictures.length) await act(() => app.store.addPictures(c.id, pictures));
   }
 
   // The class chips above Record: which class a burst goes into.
@@ -241,6 +235,10 @@ export function collectView(app) {
   }
 
   return { render, offerLeftovers };
+}
+
+function isVideo(file) {
+  return file.type.startsWith("video/"); // the server says which kinds it reads
 }
 
 function count(n) {

@@ -5,7 +5,7 @@
 import { BundleError, playableModel, readBundle } from "../recipe/bundle-file.js";
 import { TrainError } from "./contracts.js";
 import { summaryOf } from "./model-summary.js";
-import { PICTURES_FOLDER, trainProject } from "./trainer.js";
+import { PICTURES_FOLDER } from "./trainer.js";
 import { el } from "./ui.js";
 import { zipBlob } from "./zip.js";
 
@@ -25,8 +25,11 @@ export function trainView(app) {
     $("train-button").disabled = true;
     $("train-progress").hidden = false;
     try {
-      const result = await trainProject({ store: app.store, backbone: app.backbone, site: app.site,
-        onProgress: progress });
+      const result = await app.trainer(app.trainOptions?.()).train(progress);
+      if (result.otherBackbone) { // the page loads the backbone the new model was trained on
+        $("train-status").textContent = `Trained on ${result.summary.backbone}: loading it to play the model…`;
+        return location.reload();
+      }
       await app.useModel(result.bytes, result.summary);
       const seconds = (performance.now() - clicked) / 1000;
       state.training = { status: "done", seconds, computed: result.computed, clickedAt: clicked,
@@ -34,7 +37,7 @@ export function trainView(app) {
       $("train-status").textContent = `Trained in ${seconds.toFixed(1)} s ` +
         `(${result.computed} new picture${result.computed === 1 ? "" : "s"} looked at).`;
     } catch (error) {
-      state.training = { status: "failed", message: error.message };
+      state.training = { status: "failed", message: error.message, clickedAt: clicked };
       $("train-status").textContent = "";
       app.notice(error instanceof TrainError ? error.message : `Training failed: ${error.message}`);
     } finally {

@@ -1,7 +1,8 @@
-// The phone studio: collect pictures with the camera, train on them, and play the
-// runner game with the new model, all on this device and offline. This file starts
-// the pieces and holds what the three views share; app-collect.js, app-train.js and
-// app-play.js are the views. window.studioState is a read-only snapshot for tests
+// The app: collect pictures with the camera, train on them, and play the runner game
+// with the new model. On a phone all of it happens on the device, offline; served by
+// `pocketvision studio` it works on a project folder instead (home.js), with the
+// studio's own panels (app-studio.js). This file starts the pieces and holds what
+// the views share; app-collect.js, app-train.js and app-play.js are the views. window.studioState is a read-only snapshot for tests
 // (and the curious): classes with picture counts, training, the live label, the model.
 
 import { BundleError, playableModel, readBundle } from "../recipe/bundle-file.js";
@@ -12,7 +13,8 @@ import { Backbone } from "./model-client.js";
 import { pageModel } from "../recipe/page-model.js";
 import { playView } from "./app-play.js";
 import { summaryOf } from "./model-summary.js";
-import { Store } from "./store.js";
+import { openHome } from "./home.js";
+import { studioPanels } from "./app-studio.js";
 import { trainView } from "./app-train.js";
 
 const $ = (id) => document.getElementById(id);
@@ -103,8 +105,24 @@ app.refresh = async () => {
   const project = await app.store.project();
   state.classes = project.map((c) => ({ name: c.name, pictures: c.pictures.length }));
   app.views.collect.render(project);
+  await app.views.studio?.refreshed();
   const estimate = await navigator.storage?.estimate?.();
   state.storage = estimate ? { usage: estimate.usage, quota: estimate.quota } : null;
+};
+
+// A change to the project, then the views read it again: true when it worked, else
+// its message is shown.
+app.change = async (work) => {
+  try {
+    app.notice("");
+    await work();
+    return true;
+  } catch (error) {
+    app.notice(error.message);
+    return false;
+  } finally {
+    await app.refresh();
+  }
 };
 
 function show(view) {
@@ -157,19 +175,24 @@ async function boot() {
   app.backbone = new Backbone(new URL(config.graph, location.href).href, threads);
   app.backbone.ready.then(() => { state.backboneReady = true; state.threads = threads; },
     (error) => app.notice(`The model could not start: ${error.message}`));
-  app.store = await Store.open();
+  const home = await openHome(app, config);
+  Object.assign(app, { store: home.store, trainer: home.trainer, home: home.where });
   app.store.onChange = async (changed) => {
     await app.refresh();
     if (changed.includes("models")) await loadModel().catch(() => {});
   };
   app.video = Object.assign(document.createElement("video"), { autoplay: true, muted: true, playsInline: true });
   app.views = { collect: collectView(app), train: trainView(app), play: playView(app) };
-  for (const tab of document.querySelectorAll("nav.tabs button")) tab.onclick = () => show(tab.dataset.view);
+  if (config.offers) app.views.studio = await studioPanels(app, config.offers); // the studio's own
+  let chosen = false; // a view the person picked while the app was still starting stays
+  for (const tab of document.querySelectorAll("nav.tabs button")) {
+    tab.onclick = () => { chosen = true; show(tab.dataset.view); };
+  }
   await app.refresh();
   await app.views.collect.offerLeftovers();
   await loadModel().catch((error) => app.notice(error instanceof BundleError
     ? `The saved model could not be used: ${error.message}` : String(error)));
-  show(["collect", "train", "play"].includes(config.start) ? config.start : "collect");
+  if (!chosen) show(["collect", "train", "play"].includes(config.start) ? config.start : "collect");
   navigator.storage?.persist?.();
   await startCamera();
 }

@@ -60,7 +60,7 @@ export async function photoPicture(file, side) {
   try {
     bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
   } catch {
-    throw new Error(`${file.name} is not a picture this browser can read`);
+    throw new Error(`${file.name} is not an image this browser can read`);
   }
   try {
     return await described(await pictureOf(bitmap, side));

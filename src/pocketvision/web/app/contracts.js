@@ -14,7 +14,8 @@
 //                                 sha256, dhash, width, height}], a name the class
 //                                 already has is skipped
 //   blobs(ids)                 -> [Blob] (the JPEG bytes), in the order asked
-//   deleteClass(id), deletePicture(id) -> a mark: {key, kind, id}; hidden at once
+//   deleteClass(id), deletePicture(id) -> a mark: {key, kind, id} (a class's also
+//                                 record: {name}); what it marks is hidden at once
 //   restore(mark)              -> the name a class came back under ("name (2)" when
 //                                 its name was taken since), null for a picture
 //   purge(mark)                -> (nothing); the deletion is final, where the store

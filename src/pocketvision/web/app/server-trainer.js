@@ -10,19 +10,22 @@ import { summaryOf } from "./model-summary.js";
 const POLL_MS = 200; // how often the job's progress is read while it runs
 
 // store: the project store (the bundle is read back through it); site: {backbone};
-// backbone: the backbone to train on (by default the site's).
-export function serverTrainer({ store, site, backbone = null, base = location.origin }) {
+// backbone: the backbone to train on (by default the site's); fineTune: backbone
+// blocks to train too (PyTorch on the server). A model on another backbone than the
+// page runs is not checked here: the page must load that backbone first (otherBackbone).
+export function serverTrainer({ store, site, backbone = null, fineTune = 0, base = location.origin }) {
   return {
     async train(onProgress = () => {}) {
       const started = performance.now();
-      await request(base, "api/train", { backbone: backbone ?? site.backbone.name });
+      await request(base, "api/train", { backbone: backbone ?? site.backbone.name, fine_tune: fineTune });
       const job = await finished(base, onProgress);
       if (job.state === "failed") throw new TrainError(job.message);
       const saved = await store.model();
       const bundle = readBundle(saved.bytes);
-      await playableModel(bundle, site.backbone);
-      return { bytes: saved.bytes, summary: summaryOf(bundle.meta, null, "trained on the studio's machine"),
-        computed: job.result.features_computed, seconds: (performance.now() - started) / 1000 };
+      const otherBackbone = fineTune > 0 || bundle.meta.backbone.name !== site.backbone.name;
+      if (!otherBackbone) await playableModel(bundle, site.backbone);
+      return { bytes: saved.bytes, summary: summaryOf(bundle.meta, null, "trained on this computer"),
+        computed: job.result.features_computed, seconds: (performance.now() - started) / 1000, otherBackbone };
     },
   };
 }

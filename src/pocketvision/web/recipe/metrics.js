@@ -48,7 +48,8 @@ function expectedCalibrationError(truths, probs, predicted) {
     : ece), 0);
 }
 
-// The pair the model confuses most, else the class it finds least (studio.capture_next).
+// What to collect next: the pair the model confuses most, else the class it finds
+// least (the app shows it under the model, wherever the model was trained).
 export function captureNext(metrics, labels) {
   const confusion = metrics.confusion || [];
   let worst = null;
