@@ -43,11 +43,24 @@ def main() -> None:
     arguments.add_argument("--base", required=True, help="the commit before the change")
     arguments.add_argument("--rounds", type=int, default=3)
     args = arguments.parse_args()
-    from playwright.sync_api import sync_playwright
-
     folder = OUT / "one-app"
     shutil.rmtree(folder, ignore_errors=True)
     trees = {"before": worktree(args.base, folder / "base"), "after": ROOT}
+    try:
+        rounds = measure(args.rounds, trees, folder)
+    finally:  # the worktree is only for this run
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(trees["before"])],
+                       check=False)
+    summary = {version: {key: statistics.median(r[key] for r in rounds if r["version"] == version)
+                         for key in ("phone_train_to_playing_s", "game_fps", "studio_train_s")}
+               for version in ("before", "after")}
+    (folder / "bench_one_app.json").write_text(json.dumps({"rounds": rounds, "summary": summary}, indent=2))
+    print(json.dumps(summary, indent=2))
+
+
+def measure(count: int, trees: dict, folder: Path) -> list[dict]:
+    from playwright.sync_api import sync_playwright
+
     split, classes = "fashion-a", SPLITS["fashion-a"]
     data = few_shot(split, classes, 40, 10, train_offset=3000)
     sites = {version: write_site(tree, folder / f"site-{version}", data / "train", split)
@@ -55,7 +68,7 @@ def main() -> None:
     camera = camera_file(folder, "camera30", sorted((data / "train" / "sneaker").iterdir())[:30], fps=30)
     rounds = []
     with sync_playwright() as playwright:
-        for round_ in range(args.rounds):
+        for round_ in range(count):
             for version in (("before", "after") if round_ % 2 == 0 else ("after", "before")):
                 result = {"round": round_, "version": version,
                           **phone_round(playwright, sites[version], camera, version, split, classes),
@@ -63,11 +76,7 @@ def main() -> None:
                                                          data / "train", folder)}
                 rounds.append(result)
                 print(json.dumps(result), flush=True)
-    summary = {version: {key: statistics.median(r[key] for r in rounds if r["version"] == version)
-                         for key in ("phone_train_to_playing_s", "game_fps", "studio_train_s")}
-               for version in ("before", "after")}
-    (folder / "bench_one_app.json").write_text(json.dumps({"rounds": rounds, "summary": summary}, indent=2))
-    print(json.dumps(summary, indent=2))
+    return rounds
 
 
 def worktree(commit: str, target: Path) -> Path:

@@ -223,6 +223,45 @@ def test_the_studio_trains_on_the_backbone_the_user_picks(fashion3, tmp_path):
     assert read_meta(project / "models" / "model.pvb").backbone.name == "efficientnet_lite0_lite2"
     assert client.get("/api/project").json()["model"]["backbone"] == "efficientnet_lite0_lite2"
     assert client.get("/model.onnx").status_code == 200  # the live preview's model
+    assert client.get("/backbone.json").json()["name"] == "efficientnet_lite0_lite2"  # the page plays it
+
+
+def _finished(client) -> dict:
+    import time
+
+    for _ in range(1200):
+        job = client.get("/api/job").json()
+        if job["state"] != "running":
+            return job
+        time.sleep(0.25)
+    raise AssertionError(f"the job never ended: {job}")
+
+
+def test_the_studio_fine_tunes_where_asked_and_the_page_gets_that_backbone(fashion3, tmp_path):
+    """Fine-tuning from the studio's Train (PyTorch, on the server): the bundle carries
+    its own backbone, and the page is given that backbone, not the pretrained one."""
+    from fastapi.testclient import TestClient
+
+    from pocketvision.live.studio import studio_app
+    from pocketvision.model.bundle import read_meta
+
+    project = tmp_path / "project"
+    for label in ("sneaker", "trouser"):
+        (project / "samples" / label).mkdir(parents=True)
+        for path in sorted((fashion3 / "train" / label).iterdir())[:12]:
+            (project / "samples" / label / path.name).write_bytes(path.read_bytes())
+    client = TestClient(studio_app(project), base_url=LOCAL)
+    pretrained = client.get("/backbone.json").json()
+    assert pretrained["pretrained"] is True
+    assert client.post("/api/train", json={"fine_tune": 1}).status_code == 200
+    job = _finished(client)
+    assert job["state"] == "done", job
+    meta = read_meta(project / "models" / "model.pvb")
+    assert meta.training["fine_tune"] == 1
+    page = client.get("/backbone.json").json()
+    assert page["pretrained"] is False and page["weights_hash"] == meta.backbone.weights_hash
+    assert page["weights_hash"] != pretrained["weights_hash"]
+    assert client.get("/backbone.onnx").content[:2] != b""  # the fine-tuned graph, for the page
 
 
 def test_studio_without_the_live_extra_names_the_install_command(tmp_path):

@@ -359,7 +359,21 @@ def test_a_damaged_confusion_matrix_still_opens(page, trained, tmp_path):
       const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
       const model = await file.playableModel(file.readBundle(bytes.buffer),
                                              await (await fetch("backbone.json")).json());
-      return { labels: model.labels, summary: shown.summaryOf(model.meta, null, "opened here") };
+      return { labels: model.labels, summary: shown.summaryOf(model.meta, "opened here") };
     }""", [base64.b64encode(damaged).decode()])
     assert summary["labels"] == trained.classes
     assert summary["summary"]["confusion"] is None and summary["summary"]["accuracy"] is None
+
+
+def test_the_one_burst_warning_comes_from_the_bundle_wherever_it_was_trained(page):
+    """A class with no validation picture (one capture burst) is named under the model,
+    read from the bundle's header: the page says it of a model trained on the studio's
+    computer or by `pocketvision train` as of one trained here; not of an explicit split."""
+    found = page.evaluate("""async () => {
+      const { summaryOf } = await import("./web/app/model-summary.js");
+      const meta = (explicit) => ({ labels: ["cat", "dog"], metrics: {}, backbone: { name: "b" },
+        dataset: { explicit_split: explicit }, validation_images: [{ path: "p", label: "dog", sha256: "s" }] });
+      return { split: summaryOf(meta(false), "test").warnings, explicit: summaryOf(meta(true), "test").warnings };
+    }""")
+    assert len(found["split"]) == 1 and "“cat” is one capture burst" in found["split"][0]
+    assert found["explicit"] == []

@@ -102,6 +102,14 @@ def test_collect_train_preview_export(fashion3, tmp_path, artifacts):
         page.wait_for_selector('.class-card[data-class="scratch"]', state="detached")
         assert not (project / "samples" / "scratch").exists()
         assert list((project / "samples" / ".trash").rglob("*.jpg"))
+        page.locator(".toast").get_by_role("button", name="Undo").click()  # it all comes back
+        back = page.wait_for_function("document.querySelector('.class-card[data-class=\"scratch\"]') ? 'back' "
+                                      ": document.querySelector('.toast')?.textContent.includes('Could not') "
+                                      "&& document.querySelector('.toast').textContent").json_value()
+        assert back == "back", back  # else the sentence saying why it could not be undone
+        assert sorted(p.name for p in (project / "samples" / "scratch").iterdir()) == [p.name for p in recorded]
+        page.get_by_role("button", name="Delete class scratch").click()
+        page.wait_for_selector('.class-card[data-class="scratch"]', state="detached")
         for name, label in (("up", "sneaker"), ("down", "trouser")):
             files = [str(p) for p in sorted((fashion3 / "train" / label).iterdir())[:20]]
             page.locator(f'.class-card[data-class="{name}"] input[type=file]').set_input_files(files)
@@ -270,3 +278,25 @@ def test_the_doctor_and_unsure_frames_in_the_studio(fashion3, photos, tmp_path, 
         page.wait_for_function("document.querySelector('#unsure').textContent.includes('Added to')")
         assert len(list((project / "samples" / "up").iterdir())) == before + 1
         assert page.outside_requests == []
+
+
+def test_a_video_added_to_a_class_becomes_one_burst(fashion3, tmp_path):
+    """The studio offers videos where a phone offers photos: every 5th frame is kept,
+    all of one capture session."""
+    from live_helpers import write_video
+
+    from pocketvision.data.grouping import session_of
+    from pocketvision.live.studio import studio_app
+
+    frames = [camera_frame(p) for p in sorted((fashion3 / "val" / "sneaker").iterdir())[:6] for _ in range(5)]
+    clip = write_video(tmp_path / "sneakers.avi", frames)
+    project = tmp_path / "project"
+    with running(studio_app(project)) as url, chromium_page() as page:
+        page.goto(url)
+        until(page, "s.backboneReady")
+        add_class(page, "up")
+        page.locator('.class-card[data-class="up"] input[type=file]').set_input_files(str(clip))
+        count_is(page, "up", 6)
+        assert page.outside_requests == []
+    kept = sorted((project / "samples" / "up").glob("*.jpg"))
+    assert len(kept) == 6 and len({session_of(p.stem) for p in kept}) == 1

@@ -99,7 +99,7 @@ export function trainView(app) {
       const bytes = new Uint8Array(await file.arrayBuffer());
       const bundle = readBundle(bytes);
       await playableModel(bundle, app.site.backbone); // refused here, before anything is replaced
-      const summary = summaryOf(bundle.meta, null, `opened from ${file.name}`);
+      const summary = summaryOf(bundle.meta, `opened from ${file.name}`);
       await app.store.saveModel(bytes, summary);
       await app.useModel(bytes, summary);
       app.notice(`Opened ${file.name}: ${summary.labels.join(", ")}.`, "info");

@@ -95,7 +95,7 @@ async function loadModel() {
   if (saved && !outdated) return app.useModel(saved.bytes, saved.summary, saved.play);
   if (!model) return;
   const bytes = new Uint8Array(await (await fetch(new URL(model, location.href))).arrayBuffer());
-  const summary = summaryOf(readBundle(bytes).meta, null, "came with this web app");
+  const summary = summaryOf(readBundle(bytes).meta, "came with this web app");
   await app.useModel(bytes, summary, app.site.config.play);
   await app.store.saveModel(bytes, summary, app.site.config.play, shipped);
 }

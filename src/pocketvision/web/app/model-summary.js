@@ -20,8 +20,10 @@ function shownMetrics(metrics, classes) {
   return { accuracy, confusion, per_class: perClass };
 }
 
-export function summaryOf(meta, result, source) {
-  const warnings = (result?.singleBurst || []).map((name) => `Class “${name}” is one capture ` +
+// meta: the bundle's header (wherever it was trained: here, on the studio's computer,
+// by `pocketvision train`); source: how the model came here, for the person.
+export function summaryOf(meta, source) {
+  const warnings = unmeasured(meta).map((name) => `Class “${name}” is one capture ` +
     "burst: none of it could be kept for validation without leaking, so its accuracy is not " +
     "measured. Record a second burst (another Record press, ideally elsewhere) or add photos.");
   const metrics = shownMetrics(meta.metrics, meta.labels.length);
@@ -29,4 +31,12 @@ export function summaryOf(meta, result, source) {
     trainImages: meta.dataset?.train_images ?? null, valImages: meta.dataset?.val_images ?? null,
     confusion: metrics.confusion ?? null, next: captureNext(metrics, meta.labels),
     backbone: meta.backbone.name, unknownDetection: Boolean(meta.novelty), warnings, source };
+}
+
+// Classes with no validation picture in a split by capture burst: each was one burst
+// (a split never cuts a burst), so its accuracy could not be measured.
+function unmeasured(meta) {
+  if (meta.dataset?.explicit_split || !Array.isArray(meta.validation_images)) return [];
+  const measured = new Set(meta.validation_images.map((record) => record?.label));
+  return meta.labels.filter((label) => !measured.has(label));
 }

@@ -50,7 +50,7 @@ export class ProjectStore {
     const response = await this.fetch("GET", "model");
     if (response.status === 204) return null;
     const bytes = new Uint8Array(await response.arrayBuffer());
-    return { bytes, summary: summaryOf(readBundle(bytes).meta, null, "the project's model"),
+    return { bytes, summary: summaryOf(readBundle(bytes).meta, "the project's model"),
       play: null, fromSite: null };
   }
 

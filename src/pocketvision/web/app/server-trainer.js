@@ -24,7 +24,7 @@ export function serverTrainer({ store, site, backbone = null, fineTune = 0, base
       const bundle = readBundle(saved.bytes);
       const otherBackbone = fineTune > 0 || bundle.meta.backbone.name !== site.backbone.name;
       if (!otherBackbone) await playableModel(bundle, site.backbone);
-      return { bytes: saved.bytes, summary: summaryOf(bundle.meta, null, "trained on this computer"),
+      return { bytes: saved.bytes, summary: summaryOf(bundle.meta, "trained on this computer"),
         computed: job.result.features_computed, seconds: (performance.now() - started) / 1000, otherBackbone };
     },
   };

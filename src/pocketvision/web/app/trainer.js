@@ -35,7 +35,7 @@ export async function trainProject({ store, backbone, site, onProgress = () => {
   timings.fit = performance.now() - started - timings.read - timings.features;
   const meta = await header(result, classes, site.backbone);
   const bytes = writeBundle(tensorsOf(result, site), meta);
-  const summary = summaryOf(meta, result, "trained here");
+  const summary = summaryOf(meta, "trained here");
   await playableModel(readBundle(bytes), site.backbone); // checked before it replaces anything
   await store.saveModel(bytes, summary);
   timings.save = performance.now() - started - timings.read - timings.features - timings.fit;

@@ -95,12 +95,6 @@ function pickValGroups(members, valFraction, rng) {
   return chosen;
 }
 
-// Classes with no validation picture because they are one capture burst.
-export function singleBurstClasses(classes, val) {
-  const validated = new Set(val.map((s) => s.label));
-  return classes.filter((c) => !validated.has(c));
-}
-
 // ---- Python's random module: MT19937, seeded and drawn exactly as CPython does ----
 export class PythonRandom {
   constructor(seed) {

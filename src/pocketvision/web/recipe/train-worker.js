@@ -7,7 +7,7 @@ import { fitLinearHead, probabilities } from "./head.js";
 import { summarize } from "./metrics.js";
 import { fitNovelty, outOfFold, score } from "./novelty.js";
 import { NOVELTY_THRESHOLD } from "./shared.js";
-import { assignGroups, singleBurstClasses, splitByGroup } from "./split.js";
+import { assignGroups, splitByGroup } from "./split.js";
 
 // pictures: [{name, label, sha256, dhash, features}]; classes: the labels, sorted;
 // settings: TrainConfig's fields (val_fraction, seed, weight_decay, max_iterations, std_floor).
@@ -32,8 +32,7 @@ export function trainRecipe({ pictures, classes, settings }) {
     metrics.novelty_rejected = rejected.length / val.length;
   }
   const record = (p) => ({ name: p.name, label: p.label, sha256: p.sha256 });
-  return { train: train.map(record), val: val.map(record), head, novelty, metrics,
-    singleBurst: singleBurstClasses(classes, val) };
+  return { train: train.map(record), val: val.map(record), head, novelty, metrics };
 }
 
 if (typeof WorkerGlobalScope !== "undefined") { // as a worker; a page may import trainRecipe too
