@@ -16,6 +16,7 @@ Run by hand (not in CI): ``python benchmarks/bench_one_app.py --base 50c6b53 [--
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -42,11 +43,16 @@ def main() -> None:
     arguments = argparse.ArgumentParser()
     arguments.add_argument("--base", required=True, help="the commit before the change")
     arguments.add_argument("--rounds", type=int, default=3)
+    arguments.add_argument("--fps-only", type=int, default=0, metavar="N",
+                           help="only the game's frames a second: one trained phone per version, "
+                                "N readings of each, alternating")
     args = arguments.parse_args()
     folder = OUT / "one-app"
     shutil.rmtree(folder, ignore_errors=True)
     trees = {"before": worktree(args.base, folder / "base"), "after": ROOT}
     try:
+        if args.fps_only:
+            return print(json.dumps(fps_only(args.fps_only, trees, folder), indent=2))
         rounds = measure(args.rounds, trees, folder)
     finally:  # the worktree is only for this run
         subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(trees["before"])],
@@ -77,6 +83,36 @@ def measure(count: int, trees: dict, folder: Path) -> list[dict]:
                 rounds.append(result)
                 print(json.dumps(result), flush=True)
     return rounds
+
+
+def fps_only(count: int, trees: dict, folder: Path) -> dict:
+    """The game's frames a second alone: each version's phone trained once (its
+    profile kept), then readings alternating between the versions."""
+    from playwright.sync_api import sync_playwright
+
+    split, classes = "fashion-a", SPLITS["fashion-a"]
+    data = few_shot(split, classes, 40, 10, train_offset=3000)
+    camera = camera_file(folder, "camera30", sorted((data / "train" / "sneaker").iterdir())[:30], fps=30)
+    readings = {"before": [], "after": []}
+    with sync_playwright() as playwright, contextlib.ExitStack() as servers:
+        # one server per version for the whole run: a site's origin (its port) keeps its storage
+        sites = {v: write_site(tree, folder / f"site-{v}", data / "train", split) for v, tree in trees.items()}
+        urls = {v: servers.enter_context(static_site(site))[0] for v, site in sites.items()}
+        phones = {v: Phone(playwright, Path(tempfile.mkdtemp(prefix="phone-")), []) for v in trees}
+        for version, phone in phones.items():
+            phone.open(urls[version], camera)
+            phone.until("s.cameraReady && s.backboneReady")
+            add_pictures(phone, MODULES[version], split, classes)
+            train_to_playing(phone)
+            phone.close()
+        for k in range(count):
+            for version in (("before", "after") if k % 2 == 0 else ("after", "before")):
+                phones[version].open(urls[version], camera)
+                phones[version].until("s.modelReady && s.backboneReady")
+                readings[version].append(game_fps(phones[version], warm_up=10, seconds=20))
+                phones[version].close()
+                print(version, readings[version][-1], flush=True)
+    return {v: {"median": statistics.median(r), "readings": r} for v, r in readings.items()}
 
 
 def worktree(commit: str, target: Path) -> Path:
