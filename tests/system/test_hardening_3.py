@@ -120,11 +120,11 @@ def test_web_over_a_site_keeps_everything_the_user_added(first_site, tmp_path):
     for name, text in theirs.items():
         (site / name).parent.mkdir(parents=True, exist_ok=True)
         (site / name).write_text(text)
-    (site / "web" / "style.css").write_text("an old style")
+    (site / "web" / "app" / "style.css").write_text("an old style")
     assert run_cli("web", site).returncode == 0
     for name, text in theirs.items():
         assert (site / name).read_text() == text
-    assert (site / "web" / "style.css").read_text() != "an old style"
+    assert (site / "web" / "app" / "style.css").read_text() != "an old style"
     worker = (site / "sw.js").read_text()
     assert "CNAME" not in worker and "photos/" not in worker and ".git" not in worker
     assert not [p for p in site.iterdir() if p.name.startswith(".pocketvision")]
