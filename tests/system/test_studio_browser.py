@@ -71,9 +71,13 @@ def count_is(page, name: str, pictures: int) -> None:
                            f".textContent.startsWith('{pictures} ')")
 
 
-def test_collect_train_preview_export(fashion3, tmp_path, artifacts):
+def test_collect_train_preview_export(fashion3, tmp_path, artifacts, monkeypatch):
     from pocketvision.data.grouping import session_of
     from pocketvision.live.studio import studio_app
+
+    # a cache of its own: whether Train computes 10 features, not 0, must not depend on
+    # which other test stored the same pictures first
+    monkeypatch.setenv("POCKETVISION_CACHE_DIR", str(tmp_path / "cache"))
 
     sneakers = sorted((fashion3 / "val" / "sneaker").iterdir())[:5]
     trousers = sorted((fashion3 / "val" / "trouser").iterdir())[:5]

@@ -75,7 +75,12 @@ def test_fine_tune_rejects_too_many_blocks(fashion3, tmp_path):
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
 def test_interrupted_training_keeps_the_previous_bundle(trained, tmp_path, how):
     """Kill ``pocketvision train`` while it computes features (cold cache)."""
-    data = sample_dir()  # 150 images, all new to the fresh cache below
+    from fashion_mnist import CLASS_NAMES, write_few_shot
+
+    # 600 images, all new to the fresh cache below: seconds of features on two cores, so
+    # the signal lands while they are computed even on a busy machine (with 150, a run
+    # of the whole suite once saw the command finish before the signal came)
+    data = write_few_shot(tmp_path / "data", list(CLASS_NAMES[:3]), 200)
     target = tmp_path / "model.pvb"
     target.write_bytes(trained.bundle.read_bytes())
     cache = tmp_path / "cache"
@@ -100,7 +105,6 @@ def test_interrupted_training_keeps_the_previous_bundle(trained, tmp_path, how):
 def test_a_studio_project_folder_is_a_training_folder(tmp_path):
     """`train PROJECT/` trains on PROJECT/samples/; a class that is one capture
     burst gets no validation images (they would leak) and the output says so."""
-    from conftest import sample_dir
 
     from pocketvision.training.job import train
 
