@@ -4,13 +4,12 @@
 // exports to every format with their verification report, and videos added to a
 // class. The views stay the phone's; these cards join them.
 
+import { finishedJob, studioRequest } from "./studio-api.js";
 import { el } from "./ui.js";
-
-const JOB_POLL_MS = 300; // how often an export's progress is read
 
 export async function studioPanels(app, offers) {
   const { $ } = app;
-  const project = await api("/api/project");
+  const project = await studioRequest("/api/project");
   $("train-title").textContent = "Train on this computer";
   $("train-help").textContent = `Pictures are kept in ${project.root}/samples/, one folder per class, ` +
     "and the model in models/model.pvb; it trains with the recipe of `pocketvision train`.";
@@ -21,7 +20,7 @@ export async function studioPanels(app, offers) {
   if (offers.includes("videos")) app.addVideos = (c, files) => addVideos(app, c, files);
   return {
     async modelChanged() { $("export-card").hidden = !app.model; },
-    async refreshed() { if (offers.includes("problems")) showProblems(app, await api("/api/project")); },
+    async refreshed() { if (offers.includes("problems")) showProblems(app, await studioRequest("/api/project")); },
   };
 }
 
@@ -44,7 +43,7 @@ function trainOptions(app, project, fineTune) {
 function showProblems(app, project) {
   const cards = project.problems.map((p) => {
     const setAside = el("button", { title: "Move it to samples/.set-aside/ (nothing is deleted)" }, "Set aside");
-    setAside.onclick = () => app.change(() => api("/api/problems/set-aside", { folder: p.folder }));
+    setAside.onclick = () => app.change(() => studioRequest("/api/problems/set-aside", { folder: p.folder }));
     return el("div", { className: "card class-card problem" },
       el("header", {}, el("h3", {}, p.folder), el("span", { className: "count" }, "not used"),
         el("span", { className: "spacer" }), setAside),
@@ -67,7 +66,7 @@ function doctorCard(app) {
     status.textContent = "Checking every picture…";
     run.disabled = true;
     try {
-      const found = await api("/api/doctor");
+      const found = await studioRequest("/api/doctor");
       status.textContent = found.findings.length
         ? `${found.findings.length} thing${found.findings.length > 1 ? "s" : ""} to look at in ${found.images} pictures:`
         : `Nothing to fix in ${found.images} pictures.`;
@@ -89,7 +88,7 @@ function findingRow(app, finding) {
   const fixes = [], first = finding.files[0];
   if (finding.kind === "mislabeled" && finding.suggested && first?.file) {
     const move = el("button", { className: "primary" }, `Move to ${finding.suggested}`);
-    move.onclick = () => fixed(app, move, () => api(`/samples/${enc(first.class)}/${enc(first.file)}/move`,
+    move.onclick = () => fixed(app, move, () => studioRequest(`/samples/${enc(first.class)}/${enc(first.file)}/move`,
       { to: finding.suggested }));
     fixes.push(move);
   }
@@ -129,8 +128,8 @@ function exportCard(app, formats) {
     start.disabled = true;
     try {
       app.notice("");
-      await api("/api/export", { formats: chosen });
-      const job = await finished((j) => { status.textContent = `${j.phase}${j.total ? `: ${j.done} of ${j.total}` : "…"}`; });
+      await studioRequest("/api/export", { formats: chosen });
+      const job = await finishedJob((j) => { status.textContent = `${j.phase}${j.total ? `: ${j.done} of ${j.total}` : "…"}`; });
       if (job.state === "failed") throw new Error(job.message);
       status.textContent = `Verified on ${job.result.image_source}.`;
       report.replaceChildren(...job.result.exports.map(reportRow));
@@ -154,31 +153,12 @@ function reportRow(e) {
     el("td", {}, e.bytes ? `${(e.bytes / 1e6).toFixed(1)} MB` : ""));
 }
 
-async function finished(onProgress) {
-  for (;;) {
-    const job = await api("/api/job");
-    if (job.state !== "running") return job;
-    onProgress(job);
-    await new Promise((resolve) => setTimeout(resolve, JOB_POLL_MS));
-  }
-}
-
 // ---- videos: every 5th frame, one burst per video (live/uploads.py) -----------------------
 async function addVideos(app, c, files) {
   const form = new FormData();
   for (const file of files) form.append("files", file, file.name);
   app.notice(`Reading ${files.length === 1 ? files[0].name : `${files.length} videos`}…`, "info");
-  await app.change(() => api(`/api/classes/${enc(c.name)}/upload`, form));
-}
-
-// ---- requests ------------------------------------------------------------------------------
-async function api(route, body = undefined) {
-  const options = body === undefined ? {} : body instanceof FormData ? { method: "POST", body }
-    : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
-  const response = await fetch(route, options);
-  const answer = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(answer.error || answer.detail || `the studio answered ${response.status}`);
-  return answer;
+  await app.change(() => studioRequest(`/api/classes/${enc(c.name)}/upload`, form));
 }
 
 const enc = encodeURIComponent;

@@ -5,20 +5,20 @@
 
 import { playableModel, readBundle } from "../recipe/bundle-file.js";
 import { TrainError } from "./contracts.js";
+import { finishedJob, studioRequest } from "./studio-api.js";
 import { summaryOf } from "./model-summary.js";
-
-const POLL_MS = 200; // how often the job's progress is read while it runs
 
 // store: the project store (the bundle is read back through it); site: {backbone};
 // backbone: the backbone to train on (by default the site's); fineTune: backbone
 // blocks to train too (PyTorch on the server). A model on another backbone than the
 // page runs is not checked here: the page must load that backbone first (otherBackbone).
-export function serverTrainer({ store, site, backbone = null, fineTune = 0, base = location.origin }) {
+export function serverTrainer({ store, site, backbone = null, fineTune = 0 }) {
   return {
     async train(onProgress = () => {}) {
       const started = performance.now();
-      await request(base, "api/train", { backbone: backbone ?? site.backbone.name, fine_tune: fineTune });
-      const job = await finished(base, onProgress);
+      await studioRequest("/api/train", { backbone: backbone ?? site.backbone.name, fine_tune: fineTune })
+        .catch((error) => { throw new TrainError(error.message); });
+      const job = await finishedJob((j) => onProgress(j.phase, j.done, j.total));
       if (job.state === "failed") throw new TrainError(job.message);
       const saved = await store.model();
       const bundle = readBundle(saved.bytes);
@@ -28,21 +28,4 @@ export function serverTrainer({ store, site, backbone = null, fineTune = 0, base
         computed: job.result.features_computed, seconds: (performance.now() - started) / 1000, otherBackbone };
     },
   };
-}
-
-async function finished(base, onProgress) {
-  for (;;) {
-    const job = await request(base, "api/job");
-    if (job.state !== "running") return job;
-    onProgress(job.phase, job.done, job.total);
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
-}
-
-async function request(base, route, body = undefined) {
-  const response = await fetch(new URL(route, base), body === undefined ? {} : {
-    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-  const answer = await response.json().catch(() => ({}));
-  if (!response.ok) throw new TrainError(answer.error || answer.detail || `the studio answered ${response.status}`);
-  return answer;
 }
