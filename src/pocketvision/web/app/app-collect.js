@@ -5,6 +5,7 @@
 
 import { described, frameName, newSession, photoPicture, pictureOf } from "./camera.js";
 import { el } from "./ui.js";
+import { onVideoFrame } from "./engine.js";
 
 const SHOWN = 24; // thumbnails per class; the newest first
 
@@ -145,6 +146,7 @@ export function collectView(app) {
   function renderChoices() {
     const chips = classes.map((c) => {
       const chip = el("button", { role: "radio", ariaChecked: String(c.id === into) }, c.name);
+      chip.dataset.class = c.name;
       chip.onclick = () => choose(c.id);
       return chip;
     });
@@ -212,9 +214,9 @@ export function collectView(app) {
         })
         .catch((error) => { burst.on = false; app.notice(error.message); });
       burst.writes.push(write);
-      video.requestVideoFrameCallback(onFrame);
+      onVideoFrame(video, onFrame);
     };
-    video.requestVideoFrameCallback(onFrame);
+    onVideoFrame(video, onFrame);
   }
 
   // Deletions a reload (or a failed Undo) left restorable: offer them once more.

@@ -7,6 +7,7 @@ import { RunnerGame } from "./runner.js";
 import { UNKNOWN } from "../recipe/shared.js";
 import { Smoother } from "../recipe/smoothing.js";
 import { el, probabilityBars } from "./ui.js";
+import { onVideoFrame } from "./engine.js";
 
 const UNSURE_EVERY_MS = 1500;
 
@@ -119,7 +120,7 @@ export function playView(app) {
   function onFrame(now, metadata) {
     listening = visible;
     if (!visible) return;
-    app.video.requestVideoFrameCallback(onFrame);
+    onVideoFrame(app.video, onFrame);
     newest = [now, metadata];
     if (!busy && app.model) classifyNewest();
   }
@@ -127,7 +128,7 @@ export function playView(app) {
   function listen() {
     if (!listening) {
       listening = true;
-      app.video.requestVideoFrameCallback(onFrame);
+      onVideoFrame(app.video, onFrame);
     }
   }
 

@@ -8,12 +8,13 @@ import { summaryOf } from "./model-summary.js";
 import { PICTURES_FOLDER } from "./trainer.js";
 import { el } from "./ui.js";
 import { zipBlob } from "./zip.js";
+import { withLock } from "./engine.js";
 
 export function trainView(app) {
   const { state, $ } = app;
   const lock = () => `pocketvision-train:${new URL(".", location.href).pathname}`;
 
-  $("train-button").onclick = () => navigator.locks.request(lock(), { ifAvailable: true }, async (held) => {
+  $("train-button").onclick = () => withLock(lock(), async (held) => {
     if (!held) return app.notice("This project is training in another tab; wait for it to finish.");
     await train();
   });

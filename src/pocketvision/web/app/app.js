@@ -16,13 +16,14 @@ import { summaryOf } from "./model-summary.js";
 import { openHome } from "./home.js";
 import { studioPanels } from "./app-studio.js";
 import { trainView } from "./app-train.js";
+import { missingFeatures, modelThreads, storageWillLast } from "./engine.js";
 
 const $ = (id) => document.getElementById(id);
 const state = {
   view: "collect", classes: [], training: { status: "idle" }, valAccuracy: null,
   labels: [], model: null, label: null, confidence: 0, novelty: null, fps: 0, inferenceMs: 0,
   cameraReady: false, modelReady: false, backboneReady: false, recording: null, recorded: 0,
-  jumps: 0, ducks: 0, storage: null,
+  jumps: 0, ducks: 0, storage: null, storageMayNotLast: false,
 };
 Object.defineProperty(window, "studioState", { get: () => structuredClone(state) });
 
@@ -171,7 +172,7 @@ async function boot() {
   const config = await json("config.json");
   app.site = { config, backbone: await json(config.backbone) };
   app.site.bodyTensors = await fineTunedBody(app.site);
-  const threads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+  const threads = modelThreads();
   app.backbone = new Backbone(new URL(config.graph, location.href).href, threads);
   app.backbone.ready.then(() => { state.backboneReady = true; state.threads = threads; },
     (error) => app.notice(`The model could not start: ${error.message}`));
@@ -193,8 +194,24 @@ async function boot() {
   await loadModel().catch((error) => app.notice(error instanceof BundleError
     ? `The saved model could not be used: ${error.message}` : String(error)));
   if (!chosen) show(["collect", "train", "play"].includes(config.start) ? config.start : "collect");
-  navigator.storage?.persist?.();
+  if (app.home !== "project") noteStorage();
   await startCamera();
 }
 
-boot().catch((error) => app.notice(`Could not start: ${error.message || error}`));
+// Where storage may not outlive the session (a private tab, or an engine that has
+// not agreed to keep it), say so, and how to keep the work, until the person taps OK
+// (remembered for as long as this browser keeps the site's storage).
+async function noteStorage() {
+  const dismissed = "pocketvision.storageNoteDismissed";
+  if (localStorage.getItem(dismissed) || await storageWillLast()) return;
+  state.storageMayNotLast = true;
+  $("storage-note").hidden = false;
+  $("storage-note-close").onclick = () => {
+    $("storage-note").hidden = true;
+    localStorage.setItem(dismissed, "1");
+  };
+}
+
+const missing = missingFeatures();
+if (missing) app.notice(missing);
+else boot().catch((error) => app.notice(`Could not start: ${error.message || error}`));

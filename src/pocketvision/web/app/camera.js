@@ -5,7 +5,7 @@
 // of Record: its pictures are named <session>-<n>.jpg, the session a timestamp
 // plus 4 random hex digits (live/project.py's names), so the split keeps it whole.
 
-import { differenceHash, decode, sha256Hex } from "../recipe/imaging.js";
+import { decode, differenceHash, sha256Hex, uprightBitmap } from "../recipe/imaging.js";
 
 export async function openCamera(video, facing) {
   if (video.srcObject) for (const track of video.srcObject.getTracks()) track.stop();
@@ -58,7 +58,7 @@ export async function described(picture, frame = null) {
 export async function photoPicture(file, side) {
   let bitmap;
   try {
-    bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+    bitmap = await uprightBitmap(file);
   } catch {
     throw new Error(`${file.name} is not an image this browser can read`);
   }

@@ -141,21 +141,24 @@ export class Store {
 
   // pictures: [{name, blob, sha256, dhash, width, height}] into class `id`, skipping
   // any the class already has under the same name. Returns how many were added.
+  // The image is kept as its bytes and type, not as a Blob: WebKit refuses to keep a
+  // Blob in IndexedDB in a private (ephemeral) session, and every engine keeps bytes.
   async addPictures(id, pictures) {
+    const records = await Promise.all(pictures.map(asRecord)); // before the transaction: it would close while waiting
     return this.write(["classes", "pictures"], async (t) => {
       if (!await request(t.objectStore("classes").get(id))) throw new StoreError("that class was deleted");
       const store = t.objectStore("pictures");
       const names = new Set((await request(store.index("class").getAll(id))).map((p) => p.name));
-      const fresh = pictures.filter((p) => !names.has(p.name));
+      const fresh = records.filter((p) => !names.has(p.name));
       for (const p of fresh) store.add({ ...p, classId: id, added: Date.now() });
       return fresh.length;
     });
   }
 
-  // The image bytes of pictures (Blobs), by id.
+  // The images of pictures (Blobs), by id.
   async blobs(ids) {
     return this.read(["pictures"], (t) =>
-      Promise.all(ids.map((id) => request(t.objectStore("pictures").get(id)).then((p) => p?.blob))));
+      Promise.all(ids.map((id) => request(t.objectStore("pictures").get(id)).then(asBlob))));
   }
 
   // ---- features, by backbone and content ----------------------------------
@@ -268,7 +271,19 @@ async function freeName(byName, name) {
   }
 }
 
-// Pictures without their image bytes (the class lists show names and counts;
+// A picture as it is kept: its image as bytes and type (see addPictures).
+async function asRecord({ blob, ...picture }) {
+  return { ...picture, bytes: await blob.arrayBuffer(), type: blob.type };
+}
+
+// A kept picture's image as a Blob; pictures kept before bytes were (a Blob of
+// their own, in engines that accepted it) are read as they are.
+function asBlob(picture) {
+  if (!picture) return undefined;
+  return picture.blob ?? new Blob([picture.bytes], { type: picture.type });
+}
+
+// Pictures without their image (the class lists show names and counts;
 // thumbnails load their Blob when drawn).
 function allKeyless(store) {
   return new Promise((resolve, reject) => {
@@ -276,7 +291,7 @@ function allKeyless(store) {
     cursor.onsuccess = () => {
       const c = cursor.result;
       if (!c) return resolve(found);
-      const { blob, ...rest } = c.value;
+      const { blob, bytes, ...rest } = c.value;
       found.push(rest);
       c.continue();
     };

@@ -23,7 +23,7 @@ const METADATA_PROPS_FIELD = 14; // ModelProto.metadata_props (onnx.proto)
 export async function loadModel(url, { threads, ...options } = {}) {
   // Threads need SharedArrayBuffer, which needs the COOP/COEP headers that
   // pocketvision's server sends; elsewhere onnxruntime-web runs on one thread.
-  if (self.crossOriginIsolated) {
+  if (self.crossOriginIsolated && typeof SharedArrayBuffer === "function") { // WebKitGTK lacks it even then
     ort.env.wasm.numThreads = threads ?? Math.min(4, navigator.hardwareConcurrency || 1);
   }
   const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());

@@ -146,13 +146,24 @@ export function differenceHash(image) {
   return bits;
 }
 
+// An image file decoded upright per EXIF. An engine that does not know the option's
+// value "from-image" (older WebKit and Firefox) throws a TypeError on it: those
+// engines turn pictures upright by default, so the image is decoded without it.
+export async function uprightBitmap(blob, options = {}) {
+  try {
+    return await createImageBitmap(blob, { ...options, imageOrientation: "from-image" });
+  } catch (error) {
+    if (error?.name !== "TypeError") throw error;
+    return createImageBitmap(blob, options);
+  }
+}
+
 // Decoded RGBA pixels of an image file (a Blob), exactly as stored: no colour
 // conversion, no premultiplied alpha, upright per EXIF. One canvas serves every
 // picture (a canvas per picture kept hundreds of backing stores alive until GC).
 let decoder = null;
 export async function decode(blob) {
-  const bitmap = await createImageBitmap(blob, { colorSpaceConversion: "none",
-    premultiplyAlpha: "none", imageOrientation: "from-image" });
+  const bitmap = await uprightBitmap(blob, { colorSpaceConversion: "none", premultiplyAlpha: "none" });
   const { width, height } = bitmap;
   decoder ??= new OffscreenCanvas(1, 1);
   decoder.width = width;
