@@ -3,12 +3,15 @@
 # `python3` (a virtualenv when one is active), so that `python -m pytest` afterwards runs
 # the same suite CI runs, with nothing skipped for want of an install:
 #   - Debian packages: the Fashion-MNIST files (the dataset reader test, benchmarks),
-#     Chromium (the browser tests, through Playwright), Xvfb (the real key-press test),
+#     the three browser engines phones have: Chromium (through Playwright), WebKitGTK's
+#     WebDriver and MiniBrowser (webkit2gtk-driver, through Selenium) and Firefox ESR
+#     (through puppeteer-core), Xvfb (WebKitGTK's window, the real key-press test),
 #     libgl1 (the OpenCV wheel MediaPipe pulls in), unzip (the picture zip test), Node.js
 #     and npm (the stock web clients);
 #   - the TFLite Task Library in a venv of its own (.venv-tasklib: it pins protobuf<4,
 #     which the exporters' libraries cannot share);
-#   - the stock web clients from npm (tests/npm-clients, pinned by its package-lock.json);
+#   - the stock web clients and puppeteer-core from npm (tests/npm-clients, pinned by
+#     its package-lock.json);
 #   - pocketvision itself with its [test] extra.
 # .ci/run calls this script too, so a newcomer and CI install the same things.
 set -euo pipefail
@@ -17,7 +20,7 @@ cd "$(dirname "$0")/.."
 # The interpreter `python -m pytest` will run (python3 where there is no `python`).
 PYTHON=$(command -v python || command -v python3)
 
-APT_PACKAGES=(dataset-fashion-mnist chromium xvfb libgl1 unzip)
+APT_PACKAGES=(dataset-fashion-mnist chromium webkit2gtk-driver firefox-esr xvfb libgl1 unzip)
 # Node.js and npm from Debian only where there is no npm yet (a Node.js from elsewhere
 # brings its own npm, and Debian's npm would conflict with it).
 command -v npm >/dev/null || APT_PACKAGES+=(nodejs npm)
@@ -57,7 +60,7 @@ install_task_library() {
 }
 
 install_web_clients() {
-  echo "installing the stock web clients (npm ci in tests/npm-clients)"
+  echo "installing the stock web clients and puppeteer-core (npm ci in tests/npm-clients)"
   npm ci --prefix tests/npm-clients --no-audit --no-fund --loglevel=error
 }
 

@@ -19,6 +19,7 @@ import pytest
 from browser import browser_available
 from conftest import SAMPLE_CLASSES, run_cli, sample_dir
 from phone import Phone, camera_file, phone_site, static_site
+from phone_drive import PAGE_ANSWERS
 
 pytestmark = pytest.mark.skipif(not browser_available(),
                                 reason="needs Debian's chromium and playwright (tests/install.sh installs both)")
@@ -108,7 +109,7 @@ def test_the_downloaded_model_works_on_a_computer(phone, tmp_path):
     files = sorted(folder.rglob("*.jpg"))
     assert sorted(p.name for p in folder.iterdir()) == SAMPLE_CLASSES and len(files) >= 6 * BURST
 
-    page_answers = _page_answers(phone, files)
+    page_answers = phone.page.evaluate(PAGE_ANSWERS)
     cli = run_cli("predict", model, *files[::4], "--json")
     assert cli.returncode == 0, cli.stderr
     ours = {entry["path"]: entry for entry in json.loads(cli.stdout)}
@@ -168,32 +169,6 @@ def test_a_model_trained_on_a_laptop_opens_and_plays(phone, trained, cameras, tm
     finally:
         other.close()
     assert outside == []
-
-
-def _page_answers(phone, files) -> dict:
-    """The page's own answers on the project's stored pictures (its worker, its
-    exact preprocessing, its head): file name -> {label, probabilities}."""
-    return phone.page.evaluate("""async () => {
-      const { Store } = await import("./web/app/store.js");
-      const { Backbone } = await import("./web/app/model-client.js");
-      const { playableModel, readBundle } = await import("./web/recipe/bundle-file.js");
-      const { pageModel } = await import("./web/recipe/page-model.js");
-      const backbone = await (await fetch("backbone.json")).json();
-      const store = await Store.open(), saved = await store.model();
-      const model = pageModel(await playableModel(readBundle(saved.bytes), backbone));
-      const worker = new Backbone(new URL("backbone.onnx", location.href).href, 1);
-      const answers = {};
-      for (const c of await store.project()) {
-        const blobs = await store.blobs(c.pictures.map((p) => p.id));
-        const features = await worker.pictures(blobs, backbone.preprocessing);
-        c.pictures.forEach((p, i) => {
-          const r = model.classify(features[i]);
-          answers[p.name] = { label: r.label,
-            probabilities: Object.fromEntries(model.labels.map((l, k) => [l, r.probabilities[k]])) };
-        });
-      }
-      return answers;
-    }""")
 
 
 def _prepared(path, spec):
