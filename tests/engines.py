@@ -56,7 +56,9 @@ def open_engine(name: str, profile: Path, private: bool = False):
 
 
 class Engine:
-    """What every engine can do; the drivers below fill in the verbs."""
+    """What every engine can do; the drivers below fill in the verbs: goto, reload,
+    evaluate, click, fill, hold/release, upload, screenshot, open_tab/switch_tab
+    (tabs in the order opened, 0 the first), close."""
 
     name = ""
 
@@ -123,9 +125,19 @@ class Chromium(Engine):
             self._browser = None
             self._context = self._playwright.chromium.launch_persistent_context(str(profile), **options, **phone)
         self._page = self._context.pages[0] if self._context.pages else self._context.new_page()
+        self._tabs = [self._page]
 
     def goto(self, url):
         self._page.goto(url)
+
+    def open_tab(self, url):
+        self._page = self._context.new_page()
+        self._tabs.append(self._page)
+        self._page.goto(url)
+
+    def switch_tab(self, index):
+        self._page = self._tabs[index]
+        self._page.bring_to_front()
 
     def reload(self):
         self._page.reload()
@@ -184,6 +196,13 @@ class WebKit(Engine):
 
     def goto(self, url):
         self._driver.get(url)
+
+    def open_tab(self, url):
+        self._driver.switch_to.new_window("window")  # a tab of MiniBrowser stays hidden when switched to
+        self._driver.get(url)
+
+    def switch_tab(self, index):
+        self._driver.switch_to.window(self._driver.window_handles[index])
 
     def reload(self):
         self._driver.refresh()
@@ -276,6 +295,12 @@ class Firefox(Engine):
 
     def goto(self, url):
         self._send("goto", url=url)
+
+    def open_tab(self, url):
+        self._send("openTab", url=url)
+
+    def switch_tab(self, index):
+        self._send("switchTab", index=index)
 
     def reload(self):
         self._send("reload")

@@ -44,10 +44,29 @@ def add_photos(engine, name: str, files: list[Path]) -> None:
     engine.until(f"s.classes.find((c) => c.name === {json.dumps(name)}).pictures >= {before + len(files)}", 120)
 
 
+def open_model(engine, path: Path) -> None:
+    """Train view, Open model, choose ``path``."""
+    engine.click(TRAIN)
+    engine.upload("#model-file", [path])
+
+
+def refused(engine, name: str) -> str:
+    """Add a class named ``name`` and return the app's answer (its notice)."""
+    engine.fill("#new-class", name)
+    engine.click('#add-class button[type="submit"]')
+    engine.until("!document.getElementById('notice').hidden", 20)
+    return engine.text("#notice")
+
+
 def train(engine) -> dict:
+    start_training(engine)
+    return engine.until("s.training.status === 'done' || s.training.status === 'failed'", 300)
+
+
+def start_training(engine) -> None:
     engine.click(TRAIN)
     engine.click("#train-button")
-    return engine.until("s.training.status === 'done' || s.training.status === 'failed'", 300)
+    engine.until("s.training.status !== 'idle' && s.training.status !== 'done'", 20)
 
 
 def play(engine, jump_on: str) -> dict:

@@ -19,8 +19,10 @@ const browser = await puppeteer.launch({
   browser: "firefox", executablePath: options.executablePath, headless: true,
   userDataDir: options.profile, extraPrefsFirefox: prefs, defaultViewport: null,
 });
-const page = (await browser.pages())[0] ?? await browser.newPage();
-await page.setViewport({ width: options.width, height: options.height, deviceScaleFactor: 2 });
+const phoneSized = (tab) => tab.setViewport({ width: options.width, height: options.height, deviceScaleFactor: 2 });
+let page = (await browser.pages())[0] ?? await browser.newPage();
+await phoneSized(page);
+const tabs = [page]; // in the order opened
 let held = null; // the element a finger is on
 
 const centre = async (selector) => {
@@ -31,6 +33,13 @@ const centre = async (selector) => {
 const commands = {
   goto: ({ url }) => page.goto(url).then(() => null),
   reload: () => page.reload().then(() => null),
+  openTab: async ({ url }) => {
+    page = await browser.newPage();
+    tabs.push(page);
+    await phoneSized(page);
+    await page.goto(url);
+  },
+  switchTab: async ({ index }) => { page = tabs[index]; await page.bringToFront(); },
   evaluate: ({ expression }) => page.evaluate(expression),
   click: async ({ selector }) => { await (await page.waitForSelector(selector, { visible: true, timeout: 20000 })).click(); },
   fill: async ({ selector, text }) => {
