@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_phone import SPLITS  # noqa: E402
+from bench_phone import SPLITS, TRAIN_TO_PLAYING  # noqa: E402
 from common import OUT, few_shot  # noqa: E402  (tests/ on the path)
 from engines import ENGINES, open_engine  # noqa: E402
 from phone import static_site  # noqa: E402
@@ -105,24 +105,9 @@ PHOTO = """(await (await fetch(`photos/${split}/${label}/` +
 
 
 def train_to_playing(engine) -> float:
-    """Tap Train, then Play the moment it is done (as "Play with it" does): seconds
-    from the tap to the first frame the new model classifies, timed on the page."""
+    """Seconds from the tap on Train to the new model's first frame in the game."""
     engine.click(TRAIN)
-    return engine.evaluate("""new Promise((resolve) => {
-      const tapped = performance.now();
-      document.getElementById("train-button").click();
-      let model = null;
-      const watch = () => {
-        const s = window.studioState;
-        if (!model && s.training.status === "done") {
-          model = s.model.created;
-          [...document.querySelectorAll("button")].find((b) => b.textContent === "Play with it").click();
-        }
-        if (model && s.frameModel === model && s.lastFrameAt > tapped) return resolve((s.lastFrameAt - tapped) / 1000);
-        setTimeout(watch, 5);
-      };
-      watch();
-    })""")
+    return engine.evaluate(TRAIN_TO_PLAYING)
 
 
 def game_fps(engine, warm_up: float = 5, seconds: int = 20) -> tuple[float, float]:
