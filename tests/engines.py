@@ -48,7 +48,10 @@ def engine_missing(name: str) -> str | None:
 def open_engine(name: str, profile: Path, private: bool = False):
     """A phone-sized window of engine ``name`` keeping its storage in ``profile``
     (unless ``private``); closed on leaving."""
-    engine = {"chromium": Chromium, "webkit": WebKit, "firefox": Firefox}[name](profile, private)
+    if name == "webkit-sab":  # benchmarks: WebKitGTK with SharedArrayBuffer, as Safari has it
+        engine = WebKit(profile, private, shared_memory=True)
+    else:
+        engine = {"chromium": Chromium, "webkit": WebKit, "firefox": Firefox}[name](profile, private)
     try:
         yield engine
     finally:
@@ -117,7 +120,9 @@ class Chromium(Engine):
         self._playwright = sync_playwright().start()
         phone = {"viewport": {"width": WIDTH, "height": HEIGHT}, "device_scale_factor": 2,
                  "is_mobile": True, "has_touch": True}
-        options = {"executable_path": CHROMIUM, "headless": True, "args": FLAGS}
+        camera = "--use-fake-device-for-media-stream=fps=30"  # a phone's camera rate (the default is 20)
+        options = {"executable_path": CHROMIUM, "headless": True,
+                   "args": [flag for flag in FLAGS if not flag.startswith("--use-fake-device")] + [camera]}
         if private:  # a context of its own, kept in memory: Chromium's incognito
             self._browser = self._playwright.chromium.launch(**options)
             self._context = self._browser.new_context(**phone)
@@ -174,11 +179,14 @@ class Chromium(Engine):
 
 class WebKit(Engine):
     """MiniBrowser under Selenium. Its automation sessions keep storage in memory
-    (like Safari's private browsing) whether or not ``--private`` is given."""
+    (like Safari's private browsing) whether or not ``--private`` is given.
+    WebKitGTK leaves SharedArrayBuffer out even on a cross-origin isolated page
+    (Safari has it there); ``shared_memory`` turns it on (JavaScriptCore's option),
+    to measure what threads would give."""
 
     name = "webkit"
 
-    def __init__(self, profile: Path, private: bool):
+    def __init__(self, profile: Path, private: bool, shared_memory: bool = False):
         from selenium import webdriver
         from selenium.webdriver.webkitgtk.options import Options
         from selenium.webdriver.webkitgtk.service import Service
@@ -189,6 +197,8 @@ class WebKit(Engine):
         for flag in ["--automation", "--enable-mock-capture-devices=true"] + (["--private"] if private else []):
             options.add_argument(flag)
         env = {**os.environ, "DISPLAY": self._display.name}
+        if shared_memory:
+            env["JSC_useSharedArrayBuffer"] = "1"
         service = Service(executable_path=WEBKIT_DRIVER, env=env)
         self._driver = webdriver.WebKitGTK(options=options, service=service)
         self._driver.set_window_size(WIDTH, HEIGHT)
