@@ -112,9 +112,12 @@ class Engine:
 
 
 class Chromium(Engine):
+    """``init_script`` runs in every page before the page's own scripts (to take away
+    something an engine may lack, and see the app do without it)."""
+
     name = "chromium"
 
-    def __init__(self, profile: Path, private: bool):
+    def __init__(self, profile: Path, private: bool, init_script: str | None = None):
         from playwright.sync_api import sync_playwright
 
         self._playwright = sync_playwright().start()
@@ -129,6 +132,8 @@ class Chromium(Engine):
         else:
             self._browser = None
             self._context = self._playwright.chromium.launch_persistent_context(str(profile), **options, **phone)
+        if init_script:
+            self._context.add_init_script(init_script)
         self._page = self._context.pages[0] if self._context.pages else self._context.new_page()
         self._tabs = [self._page]
 

@@ -1,6 +1,7 @@
 """Bad input stays bad input in every engine (tests/engines.py): a reload in the middle
 of training leaves the project and the model as they were; a damaged model file, or
-one of another backbone's weights, is refused with a sentence; a class name with HTML
+one of another backbone's weights, is refused with a sentence, and a good one from a
+laptop opens and plays; a class name with HTML
 in it is shown as text; two tabs on one project stay consistent.
 
 A full storage quota is tested in Chromium only (test_phone_safety.py): neither
@@ -65,6 +66,15 @@ def test_damaged_or_foreign_models_are_refused_with_a_sentence(engine, trained, 
         engine.until(f"document.getElementById('notice').textContent.includes({json.dumps(path.name + ' cannot be used')})", 30)
         assert expected in engine.text("#notice")
     assert not engine.evaluate("window.studioState.modelReady")  # nothing replaced
+
+
+def test_a_model_trained_on_a_laptop_opens_and_plays(engine, trained):
+    drive.open_model(engine, trained.bundle)
+    state = engine.until("s.modelReady", 60)
+    assert state["model"]["labels"] == trained.classes
+    assert "opened from model.pvb" in state["model"]["source"]
+    engine.click(drive.PLAY)
+    engine.until("s.fps > 0 && s.label !== null", 60)  # it classifies the camera's frames
 
 
 def test_class_names_with_html_are_shown_as_text(engine):
