@@ -6,6 +6,7 @@
 import { readBundle } from "../recipe/bundle-file.js";
 import { summaryOf } from "./model-summary.js";
 import { StoreError } from "./contracts.js";
+import { studioFetch } from "./studio-api.js";
 
 export class ProjectStore {
   constructor(base = new URL("/api/store/", location.origin).href) { // the studio serves the app at its root
@@ -71,20 +72,7 @@ export class ProjectStore {
 
   // A refusal ({"error": sentence}) becomes a StoreError with the server's sentence.
   async fetch(method, route, body = null) {
-    const json = body && !(body instanceof FormData) && !(body instanceof Blob);
-    let response;
-    try {
-      response = await fetch(new URL(route, this.base), { method,
-        headers: json ? { "content-type": "application/json" } : {},
-        body: json ? JSON.stringify(body) : body });
-    } catch (error) {
-      throw new StoreError(`The studio did not answer (${error.message}): is \`pocketvision studio\` still running?`);
-    }
-    if (!response.ok) {
-      const answer = await response.json().catch(() => ({}));
-      throw new StoreError(answer.error || `the studio answered ${response.status} ${response.statusText}`);
-    }
-    return response;
+    return studioFetch(method, new URL(route, this.base), body, StoreError);
   }
 }
 

@@ -5,7 +5,7 @@
 
 import { playableModel, readBundle } from "../recipe/bundle-file.js";
 import { TrainError } from "./contracts.js";
-import { finishedJob, studioRequest } from "./studio-api.js";
+import { finishedJob, studioFetch } from "./studio-api.js";
 import { summaryOf } from "./model-summary.js";
 
 // store: the project store (the bundle is read back through it); site: {backbone};
@@ -16,8 +16,7 @@ export function serverTrainer({ store, site, backbone = null, fineTune = 0 }) {
   return {
     async train(onProgress = () => {}) {
       const started = performance.now();
-      await studioRequest("/api/train", { backbone: backbone ?? site.backbone.name, fine_tune: fineTune })
-        .catch((error) => { throw new TrainError(error.message); });
+      await studioFetch("POST", "/api/train", { backbone: backbone ?? site.backbone.name, fine_tune: fineTune }, TrainError);
       const job = await finishedJob((j) => onProgress(j.phase, j.done, j.total));
       if (job.state === "failed") throw new TrainError(job.message);
       const saved = await store.model();
