@@ -71,11 +71,11 @@ class Engine:
         deadline, seen = time.monotonic() + timeout, None
         while time.monotonic() < deadline:
             try:
-                seen = self.evaluate(
-                    f"(() => {{ const s = window.studioState; return s && ({condition}) ? s : (s ? null : 'no page yet'); }})()")
-                if isinstance(seen, dict):
-                    return seen
-                seen = seen or self.evaluate("window.studioState")
+                answer = self.evaluate(
+                    f"(() => {{ const s = window.studioState; return {{ held: Boolean(s && ({condition})), s: s ?? 'no page yet' }}; }})()")
+                if answer["held"]:
+                    return answer["s"]
+                seen = answer["s"]
             except Exception as error:  # the page went away in a reload
                 seen = str(error)[:300]
             time.sleep(0.25)
@@ -196,7 +196,7 @@ class WebKit(Engine):
         from selenium.webdriver.webkitgtk.options import Options
         from selenium.webdriver.webkitgtk.service import Service
 
-        self._display = _virtual_display()
+        self._display = virtual_display()
         options = Options()
         options.binary_location = MINIBROWSER
         for flag in ["--automation", "--enable-mock-capture-devices=true"] + (["--private"] if private else []):
@@ -353,7 +353,9 @@ class Firefox(Engine):
                 self._node.kill()
 
 
-class _Display:
+class Display:
+    """An X display of its own: ``name`` (":N") for DISPLAY, ``stop()`` when done."""
+
     def __init__(self, process, name):
         self.process, self.name = process, name
 
@@ -362,12 +364,13 @@ class _Display:
         self.process.wait()
 
 
-def _virtual_display() -> _Display:
-    """An Xvfb display of its own (WebKitGTK draws into a real window)."""
+def virtual_display(screen: str = "1280x1024x24") -> Display:
+    """An Xvfb display of its own (WebKitGTK draws into a real window), ready when
+    this returns: Xvfb writes the display's number once it accepts clients."""
     read, write = os.pipe()
-    process = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
+    process = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", screen, "-nolisten", "tcp"],
                                pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     os.close(write)
     with os.fdopen(read) as chosen:
         number = chosen.readline().strip()
-    return _Display(process, f":{number}")
+    return Display(process, f":{number}")

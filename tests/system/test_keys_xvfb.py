@@ -9,9 +9,9 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 
 import pytest
+from engines import virtual_display
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb (tests/install.sh installs xvfb)"),
@@ -39,15 +39,9 @@ print(json.dumps(seen))
 
 @pytest.fixture
 def display():
-    number = 90 + os.getpid() % 9
-    server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "800x600x24", "-nolisten", "tcp"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(1.5)
-    if server.poll() is not None:
-        pytest.fail(f"Xvfb :{number} did not start")
-    yield f":{number}"
-    server.terminate()
-    server.wait(timeout=10)
+    screen = virtual_display("800x600x24")
+    yield screen.name
+    screen.stop()
 
 
 def test_keyboard_sink_presses_real_keys(display):
