@@ -199,6 +199,8 @@ def test_problem_folders_and_a_damaged_model_are_shown_and_fixable(fashion3, tmp
         page.wait_for_selector(".class-card.problem")
         assert "not used" in page.inner_text(".class-card.problem")
         assert "cannot be read" in page.inner_text("#train-status")
+        # the class cards and the problem cards come from two reads of the project: wait for both
+        page.wait_for_function("document.querySelectorAll('.class-card[data-class=\"up\"]').length === 1")
         assert page.locator('.class-card[data-class="up"]').count() == 1
         page.screenshot(path=str(artifacts / "studio-problems.png"), full_page=True)
         page.click(".class-card.problem button")
