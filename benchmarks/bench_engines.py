@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_phone import SPLITS, TRAIN_TO_PLAYING  # noqa: E402
+from bench_phone import ADD_PICTURES, SPLITS, TRAIN_TO_PLAYING  # noqa: E402
 from common import OUT, few_shot  # noqa: E402  (tests/ on the path)
 from engines import ENGINES, open_engine  # noqa: E402
 from phone import static_site  # noqa: E402
@@ -79,29 +79,11 @@ def one_round(name: str, url: str, split: str, classes: list[str]) -> dict:
 
 
 def add_pictures(engine, split, classes, indices) -> None:
-    """Store gallery pictures as the Add photos button does (re-encoded, hashed), then
-    reload so that the views show them."""
-    engine.evaluate(f"""(async ([split, classes, indices]) => {{
-      const {{ Store }} = await import("./web/app/store.js");
-      const camera = await import("./web/app/camera.js");
-      const store = await Store.open();
-      for (const label of classes) {{
-        let c = (await store.project()).find((k) => k.name === label);
-        if (!c) {{ await store.addClass(label); c = (await store.project()).find((k) => k.name === label); }}
-        const pictures = [];
-        for (const i of indices) pictures.push(await camera.photoPicture(await photo(split, label, i), 224));
-        await store.addPictures(c.id, pictures);
-      }}
-      return true;
-    }})({json.dumps([split, classes, list(indices)])})""".replace("photo(split, label, i)", PHOTO))
+    """Store gallery pictures as the Add photos button does (bench_phone's script),
+    then reload so that the views show them."""
+    engine.evaluate(f"({ADD_PICTURES})({json.dumps([split, classes, list(indices), ''])})")
     engine.reload()
     settled(engine)
-
-
-# The i-th photo of a class, as a Blob, from the folder listing http.server gives.
-PHOTO = """(await (await fetch(`photos/${split}/${label}/` +
-  [...(await (await fetch(`photos/${split}/${label}/`)).text()).matchAll(/href="([^"]+\\.png)"/g)]
-    .map((m) => m[1]).sort()[i])).blob())"""
 
 
 def train_to_playing(engine) -> float:

@@ -97,27 +97,34 @@ def one_round(playwright, url, camera, split, classes, folder) -> dict:
 def add_pictures(phone, split, classes, indices, prefix="") -> None:
     """Store pictures as the gallery button does (re-encoded, hashed), in one go;
     ``prefix`` renames them, so a picture can be stored a second time."""
-    phone.page.evaluate("""async ([split, classes, indices, prefix]) => {
-      const { Store } = await import("./web/app/store.js");
-      const camera = await import("./web/app/camera.js");
-      const store = await Store.open();
-      for (const label of classes) {
-        let c = (await store.project()).find((k) => k.name === label);
-        if (!c) { await store.addClass(label); c = (await store.project()).find((k) => k.name === label); }
-        const names = await (await fetch(`photos/${split}/${label}/`)).text();
-        const files = [...names.matchAll(/href="([^"]+\\.png)"/g)].map((m) => m[1]).sort();
-        const pictures = [];
-        for (const i of indices) {
-          const blob = await (await fetch(`photos/${split}/${label}/${files[i]}`)).blob();
-          const picture = await camera.photoPicture(blob, 224);
-          pictures.push({ ...picture, name: prefix + picture.name });
-        }
-        await store.addPictures(c.id, pictures);
-      }
-    }""", [split, classes, list(indices), prefix])
+    phone.page.evaluate(ADD_PICTURES, [split, classes, list(indices), prefix])
     phone.page.reload()
     phone.settled()
     phone.until("s.cameraReady && s.backboneReady")
+
+
+# A function of [split, classes, indices, prefix]: the photos at `indices` of each
+# class (sorted by name, from the folder http.server lists) stored as the gallery
+# button stores them, the class added first where it is new.
+ADD_PICTURES = """async ([split, classes, indices, prefix]) => {
+  const { Store } = await import("./web/app/store.js");
+  const camera = await import("./web/app/camera.js");
+  const store = await Store.open();
+  for (const label of classes) {
+    let c = (await store.project()).find((k) => k.name === label);
+    if (!c) { await store.addClass(label); c = (await store.project()).find((k) => k.name === label); }
+    const names = await (await fetch(`photos/${split}/${label}/`)).text();
+    const files = [...names.matchAll(/href="([^"]+\\.png)"/g)].map((m) => m[1]).sort();
+    const pictures = [];
+    for (const i of indices) {
+      const blob = await (await fetch(`photos/${split}/${label}/${files[i]}`)).blob();
+      const picture = await camera.photoPicture(blob, 224);
+      pictures.push({ ...picture, name: prefix + picture.name });
+    }
+    await store.addPictures(c.id, pictures);
+  }
+  return true;
+}"""
 
 
 def train_to_playing(phone) -> float:
