@@ -80,7 +80,13 @@ class Engine:
                 seen = str(error)[:300]
             time.sleep(0.25)
         notice = self.text("#notice")
-        raise AssertionError(f"{self.name}: never {condition}; notice: {notice!r}; last seen: {seen}")
+        raise AssertionError(f"{self.name}: never {condition}; notice: {notice!r}; last seen: {seen}; "
+                             f"the page's errors: {self.problems()}")
+
+    def problems(self) -> list[str]:
+        """The page's console errors and warnings since the last call (where the
+        driver reports them)."""
+        return []
 
     def text(self, selector: str) -> str | None:
         try:
@@ -134,11 +140,19 @@ class Chromium(Engine):
             self._context = self._playwright.chromium.launch_persistent_context(str(profile), **options, **phone)
         if init_script:
             self._context.add_init_script(init_script)
+        self._problems = []
+        self._context.on("console", lambda message: message.type in ("error", "warning")
+                         and self._problems.append(f"{message.type}: {message.text}"))
+        self._context.on("weberror", lambda error: self._problems.append(f"uncaught: {error.error}"))
         self._page = self._context.pages[0] if self._context.pages else self._context.new_page()
         self._tabs = [self._page]
 
     def goto(self, url):
         self._page.goto(url)
+
+    def problems(self):
+        reported, self._problems = self._problems[-20:], []
+        return reported
 
     def open_tab(self, url):
         self._page = self._context.new_page()
@@ -310,6 +324,12 @@ class Firefox(Engine):
 
     def goto(self, url):
         self._send("goto", url=url)
+
+    def problems(self):
+        try:
+            return self._send("problems")
+        except (RuntimeError, OSError):
+            return []
 
     def open_tab(self, url):
         self._send("openTab", url=url)

@@ -19,9 +19,16 @@ const browser = await puppeteer.launch({
   browser: "firefox", executablePath: options.executablePath, headless: true,
   userDataDir: options.profile, extraPrefsFirefox: prefs, defaultViewport: null,
 });
-const phoneSized = (tab) => tab.setViewport({ width: options.width, height: options.height, deviceScaleFactor: 2 });
-let page = (await browser.pages())[0] ?? await browser.newPage();
-await phoneSized(page);
+const problems = []; // the pages' errors and warnings, for a failing test's message
+const watched = async (tab) => {
+  await tab.setViewport({ width: options.width, height: options.height, deviceScaleFactor: 2 });
+  tab.on("console", (message) => {
+    if (["error", "warn"].includes(message.type())) problems.push(`${message.type()}: ${message.text()}`);
+  });
+  tab.on("pageerror", (error) => problems.push(`uncaught: ${error.message}`));
+  return tab;
+};
+let page = await watched((await browser.pages())[0] ?? await browser.newPage());
 const tabs = [page]; // in the order opened
 let held = null; // the element a finger is on
 
@@ -34,9 +41,8 @@ const commands = {
   goto: ({ url }) => page.goto(url).then(() => null),
   reload: () => page.reload().then(() => null),
   openTab: async ({ url }) => {
-    page = await browser.newPage();
+    page = await watched(await browser.newPage());
     tabs.push(page);
-    await phoneSized(page);
     await page.goto(url);
   },
   switchTab: async ({ index }) => { page = tabs[index]; await page.bringToFront(); },
@@ -55,6 +61,7 @@ const commands = {
   release: async () => { if (held) await page.mouse.up(); held = null; },
   upload: async ({ selector, paths }) => { await (await page.$(selector)).uploadFile(...paths); },
   screenshot: ({ path, fullPage }) => page.screenshot({ path, fullPage: Boolean(fullPage) }).then(() => null),
+  problems: () => problems.splice(0).slice(-20),
   close: async () => { await browser.close(); process.exit(0); },
 };
 

@@ -174,7 +174,7 @@ async function boot() {
   app.site.bodyTensors = await fineTunedBody(app.site);
   const threads = modelThreads();
   app.backbone = new Backbone(new URL(config.graph, location.href).href, threads);
-  app.backbone.ready.then(() => { state.backboneReady = true; state.threads = threads; },
+  app.backbone.ready.then((loaded) => { state.backboneReady = true; state.threads = loaded.threads; },
     (error) => app.notice(`The model could not start: ${error.message}`));
   const home = await openHome(app, config);
   Object.assign(app, { store: home.store, trainer: home.trainer, home: home.where });
