@@ -119,19 +119,23 @@ class Engine:
 
 class Chromium(Engine):
     """``init_script`` runs in every page before the page's own scripts (to take away
-    something an engine may lack, and see the app do without it)."""
+    something an engine may lack, and see the app do without it); ``camera``: a y4m
+    file the fake camera plays in a loop (else Chromium's own moving pattern)."""
 
     name = "chromium"
 
-    def __init__(self, profile: Path, private: bool, init_script: str | None = None):
+    def __init__(self, profile: Path, private: bool, init_script: str | None = None,
+                 camera: Path | None = None):
         from playwright.sync_api import sync_playwright
 
         self._playwright = sync_playwright().start()
         phone = {"viewport": {"width": WIDTH, "height": HEIGHT}, "device_scale_factor": 2,
                  "is_mobile": True, "has_touch": True}
-        camera = "--use-fake-device-for-media-stream=fps=30"  # a phone's camera rate (the default is 20)
+        cameras = ["--use-fake-device-for-media-stream=fps=30"]  # a phone's camera rate (the default is 20)
+        if camera is not None:
+            cameras.append(f"--use-file-for-fake-video-capture={camera}")
         options = {"executable_path": CHROMIUM, "headless": True,
-                   "args": [flag for flag in FLAGS if not flag.startswith("--use-fake-device")] + [camera]}
+                   "args": [flag for flag in FLAGS if not flag.startswith("--use-fake-device")] + cameras}
         if private:  # a context of its own, kept in memory: Chromium's incognito
             self._browser = self._playwright.chromium.launch(**options)
             self._context = self._browser.new_context(**phone)
@@ -153,6 +157,12 @@ class Chromium(Engine):
     def problems(self):
         reported, self._problems = self._problems[-20:], []
         return reported
+
+    def set_quota(self, size: int):
+        """The bytes the page's origin may keep from now on (a phone whose storage fills up)."""
+        origin = self.evaluate("location.origin")
+        self._context.new_cdp_session(self._page).send(
+            "Storage.overrideQuotaForOrigin", {"origin": origin, "quotaSize": size})
 
     def open_tab(self, url):
         self._page = self._context.new_page()

@@ -10,7 +10,7 @@
 #     and npm (the stock web clients);
 #   - the TFLite Task Library in a venv of its own (.venv-tasklib: it pins protobuf<4,
 #     which the exporters' libraries cannot share);
-#   - the stock web clients and puppeteer-core from npm (tests/npm-clients, pinned by
+#   - the stock web clients, puppeteer-core and axe-core from npm (tests/npm-clients, pinned by
 #     its package-lock.json);
 #   - pocketvision itself with its [test] extra.
 # .ci/run calls this script too, so a newcomer and CI install the same things.

@@ -18,6 +18,7 @@ from pocketvision.data import class_names, grouping
 from pocketvision.data.preprocessing import MAX_SIDE
 from pocketvision.evaluation.metrics import CALIBRATION_BINS
 from pocketvision.exports.web_app import WEB
+from pocketvision.inference import sinks
 from pocketvision.model import bundle, bundle_meta, novelty
 
 SHARED_JS = WEB / "recipe" / "shared.js"
@@ -48,6 +49,8 @@ def shared_values() -> dict[str, object]:
         # evaluation/metrics.py and config.SmoothingConfig
         "CALIBRATION_BINS": CALIBRATION_BINS,
         "SMOOTHING_DEFAULTS": asdict(SmoothingConfig()),
+        # inference/sinks.py: a CSV cell starting so gets a leading ' (the Use view's log)
+        "CSV_RISKY_STARTS": list(sinks.RISKY_STARTS),
     }
 
 

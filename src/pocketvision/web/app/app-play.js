@@ -7,13 +7,13 @@ import { RunnerGame } from "./runner.js";
 import { UNKNOWN } from "../recipe/shared.js";
 import { Smoother } from "../recipe/smoothing.js";
 import { el, probabilityBars } from "./ui.js";
-import { onVideoFrame } from "./engine.js";
+import { frameLoop } from "./frame-loop.js";
 
 const UNSURE_EVERY_MS = 1500;
 
 export function playView(app) {
   const { state, $ } = app;
-  let smoother = new Smoother({}), actions = Object.create(null), showBars = null, visible = false, busy = false;
+  let smoother = new Smoother({}), actions = Object.create(null), showBars = null;
   let lastOffer = 0, offeredUrl = ""; // offeredUrl: the shown unsure frame's blob URL
   const game = new RunnerGame($("world"), state, hint);
   game.start((s) => { $("score").textContent = s.score; $("best").textContent = s.best; });
@@ -73,25 +73,8 @@ export function playView(app) {
     $("label").textContent = "…";
   }
 
-  // ---- one classification per new camera frame, the newest one -----------------
-  let frames = 0, windowStart = performance.now(), newest = null;
-  async function classifyNewest() {
-    busy = true;
-    while (newest && visible && app.model) {
-      const [now, metadata] = newest;
-      newest = null;
-      await step(now, metadata).catch((error) => app.notice(`The model stopped: ${error.message}`));
-    }
-    busy = false;
-  }
-
-  async function step(now, metadata) {
-    const model = app.model, started = performance.now();
-    const { features, prepareMs, runMs } = await app.backbone.frame(app.video, model.spec);
-    const result = model.classify(features);
-    Object.assign(state, { label: result.label, confidence: result.confidence, novelty: result.novelty,
-      inferenceMs: performance.now() - started, prepareMs, runMs, lastFrameAt: performance.now(),
-      frameModel: model.summary.created });
+  // ---- each classified camera frame ------------------------------------------------
+  const frames = frameLoop(app, async (result, now, metadata, model) => {
     // a frame like nothing the model was trained on confirms no class: it presses nothing
     const probabilities = Object.fromEntries(model.labels.map((l, i) => [l, result.unknown ? 0 : result.probabilities[i]]));
     for (const event of smoother.update(now / 1000, metadata.presentedFrames, probabilities)) {
@@ -101,36 +84,11 @@ export function playView(app) {
     showBars?.(result.probabilities, model.labels.indexOf(smoother.active));
     $("label").textContent = result.unknown ? UNKNOWN : `${result.label} ${Math.round(100 * result.confidence)}%`;
     if (result.unsure) offer(result);
-    countFrame();
-  }
-
-  function countFrame() {
-    frames += 1;
-    const clock = performance.now();
-    if (clock - windowStart > 1000) {
-      state.fps = (frames * 1000) / (clock - windowStart); frames = 0; windowStart = clock;
-      $("fps").textContent = state.fps.toFixed(0);
-      $("ms").textContent = state.inferenceMs.toFixed(0);
-    }
-  }
-
-  // While the view is on screen, every new camera frame is noted; the newest is
-  // classified once a model is there (a camera that starts later is waited for).
-  let listening = false;
-  function onFrame(now, metadata) {
-    listening = visible;
-    if (!visible) return;
-    onVideoFrame(app.video, onFrame);
-    newest = [now, metadata];
-    if (!busy && app.model) classifyNewest();
-  }
-
-  function listen() {
-    if (!listening) {
-      listening = true;
-      onVideoFrame(app.video, onFrame);
-    }
-  }
+  });
+  frames.onRate = (fps) => {
+    $("fps").textContent = fps.toFixed(0);
+    $("ms").textContent = state.inferenceMs.toFixed(0);
+  };
 
   // ---- frames the model is unsure of: keep one, offer it for a class ------------
   async function offer(result) {
@@ -162,10 +120,9 @@ export function playView(app) {
   return {
     modelChanged,
     shown() {
-      visible = true;
       if (!app.model) app.notice("There is no model yet: collect pictures, then train one.", "info");
-      listen();
+      frames.start();
     },
-    hidden() { visible = false; },
+    hidden() { frames.stop(); },
   };
 }

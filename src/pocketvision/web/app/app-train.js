@@ -2,9 +2,8 @@
 // does on the bursts it never saw, what to collect next; download the model and the
 // pictures, or open a model file made elsewhere.
 
-import { BundleError, playableModel, readBundle } from "../recipe/bundle-file.js";
 import { TrainError } from "./contracts.js";
-import { summaryOf } from "./model-summary.js";
+import { download, openModelFile } from "./files.js";
 import { PICTURES_FOLDER } from "./trainer.js";
 import { el } from "./ui.js";
 import { zipBlob } from "./zip.js";
@@ -96,18 +95,7 @@ export function trainView(app) {
     const file = $("model-file").files[0];
     $("model-file").value = "";
     if (!file) return;
-    try {
-      const bytes = new Uint8Array(await file.arrayBuffer());
-      const bundle = readBundle(bytes);
-      await playableModel(bundle, app.site.backbone); // refused here, before anything is replaced
-      const summary = summaryOf(bundle.meta, `opened from ${file.name}`);
-      await app.store.saveModel(bytes, summary);
-      await app.useModel(bytes, summary);
-      app.notice(`Opened ${file.name}: ${summary.labels.join(", ")}.`, "info");
-    } catch (error) {
-      app.notice(error instanceof BundleError ? `${file.name} cannot be used: ${error.message}.`
-        : `${file.name} could not be read (${error.message}).`);
-    }
+    await openModelFile(app, file);
   };
 
   $("download-pictures").onclick = async () => {
@@ -124,12 +112,4 @@ export function trainView(app) {
   };
 
   return { modelChanged };
-}
-
-function download(blob, name) {
-  const link = Object.assign(document.createElement("a"), { href: URL.createObjectURL(blob), download: name });
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
 }

@@ -16,9 +16,11 @@ import { summaryOf } from "./model-summary.js";
 import { openHome } from "./home.js";
 import { studioPanels } from "./app-studio.js";
 import { trainView } from "./app-train.js";
+import { useView } from "./app-use.js";
 import { missingFeatures, modelThreads, storageWillLast } from "./engine.js";
 
 const $ = (id) => document.getElementById(id);
+const VIEWS = ["collect", "train", "play", "use"];
 const state = {
   view: "collect", classes: [], training: { status: "idle" }, valAccuracy: null,
   labels: [], model: null, label: null, confidence: 0, novelty: null, fps: 0, inferenceMs: 0,
@@ -131,7 +133,7 @@ function show(view) {
   for (const tab of document.querySelectorAll("nav.tabs button")) {
     tab.setAttribute("aria-selected", String(tab.dataset.view === view));
   }
-  for (const name of ["collect", "train", "play"]) $(name).hidden = name !== view;
+  for (const name of VIEWS) $(name).hidden = name !== view;
   const slot = document.querySelector(`.camera-slot[data-slot="${view}"]`);
   if (slot) slot.append(app.video);
   for (const [name, part] of Object.entries(app.views)) (name === view ? part.shown : part.hidden)?.();
@@ -183,7 +185,7 @@ async function boot() {
     if (changed.includes("models")) await loadModel().catch(() => {});
   };
   app.video = Object.assign(document.createElement("video"), { autoplay: true, muted: true, playsInline: true });
-  app.views = { collect: collectView(app), train: trainView(app), play: playView(app) };
+  app.views = { collect: collectView(app), train: trainView(app), play: playView(app), use: await useView(app) };
   if (config.offers) app.views.studio = await studioPanels(app, config.offers); // the studio's own
   let chosen = false; // a view the person picked while the app was still starting stays
   for (const tab of document.querySelectorAll("nav.tabs button")) {
@@ -193,7 +195,7 @@ async function boot() {
   await app.views.collect.offerLeftovers();
   await loadModel().catch((error) => app.notice(error instanceof BundleError
     ? `The saved model could not be used: ${error.message}` : String(error)));
-  if (!chosen) show(["collect", "train", "play"].includes(config.start) ? config.start : "collect");
+  if (!chosen) show(VIEWS.includes(config.start) ? config.start : "collect");
   if (app.home !== "project") noteStorage();
   await startCamera();
 }

@@ -241,14 +241,14 @@ function explained(error, exists) {
   return new StoreError(`Could not save (${name || error}): nothing was changed.`);
 }
 
-function request(r) {
+export function request(r) {
   return new Promise((resolve, reject) => {
     r.onsuccess = () => resolve(r.result);
     r.onerror = () => reject(r.error);
   });
 }
 
-function done(t) {
+export function done(t) {
   return new Promise((resolve, reject) => {
     t.oncomplete = () => resolve();
     t.onabort = t.onerror = () => reject(t.error || new DOMException("aborted", "AbortError"));

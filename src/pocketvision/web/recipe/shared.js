@@ -25,3 +25,4 @@ export const MAX_NAME_LENGTH = 64;
 export const MAX_NAME_BYTES = 255;
 export const CALIBRATION_BINS = 10;
 export const SMOOTHING_DEFAULTS = Object.freeze({"threshold": 0.7, "release": 0.5, "frames": 4, "cooldown": 0.3});
+export const CSV_RISKY_STARTS = Object.freeze(["=", "+", "-", "@", "\t", "\r", "'"]);

@@ -1,0 +1,51 @@
+// Files between the app and the person: downloads, the share sheet, and a model file
+// opened (Open model, a .pvb opened with the installed app, or one shared to it):
+// every way in is checked the same way, before anything is replaced.
+
+import { BundleError, playableModel, readBundle } from "../recipe/bundle-file.js";
+import { summaryOf } from "./model-summary.js";
+
+export function download(blob, name) {
+  const link = Object.assign(document.createElement("a"), { href: URL.createObjectURL(blob), download: name });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+}
+
+// Hands the file to the phone's share sheet where the browser can share files, else
+// downloads it. Returns "shared", "downloaded" or "cancelled" (the person closed the
+// sheet: nothing to say).
+export async function shareOrDownload(blob, name, title) {
+  const file = new File([blob], name, { type: blob.type });
+  if (navigator.canShare?.({ files: [file] })) {
+    try {
+      await navigator.share({ files: [file], title });
+      return "shared";
+    } catch (error) {
+      if (error.name === "AbortError") return "cancelled";
+      // NotAllowedError (no tap just before) and others: the download still works
+    }
+  }
+  download(blob, name);
+  return "downloaded";
+}
+
+// A .pvb the person gave the app: kept and played when this site's backbone can play
+// it, else refused with a sentence and nothing changed.
+export async function openModelFile(app, file) {
+  try {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const bundle = readBundle(bytes);
+    await playableModel(bundle, app.site.backbone); // refused here, before anything is replaced
+    const summary = summaryOf(bundle.meta, `opened from ${file.name}`);
+    await app.store.saveModel(bytes, summary);
+    await app.useModel(bytes, summary);
+    app.notice(`Opened ${file.name}: ${summary.labels.join(", ")}.`, "info");
+    return true;
+  } catch (error) {
+    app.notice(error instanceof BundleError ? `${file.name} cannot be used: ${error.message}.`
+      : `${file.name} could not be read (${error.message}).`);
+    return false;
+  }
+}
