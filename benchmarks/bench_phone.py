@@ -171,7 +171,7 @@ def recording(phone, seconds: float = 5) -> tuple[int, int]:
       const count = () => { window.presented += window.counting ? 1 : 0; video.requestVideoFrameCallback(count); };
       video.requestVideoFrameCallback(count); }""")
     before = phone.state()["recorded"]
-    box = phone.page.get_by_role("button", name="Record", exact=True).bounding_box()
+    box = phone.page.locator("#record").bounding_box()
     phone.page.mouse.move(box["x"] + 20, box["y"] + 20)
     phone.page.evaluate("window.counting = true")
     phone.page.mouse.down()

@@ -132,7 +132,7 @@ class Phone:
         """Choose the class, hold Record until ``pictures`` more are kept, let go."""
         self.page.get_by_role("radio", name=name, exact=True).click()
         before = self.state()["recorded"]
-        button = self.page.get_by_role("button", name="Record", exact=True)
+        button = self.page.locator("#record")
         button.scroll_into_view_if_needed()
         box = button.bounding_box()
         self.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)

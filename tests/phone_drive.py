@@ -12,6 +12,8 @@ from pathlib import Path
 
 TRAIN = 'nav.tabs button[data-view="train"]'
 PLAY = 'nav.tabs button[data-view="play"]'
+USE = 'nav.tabs button[data-view="use"]'
+VIEWS = {"collect": 'nav.tabs button[data-view="collect"]', "train": TRAIN, "play": PLAY, "use": USE}
 
 
 def settled(engine, timeout: float = 120) -> dict:

@@ -92,7 +92,7 @@ def test_two_tabs_rename_a_class_and_refuse_a_taken_name(phone):
 def fill_until_full(phone, name: str) -> int:
     """Hold Record into ``name`` until the storage is full; the pictures kept."""
     phone.page.get_by_role("radio", name=name, exact=True).click()
-    box = phone.page.get_by_role("button", name="Record", exact=True).bounding_box()
+    box = phone.page.locator("#record").bounding_box()
     phone.page.mouse.move(box["x"] + 20, box["y"] + 20)
     phone.page.mouse.down()
     phone.page.wait_for_function("document.getElementById('notice').textContent.includes('full')",
@@ -191,7 +191,7 @@ def test_the_class_card_counts_while_recording(phone):
     kept (it said "0 pictures" until release)."""
     phone.add_class("sneaker")
     phone.page.get_by_role("radio", name="sneaker", exact=True).click()
-    box = phone.page.get_by_role("button", name="Record", exact=True).bounding_box()
+    box = phone.page.locator("#record").bounding_box()
     phone.page.mouse.move(box["x"] + 20, box["y"] + 20)
     phone.page.mouse.down()
     try:

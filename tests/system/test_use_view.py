@@ -27,7 +27,7 @@ from PIL import Image
 from pocketvision.inference.sinks import restored
 
 SEGMENT_FRAMES = 45  # 3 s at 15 frames a second
-USE = 'nav.tabs button[data-view="use"]'
+USE = drive.USE
 SESSION = "=line <b>3</b>"  # a formula a spreadsheet would run, and HTML
 
 # Every word the page hands to the speech engine, with the time, instead of saying it.

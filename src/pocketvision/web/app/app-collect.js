@@ -154,7 +154,8 @@ export function collectView(app) {
       : [el("span", { className: "muted" }, "Add a class below, then hold Record.")]));
     const chosen = classes.find((c) => c.id === into);
     $("record").disabled = !chosen;
-    $("record").textContent = chosen ? `● Hold to record “${chosen.name}”` : "● Hold to record";
+    $("record").replaceChildren(el("span", { ariaHidden: "true" }, "● "),
+      chosen ? `Hold to record “${chosen.name}”` : "Hold to record");
   }
 
   function choose(id) {
