@@ -10,6 +10,7 @@ real disk is not something a test should do."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import phone_drive as drive
@@ -30,7 +31,7 @@ def engine(request, site, tmp_path):
     if missing:  # tests/install.sh installs all three: without one, the suite's install failed
         pytest.fail(missing)
     with static_site(site) as (url, _), open_engine(request.param, tmp_path / "profile") as engine:
-        engine.url = url
+        engine.url, engine.site = url, site
         engine.goto(url)
         drive.settled(engine)
         yield engine
@@ -75,6 +76,36 @@ def test_a_model_trained_on_a_laptop_opens_and_plays(engine, trained):
     assert "opened from model.pvb" in state["model"]["source"]
     engine.click(drive.PLAY)
     engine.until("s.fps > 0 && s.label !== null", 60)  # it classifies the camera's frames
+
+
+def share_to_the_app(engine, name: str, data: bytes) -> None:
+    """What a phone's share sheet does with a file for the installed app (the
+    manifest's share_target): a form POST of the file, as a navigation."""
+    engine.evaluate(f"""(() => {{
+      const bytes = Uint8Array.from(atob({json.dumps(base64.b64encode(data).decode())}), (c) => c.charCodeAt(0));
+      const chosen = new DataTransfer();
+      chosen.items.add(new File([bytes], {json.dumps(name)}, {{ type: "application/octet-stream" }}));
+      const form = Object.assign(document.createElement("form"), {{ method: "POST", action: "share-target", enctype: "multipart/form-data" }});
+      const input = Object.assign(document.createElement("input"), {{ type: "file", name: "model" }});
+      input.files = chosen.files;
+      form.append(input);
+      document.body.append(form);
+      setTimeout(() => form.submit(), 0);
+      return true;
+    }})()""")
+
+
+def test_a_model_shared_to_the_app_is_checked_as_open_model_checks_it(engine, trained):
+    manifest = json.loads((engine.site / "manifest.webmanifest").read_text())
+    assert manifest["share_target"]["params"]["files"][0]["name"] == "model"
+    assert manifest["file_handlers"][0]["accept"] == {"application/octet-stream": [".pvb"]}
+    share_to_the_app(engine, "damaged.pvb", trained.bundle.read_bytes()[:5000])
+    engine.until("document.getElementById('notice').textContent.includes('damaged.pvb cannot be used')", 60)
+    assert not engine.evaluate("window.studioState.modelReady")  # nothing replaced
+    share_to_the_app(engine, "shared.pvb", trained.bundle.read_bytes())
+    state = engine.until("s.modelReady && document.getElementById('notice').textContent.includes('Opened shared.pvb')", 90)
+    assert state["model"]["labels"] == trained.classes and "opened from shared.pvb" in state["model"]["source"]
+    assert "shared-model" not in engine.evaluate("location.href")  # a reload does not open it again
 
 
 def test_class_names_with_html_are_shown_as_text(engine):

@@ -67,6 +67,7 @@ SITE_ROOT_FILES = ("backbone.onnx", "backbone.json", "config.json",
                    *(f"icon-{size}.png" for size in ICON_SIZES), "manifest.webmanifest",
                    "index.html", "sw.js")
 ACCENT = (59, 91, 219)  # --accent in style.css
+SHARE_TARGET = "share-target"  # where the share sheet posts a model (sw-template.js answers)
 
 
 @dataclass(frozen=True)
@@ -313,7 +314,12 @@ def _manifest() -> dict:
             "start_url": ".", "scope": ".", "display": "standalone", "orientation": "any",
             "background_color": "#f5f7fb", "theme_color": "#3b5bdb",
             "icons": [{"src": f"icon-{size}.png", "sizes": f"{size}x{size}", "type": "image/png",
-                       "purpose": "any maskable"} for size in ICON_SIZES]}
+                       "purpose": "any maskable"} for size in ICON_SIZES],
+            # the installed app opens .pvb files, and takes them from the share sheet
+            # (sw-template.js keeps a shared file for the page: files.js opens both)
+            "file_handlers": [{"action": ".", "accept": {"application/octet-stream": [".pvb"]}}],
+            "share_target": {"action": SHARE_TARGET, "method": "POST", "enctype": "multipart/form-data",
+                             "params": {"files": [{"name": "model", "accept": [".pvb", "application/octet-stream"]}]}}}
 
 
 def _service_worker(site: Path, site_files: list[str]) -> str:
@@ -322,7 +328,7 @@ def _service_worker(site: Path, site_files: list[str]) -> str:
         digest.update(name.encode() + (site / name).read_bytes())
     template = (WEB / "app" / "sw-template.js").read_text()
     return (template.replace("__VERSION__", digest.hexdigest()[:16])
-            .replace("__FILES__", json.dumps(site_files)))
+            .replace("__FILES__", json.dumps(site_files)).replace("__SHARE_TARGET__", json.dumps(SHARE_TARGET)))
 
 
 def game_actions(labels: list[str], mappings: list[str]) -> dict[str, dict]:

@@ -15,6 +15,7 @@ import { playView } from "./app-play.js";
 import { summaryOf } from "./model-summary.js";
 import { openHome } from "./home.js";
 import { studioPanels } from "./app-studio.js";
+import { openGivenModels } from "./files.js";
 import { trainView } from "./app-train.js";
 import { useView } from "./app-use.js";
 import { missingFeatures, modelThreads, storageWillLast } from "./engine.js";
@@ -197,6 +198,7 @@ async function boot() {
     ? `The saved model could not be used: ${error.message}` : String(error)));
   if (!chosen) show(VIEWS.includes(config.start) ? config.start : "collect");
   if (app.home !== "project") noteStorage();
+  await openGivenModels(app);
   await startCamera();
 }
 

@@ -49,3 +49,22 @@ export async function openModelFile(app, file) {
     return false;
   }
 }
+
+// Models given to the installed app from outside: a .pvb opened with it (the
+// manifest's file_handlers, launchQueue) or shared to it (share_target: the service
+// worker keeps the file under the name below, sw-template.js's SHARED).
+export async function openGivenModels(app) {
+  if ("launchQueue" in self) {
+    launchQueue.setConsumer(async ({ files }) => {
+      for (const handle of files ?? []) await openModelFile(app, await handle.getFile());
+    });
+  }
+  if (!new URLSearchParams(location.search).has("shared-model")) return;
+  history.replaceState(null, "", location.pathname); // a reload does not open it again
+  const cache = await caches.open(`pocketvision-shared ${new URL(".", location.href).href}`);
+  const key = new URL("model", location.href).href, kept = await cache.match(key);
+  if (!kept) return app.notice("The shared model was not received: share it again, or use Open model.");
+  const name = decodeURIComponent(kept.headers.get("X-File-Name") || "model.pvb");
+  await openModelFile(app, new File([await kept.blob()], name));
+  await cache.delete(key);
+}

@@ -9,6 +9,10 @@ const PREFIX = `pocketvision ${SCOPE} `;
 const CACHE = PREFIX + "__VERSION__";
 const FILES = __FILES__;
 const OWN = new Set(FILES.map((name) => new URL(name, SCOPE).href));
+// A model shared to the installed app (the manifest's share_target) is kept here for
+// the page, which opens it as Open model does (app/files.js: the same name).
+const SHARE_TARGET = new URL(__SHARE_TARGET__, SCOPE).href;
+const SHARED = `pocketvision-shared ${SCOPE}`;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(FILES)).then(() => self.skipWaiting()));
@@ -27,6 +31,10 @@ self.addEventListener("activate", (event) => {
 // get the cross-origin-isolation headers, so onnxruntime-web can use threads even
 // from a static server that does not send them.
 self.addEventListener("fetch", (event) => {
+  if (event.request.method === "POST" && event.request.url === SHARE_TARGET) {
+    event.respondWith(keepShared(event.request));
+    return;
+  }
   const url = new URL(event.request.url);
   url.search = "";
   if (event.request.method !== "GET" || !OWN.has(url.href)) return; // not ours: as if we were not here
@@ -44,4 +52,14 @@ function isolated(response) {
   headers.set("Cross-Origin-Embedder-Policy", "require-corp");
   headers.set("Cross-Origin-Resource-Policy", "same-origin");
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+// The share sheet's POST: keep the file, then open the app, which picks it up.
+async function keepShared(request) {
+  const file = (await request.formData()).get("model");
+  if (file instanceof File) {
+    const cache = await caches.open(SHARED);
+    await cache.put(new URL("model", SCOPE).href, new Response(file, { headers: { "X-File-Name": encodeURIComponent(file.name) } }));
+  }
+  return Response.redirect(new URL("?shared-model", SCOPE).href, 303);
 }
