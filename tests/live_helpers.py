@@ -25,6 +25,23 @@ def camera_frame(image_path: Path) -> np.ndarray:
     return np.asarray(frame)
 
 
+MARKER = 24  # the side of the corner block that numbers a clip's segment (outside the model's crop)
+
+
+def segment_clip(path: Path, segments: list[list[Path]], frames_per_segment: int, fps: int = 15) -> Path:
+    """A y4m the fake camera loops: each segment's pictures in turn (a new picture
+    every 5 frames, as a hand moves), ``frames_per_segment`` frames each. A grey block
+    in the top-left corner numbers the segment (grey 40 + 50 k), so a page can tell
+    when segment k appears on screen; the model's centre crop never sees it."""
+    frames = []
+    for k, pictures in enumerate(segments):
+        for i in range(frames_per_segment):
+            frame = camera_frame(pictures[(i // 5) % len(pictures)]).copy()
+            frame[:MARKER, :MARKER] = 40 + 50 * k
+            frames.append(frame)
+    return write_y4m(path, frames, fps)
+
+
 def write_video(path: Path, frames: list[np.ndarray], fps: int = 15) -> Path:
     import cv2
 

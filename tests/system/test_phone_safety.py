@@ -107,7 +107,7 @@ def pictures_of(phone, name: str) -> int:
 
 # True once the project's trash holds no mark (read straight from IndexedDB).
 TRASH_IS_EMPTY = """async () => {
-  const [{ name }] = await indexedDB.databases();
+  const { name } = (await indexedDB.databases()).find((d) => d.name.startsWith("pocketvision:")); // the project's, not the Use view's
   const db = await new Promise((resolve) => { indexedDB.open(name).onsuccess = (e) => resolve(e.target.result); });
   const marks = await new Promise((resolve) => {
     db.transaction("trash").objectStore("trash").count().onsuccess = (e) => resolve(e.target.result);

@@ -20,7 +20,7 @@ import phone_drive as drive
 import pytest
 from conftest import SAMPLE_CLASSES, sample_dir
 from engines import Chromium, engine_missing
-from live_helpers import camera_frame, write_y4m
+from live_helpers import segment_clip
 from phone import phone_site, static_site
 from PIL import Image
 
@@ -39,19 +39,14 @@ if (self.speechSynthesis) {
 """
 
 
-def segment_clip(path, photos):
-    """sneaker, unseen, t-shirt, trouser: each SEGMENT_FRAMES frames of pictures the
-    classes are not trained on (a new picture every 5 frames, as a hand moves)."""
+def segment_clip_of(path, photos):
+    """sneaker, unseen (scikit-image's photos), t-shirt, trouser: pictures the classes
+    are not trained on, 3 s each."""
     unseen = [path.parent / f"{name}.png" for name in photos]
     for name, array in photos.items():
         Image.fromarray(array).convert("RGB").save(path.parent / f"{name}.png")
-    segments = [sorted((sample_dir() / "sneaker").iterdir())[30:39], unseen,
-                sorted((sample_dir() / "t-shirt").iterdir())[30:39], sorted((sample_dir() / "trouser").iterdir())[30:39]]
-    frames = []
-    for pictures in segments:
-        for i in range(SEGMENT_FRAMES):
-            frames.append(camera_frame(pictures[(i // 5) % len(pictures)]))
-    return write_y4m(path, frames, fps=15)
+    held = {label: sorted((sample_dir() / label).iterdir())[30:39] for label in SAMPLE_CLASSES}
+    return segment_clip(path, [held["sneaker"], unseen, held["t-shirt"], held["trouser"]], SEGMENT_FRAMES)
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +54,7 @@ def phone(tmp_path_factory, photos):
     if engine_missing("chromium"):
         pytest.fail(engine_missing("chromium"))
     site = phone_site(tmp_path_factory)
-    clip = segment_clip(tmp_path_factory.mktemp("clip") / "segments.y4m", photos)
+    clip = segment_clip_of(tmp_path_factory.mktemp("clip") / "segments.y4m", photos)
     with static_site(site) as (url, server):
         engine = Chromium(tmp_path_factory.mktemp("profile"), private=False, init_script=SPEECH_SPY, camera=clip)
         try:
@@ -147,6 +142,20 @@ def test_undo_last_and_clear_with_undo(phone):
     phone.until("s.use.log === 0", 10)
     phone.click(".toast button")  # Undo
     phone.until(f"s.use.log === {before['log'] - 1}", 10)
+
+
+def test_entries_keep_a_snapshot_when_asked(phone, artifacts):
+    before = phone.evaluate("window.studioState.use.log")
+    phone.click("#use-snapshot")
+    try:
+        phone.click("#use-start")
+        phone.until(f"s.use.log >= {before + 2}", 60)
+        phone.click("#use-stop")
+        phone.until("document.querySelector('#log-list li:first-child img.snapshot')?.naturalWidth > 0", 10)
+        phone.evaluate("document.getElementById('log-list').scrollIntoView() && true")
+        phone.screenshot(artifacts / "use-log-phone.png")
+    finally:
+        phone.click("#use-snapshot")
 
 
 def test_a_full_storage_stops_logging_and_loses_nothing(phone):

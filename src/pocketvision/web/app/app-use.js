@@ -15,6 +15,7 @@ import { el } from "./ui.js";
 import { UNKNOWN } from "../recipe/shared.js";
 
 const SHOWN_ENTRIES = 20; // the newest entries listed; the export has them all
+const SHOWN_REVIEW = 12; // the newest frames to review listed; the next show as these are done
 const SNAPSHOT_SIDE = 160;
 const UNDO_MS = 6000; // as app.js's Undo
 const FIRST_SETTINGS = { session: "", say: "speak", rate: 1, sayUnsure: true, vibrate: true, log: true,
@@ -62,7 +63,7 @@ export async function useView(app) {
       if (event.kind === "seen") await seen(event, model.labels.indexOf(event.label));
       else await unsure(event);
     }
-    if (watcher.smoother.active === null) held = null;
+    if (held && watcher.holding() !== held.label) held = null;
   });
   frames.onRate = (fps) => { $("use-fps").textContent = `${fps.toFixed(0)} frames/s`; };
 
@@ -125,7 +126,7 @@ export async function useView(app) {
     const entry = { time: localTime(), session: settings.session, label: event.label,
       confidence: event.confidence, novelty: event.novelty,
       latitude: settings.location ? position?.latitude ?? null : null,
-      longitude: settings.location ? position?.longitude ?? null : null, note: "" };
+      longitude: settings.location ? position?.longitude ?? null : null, note: "", snapshot: settings.snapshot };
     try {
       await store.log(entry, settings.snapshot ? await snapshot() : null);
     } catch (error) {
@@ -200,16 +201,17 @@ export async function useView(app) {
   // ---- the counters, the log and Review ----------------------------------------------
   async function render() {
     const labels = app.model?.labels ?? [];
-    const [{ total, perLabel }, newest, review] = await Promise.all([
-      store.counts(settings.session, labels), store.newest(SHOWN_ENTRIES), store.reviewItems()]);
-    Object.assign(state.use, { log: total, review: review.length, counters: Object.fromEntries(perLabel) });
+    const [{ total, perLabel }, newest, review, reviewCount] = await Promise.all([
+      store.counts(settings.session, labels), store.newest(SHOWN_ENTRIES), store.reviewItems(SHOWN_REVIEW),
+      store.reviewCount()]);
+    Object.assign(state.use, { log: total, review: reviewCount, counters: Object.fromEntries(perLabel) });
     $("counters").replaceChildren(...perLabel.map(([label, count]) =>
       el("li", {}, el("span", { className: "counter-label" }, label), el("b", {}, String(count)))));
     $("counters-session").textContent = settings.session ? `Session “${settings.session}”` : "This log (no session name)";
     $("log-summary").textContent = total ? `${total} entr${total === 1 ? "y" : "ies"}${total > SHOWN_ENTRIES ? `, the newest ${SHOWN_ENTRIES} shown` : ""}.` : "Nothing logged yet.";
     $("log-list").replaceChildren(...newest.map(entryRow));
     for (const id of ["export-log", "export-json", "share-log", "clear-log", "undo-last"]) $(id).disabled = !total;
-    await renderReview(review);
+    await renderReview(review, reviewCount);
   }
 
   function entryRow(entry) {
@@ -217,13 +219,25 @@ export async function useView(app) {
       ariaLabel: `Note for ${entry.label} at ${entry.time.slice(11, 19)}` });
     note.onchange = () => store.setNote(entry.id, note.value).catch((error) => app.notice(error.message));
     const where = entry.latitude == null ? "" : ` · ${entry.latitude.toFixed(5)}, ${entry.longitude.toFixed(5)}`;
-    return el("li", {}, el("span", { className: "entry-label" }, entry.label),
+    const row = el("li", {}, el("span", { className: "entry-label" }, entry.label),
       el("span", { className: "muted" }, `${entry.time.slice(11, 19)} · ${Math.round(100 * entry.confidence)}%${where}`), note);
+    if (entry.snapshot) showSnapshot(row, entry);
+    return row;
   }
 
-  async function renderReview(items) {
+  async function showSnapshot(row, entry) {
+    const kept = await store.snapshot(entry.id);
+    if (!kept) return;
+    const url = URL.createObjectURL(new Blob([kept.bytes], { type: kept.type }));
+    const image = el("img", { src: url, className: "snapshot", alt: `What the camera saw: ${entry.label}, ${entry.time.slice(11, 19)}` });
+    image.onload = () => URL.revokeObjectURL(url);
+    row.prepend(image);
+  }
+
+  async function renderReview(items, count) {
     const project = items.length ? await app.store.project() : [];
     $("review-empty").hidden = items.length > 0;
+    $("review-more").textContent = count > items.length ? `${count - items.length} more after these.` : "";
     $("review-list").replaceChildren(...items.map((item) => reviewRow(item, project)));
   }
 
@@ -246,7 +260,7 @@ export async function useView(app) {
     const discard = el("button", { className: "discard", ariaLabel: `Discard the frame of ${item.time.slice(11, 19)}` }, "Discard");
     discard.onclick = async () => { await store.removeReview(item.id); await render(); };
     return el("li", { className: "review-item" }, image,
-      el("div", {}, el("div", {}, `${what} · ${item.time.slice(11, 19)}`),
+      el("div", {}, el("div", {}, `${what} · ${item.time.slice(11, 19)}. Add it to:`),
         el("div", { className: "unsure-classes" }, ...add, discard)));
   }
 

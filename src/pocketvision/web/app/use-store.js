@@ -83,7 +83,7 @@ export class UseStore {
   }
 
   // The shown entries, oldest first, `size` at a time: for (const slice of ...).
-  async *slices(size = 5000) {
+  async *slices(size = 1000) {
     let after = (await this.read(["meta"], shownFrom)) - 1;
     for (;;) {
       const slice = await this.read(["log"], (t) =>
@@ -140,8 +140,16 @@ export class UseStore {
     return this.write(["review"], (t) => request(t.objectStore("review").add(item)));
   }
 
-  async reviewItems() {
-    return this.read(["review"], (t) => request(t.objectStore("review").getAll()));
+  // The newest `count` frames to review, newest first.
+  async reviewItems(count) {
+    return this.read(["review"], async (t) => {
+      const items = [];
+      await walk(t.objectStore("review").openCursor(null, "prev"), (cursor) => {
+        items.push(cursor.value);
+        return items.length < count;
+      });
+      return items;
+    });
   }
 
   async reviewCount() {
