@@ -85,9 +85,12 @@ def test_interrupted_training_keeps_the_previous_bundle(trained, tmp_path, how):
     target.write_bytes(trained.bundle.read_bytes())
     cache = tmp_path / "cache"
     env = dict(os.environ, POCKETVISION_CACHE_DIR=str(cache))
+    # Ctrl-C reaches the command however the suite was started: a shell starts a
+    # background job (`pytest &`) with SIGINT ignored, and a child inherits that
     process = subprocess.Popen(
         [sys.executable, "-m", "pocketvision.cli", "train", str(data), "--out", str(target)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not (cache / "features.sqlite").exists() and time.monotonic() < deadline:
         assert process.poll() is None, process.stderr.read().decode()
