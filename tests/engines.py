@@ -158,6 +158,14 @@ class Chromium(Engine):
         reported, self._problems = self._problems[-20:], []
         return reported
 
+    def set_location(self, latitude: float, longitude: float):
+        """Where the phone says it is, granted to the page (until then, the page is
+        refused its location: headless Chromium answers a prompt with no)."""
+        # the camera too: granting replaces what the origin was granted, and a camera
+        # no longer granted stops sending frames
+        self._context.grant_permissions(["geolocation", "camera"], origin=self.evaluate("location.origin"))
+        self._context.set_geolocation({"latitude": latitude, "longitude": longitude})
+
     def set_quota(self, size: int):
         """The bytes the page's origin may keep from now on (a phone whose storage fills up)."""
         origin = self.evaluate("location.origin")

@@ -74,6 +74,7 @@ export async function useView(app) {
     if ("speechSynthesis" in self) speechSynthesis.cancel();
     state.use.watching = true;
     logStopped = false;
+    problems.delete("full"); // Start again after space was freed: try again
     $("use-start").hidden = true;
     $("use-stop").hidden = false;
     $("use-stop").focus({ preventScroll: true });
@@ -90,8 +91,10 @@ export async function useView(app) {
     $("use-start").hidden = false;
     $("use-stop").hidden = true;
     $("use-label").textContent = "…";
+    $("use-start").focus({ preventScroll: true });
     wakeLock?.release().catch(() => {});
     wakeLock = null;
+    stopLocating();
     explain();
   }
 
@@ -160,11 +163,15 @@ export async function useView(app) {
   // the browser lets go of the screen when the app is hidden: ask again when it is back
   document.addEventListener("visibilitychange", keepScreenOn);
 
+  function stopLocating() {
+    if (locating !== null) navigator.geolocation.clearWatch(locating);
+    locating = null;
+    position = null;
+  }
+
   function followLocation() {
     if (!settings.location) {
-      if (locating !== null) navigator.geolocation.clearWatch(locating);
-      locating = null;
-      position = null;
+      stopLocating();
       problems.delete("location");
       return;
     }
