@@ -60,7 +60,7 @@ install_task_library() {
 }
 
 install_web_clients() {
-  echo "installing the stock web clients and puppeteer-core (npm ci in tests/npm-clients)"
+  echo "installing the stock web clients, puppeteer-core and axe-core (npm ci in tests/npm-clients)"
   npm ci --prefix tests/npm-clients --no-audit --no-fund --loglevel=error
 }
 
