@@ -165,8 +165,9 @@ def test_entries_carry_the_location_only_when_asked_and_granted(phone):
         phone.until("document.getElementById('use-problems').textContent.includes('No location')", 30)
         phone.click("#use-stop")
         phone.set_location(47.3769, 8.5417)
-        before = phone.evaluate("window.studioState.use.log")
         phone.click("#use-start")
+        phone.until("!document.getElementById('use-problems').textContent.includes('No location')", 30)  # a fix came
+        before = phone.evaluate("window.studioState.use.log")
         phone.until(f"s.use.log >= {before + 2}", 60)
         phone.click("#use-stop")
     finally:
