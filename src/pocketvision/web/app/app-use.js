@@ -17,7 +17,6 @@ import { UNKNOWN } from "../recipe/shared.js";
 const SHOWN_ENTRIES = 20; // the newest entries listed; the export has them all
 const SHOWN_REVIEW = 12; // the newest frames to review listed; the next show as these are done
 const SNAPSHOT_SIDE = 160;
-const UNDO_MS = 6000; // as app.js's Undo
 const FIRST_SETTINGS = { session: "", say: "speak", rate: 1, sayUnsure: true, vibrate: true, log: true,
   askFirst: false, location: false, snapshot: false, screenOn: true };
 
@@ -26,7 +25,7 @@ export async function useView(app) {
   const settingsKey = `pocketvision.use:${location.pathname}`;
   const settings = { ...FIRST_SETTINGS, ...JSON.parse(localStorage.getItem(settingsKey) || "{}") };
   const store = await UseStore.open();
-  await store.purgeOldClear(UNDO_MS);
+  await store.purgeOldClear(app.undoMs);
   const voice = new Voice();
   let watcher = null, held = null, logStopped = false, wakeLock = null, position = null, locating = null;
   const problems = new Map(); // what is missing or was refused -> its sentence
@@ -51,7 +50,7 @@ export async function useView(app) {
     state.use.logging = settings.log;
     if (name === "location") followLocation();
     if (name === "screenOn") keepScreenOn();
-    if (name === "session" || name === "log") render();
+    if (name === "session" || name === "log") renderLog();
     $("log-it").hidden = !(settings.log && settings.askFirst);
     explain();
   }
@@ -116,7 +115,7 @@ export async function useView(app) {
       problems.set("full", "The phone's storage is full: nothing more goes to Review.");
       explain();
     }
-    await render();
+    await renderReview();
   }
 
   $("log-it").onclick = async () => {
@@ -139,7 +138,7 @@ export async function useView(app) {
         "kept are safe: export or share the log, or free some space, then tap Stop and Start again.");
       explain();
     }
-    await render();
+    await renderLog();
   }
 
   async function snapshot() {
@@ -207,18 +206,21 @@ export async function useView(app) {
 
   // ---- the counters, the log and Review ----------------------------------------------
   async function render() {
+    await Promise.all([renderLog(), renderReview()]);
+  }
+
+  // The counters and the newest entries: after each entry, so never the project or Review.
+  async function renderLog() {
     const labels = app.model?.labels ?? [];
-    const [{ total, perLabel }, newest, review, reviewCount] = await Promise.all([
-      store.counts(settings.session, labels), store.newest(SHOWN_ENTRIES), store.reviewItems(SHOWN_REVIEW),
-      store.reviewCount()]);
-    Object.assign(state.use, { log: total, review: reviewCount, counters: Object.fromEntries(perLabel) });
+    const [{ total, perLabel }, newest] = await Promise.all([
+      store.counts(settings.session, labels), store.newest(SHOWN_ENTRIES)]);
+    Object.assign(state.use, { log: total, counters: Object.fromEntries(perLabel) });
     $("counters").replaceChildren(...perLabel.map(([label, count]) =>
       el("li", {}, el("span", { className: "counter-label" }, label), el("b", {}, String(count)))));
     $("counters-session").textContent = settings.session ? `Session “${settings.session}”` : "This log (no session name)";
     $("log-summary").textContent = total ? `${total} entr${total === 1 ? "y" : "ies"}${total > SHOWN_ENTRIES ? `, the newest ${SHOWN_ENTRIES} shown` : ""}.` : "Nothing logged yet.";
     $("log-list").replaceChildren(...newest.map(entryRow));
     for (const id of ["export-log", "export-json", "share-log", "clear-log", "undo-last"]) $(id).disabled = !total;
-    await renderReview(review, reviewCount);
   }
 
   function entryRow(entry) {
@@ -241,7 +243,9 @@ export async function useView(app) {
     row.prepend(image);
   }
 
-  async function renderReview(items, count) {
+  async function renderReview() {
+    const [items, count] = await Promise.all([store.reviewItems(SHOWN_REVIEW), store.reviewCount()]);
+    state.use.review = count;
     const project = items.length ? await app.store.project() : [];
     $("review-empty").hidden = items.length > 0;
     $("review-more").textContent = count > items.length ? `${count - items.length} more after these.` : "";
@@ -260,12 +264,12 @@ export async function useView(app) {
         await app.store.addPictures(c.id, [await described({ blob, width: item.picture.width, height: item.picture.height })]);
         await store.removeReview(item.id);
         app.notice(`Added to “${c.name}”: train again to use it.`, "info");
-        await render();
+        await renderReview();
       });
       return button;
     });
     const discard = el("button", { className: "discard", ariaLabel: `Discard the frame of ${item.time.slice(11, 19)}` }, "Discard");
-    discard.onclick = async () => { await store.removeReview(item.id); await render(); };
+    discard.onclick = async () => { await store.removeReview(item.id); await renderReview(); };
     return el("li", { className: "review-item" }, image,
       el("div", {}, el("div", {}, `${what} · ${item.time.slice(11, 19)}. Add it to:`),
         el("div", { className: "unsure-classes" }, ...add, discard)));
@@ -276,14 +280,14 @@ export async function useView(app) {
     if (!last) return;
     await store.remove(last.id);
     say(`Took back “${last.label}” of ${last.time.slice(11, 19)}.`);
-    await render();
+    await renderLog();
   };
 
   $("clear-log").onclick = async () => {
     const mark = await store.clear();
-    await render();
+    await renderLog();
     app.toast("Log cleared.", {
-      undo: async () => { await store.undoClear(mark); await render(); },
+      undo: async () => { await store.undoClear(mark); await renderLog(); },
       expire: () => store.purgeCleared().catch(() => {}),
     });
   };
