@@ -30,8 +30,9 @@ const state = {
 };
 Object.defineProperty(window, "studioState", { get: () => structuredClone(state) });
 
+const UNDO_MS = 6000; // how long a deletion (or the Use view's Clear log) can be undone
 const app = {
-  state, $,
+  state, $, undoMs: UNDO_MS,
   notice(text, kind = "error") {
     $("notice").textContent = text || "";
     $("notice").className = `message ${kind}`;
@@ -59,7 +60,6 @@ const app = {
   views: {},
 };
 
-const UNDO_MS = 6000; // how long a deletion can be undone
 let toast = null; // the message on screen: {box, expire, timer}
 
 function closeToast(expired) {
