@@ -3,7 +3,7 @@
 // pictures, or open a model file made elsewhere.
 
 import { TrainError } from "./contracts.js";
-import { download, openModelFile } from "./files.js";
+import { download, modelFile, openModelFile } from "./files.js";
 import { PICTURES_FOLDER } from "./trainer.js";
 import { el } from "./ui.js";
 import { zipBlob } from "./zip.js";
@@ -85,9 +85,8 @@ export function trainView(app) {
   }
 
   $("download-model").onclick = async () => {
-    const saved = await app.store.model();
-    if (!saved) return app.notice("There is no model yet: train one first.");
-    download(new Blob([saved.bytes], { type: "application/octet-stream" }), "model.pvb");
+    const model = await modelFile(app);
+    if (model) download(model, "model.pvb");
   };
 
   $("open-model").onclick = () => $("model-file").click();

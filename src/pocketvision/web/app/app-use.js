@@ -5,7 +5,7 @@
 // live in the browser (use-store.js) and export as CSV and JSON (use-export.js).
 
 import { described, pictureOf } from "./camera.js";
-import { download, shareOrDownload } from "./files.js";
+import { download, modelFile, shareOrDownload } from "./files.js";
 import { frameLoop } from "./frame-loop.js";
 import { localTime, logCsv, logJson } from "./use-export.js";
 import { StorageFull, UseStore } from "./use-store.js";
@@ -309,9 +309,9 @@ export async function useView(app) {
     if (how === "downloaded") say("This browser cannot share files: the log was downloaded instead.");
   });
   $("share-model").onclick = async () => {
-    const saved = await app.store.model();
-    if (!saved) return app.notice("There is no model yet: train one first.");
-    const how = await shareOrDownload(new Blob([saved.bytes], { type: "application/octet-stream" }), "model.pvb", "pocketvision model");
+    const model = await modelFile(app);
+    if (!model) return;
+    const how = await shareOrDownload(model, "model.pvb", "pocketvision model");
     if (how === "downloaded") say("This browser cannot share files: the model was downloaded instead.");
   };
 

@@ -13,6 +13,14 @@ export function download(blob, name) {
   setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
 }
 
+// The kept model as a file to hand over (Download model, Share model), or null after
+// saying there is none.
+export async function modelFile(app) {
+  const saved = await app.store.model();
+  if (!saved) app.notice("There is no model yet: train one first.");
+  return saved ? new Blob([saved.bytes], { type: "application/octet-stream" }) : null;
+}
+
 // Hands the file to the phone's share sheet where the browser can share files, else
 // downloads it. Returns "shared", "downloaded" or "cancelled" (the person closed the
 // sheet: nothing to say).
@@ -42,11 +50,9 @@ export async function openModelFile(app, file) {
     await app.store.saveModel(bytes, summary);
     await app.useModel(bytes, summary);
     app.notice(`Opened ${file.name}: ${summary.labels.join(", ")}.`, "info");
-    return true;
   } catch (error) {
     app.notice(error instanceof BundleError ? `${file.name} cannot be used: ${error.message}.`
       : `${file.name} could not be read (${error.message}).`);
-    return false;
   }
 }
 
